@@ -1,0 +1,85 @@
+# Two commands matter on a fresh machine: `make run` and `make test`. Everything else is a step they call.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+BIN         := $(VENV)/bin
+PY          := $(BIN)/python
+STAMP       := $(VENV)/.installed
+SPACY_DIR   := build/spacy/aftercare_en
+SPACY_STAMP := $(SPACY_DIR)/.built
+MODEL_DIR   := models
+LEXICON     := $(wildcard data/lexicon/*.yml)
+# Rasa's own fingerprinting decides whether training is needed; we only tell make what it depends on.
+TRAIN_INPUTS := config.yml domain.yml $(shell find data/nlu data/stories data/rules -name '*.yml' 2>/dev/null) $(SPACY_STAMP)
+
+export PYTHONUNBUFFERED := 1
+export TF_CPP_MIN_LOG_LEVEL := 3
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+# Rasa phones home by default; a clinic's machine should not.
+export RASA_TELEMETRY_ENABLED := false
+
+.PHONY: help venv spacy train run test test-fast validate eval bench clean db
+
+help:
+	@echo "make run   - set everything up and chat with the assistant in this terminal"
+	@echo "make test  - set everything up and run every test"
+	@echo "make eval  - triage evaluation table and confusion matrix (results/)"
+
+# --- environment -------------------------------------------------------------------------------------------
+# .python-version says 3.10; pyenv's shim honours it. Rasa 3.6 does not run on 3.11+.
+PYTHON310 := $(shell python3.10 -c 'import sys; print(sys.executable)' 2>/dev/null)
+
+$(STAMP): pyproject.toml requirements.lock
+	@if [ -z "$(PYTHON310)" ]; then \
+	  echo "ERROR: Python 3.10 is required (Rasa 3.6 does not support 3.11+), but 'python3.10' was not found."; \
+	  echo "       Install Python 3.10 (e.g. 'pyenv install 3.10') and run make again."; exit 1; fi
+	@echo ">> creating $(VENV) with $(PYTHON310) (first time takes a few minutes: Rasa brings TensorFlow)"
+	@test -x $(PY) || $(PYTHON310) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade "pip<25" "setuptools<71" wheel
+	@$(PY) -m pip install --progress-bar off -c requirements.lock -e ".[dev]" | grep -E '^(Successfully|ERROR)' || true
+	@$(PY) -c "import rasa, spacy, negspacy, telegram, sqlalchemy, alembic" || { echo "ERROR: install incomplete"; exit 1; }
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# --- the project's own spaCy pipeline (blank English + entity ruler + negation), no downloads ------------
+$(SPACY_STAMP): $(STAMP) $(LEXICON) $(shell find bot/nlp -name '*.py')
+	@echo ">> building the spaCy pipeline from data/lexicon into $(SPACY_DIR)"
+	@$(PY) -m bot.nlp.build --out $(SPACY_DIR)
+	@touch $(SPACY_STAMP)
+
+spacy: $(SPACY_STAMP)
+
+# --- Rasa model ----------------------------------------------------------------------------------------------
+$(MODEL_DIR)/.trained: $(TRAIN_INPUTS) $(shell find bot/rasa_nlu -name '*.py')
+	@echo ">> training the Rasa model (skipped by Rasa when nothing changed)"
+	@$(BIN)/rasa train --fixed-model-name aftercare --out $(MODEL_DIR) --quiet
+	@touch $(MODEL_DIR)/.trained
+
+train: $(MODEL_DIR)/.trained
+
+validate: $(STAMP) $(SPACY_STAMP)
+	@$(BIN)/rasa data validate --quiet
+
+db: $(STAMP)
+	@$(BIN)/aftercare db upgrade
+
+# --- the two commands ------------------------------------------------------------------------------------------
+run: train
+	@$(PY) -m bot.launcher
+
+test: train validate
+	@$(BIN)/pytest -q -ra $(PYTEST_ARGS)
+	@echo ">> Rasa conversation tests (tests/test_stories.yml)"
+	@$(BIN)/rasa test core --stories tests/test_stories.yml --model $(MODEL_DIR)/aftercare.tar.gz \
+	  --out results/core --fail-on-prediction-errors --quiet
+
+test-fast: $(SPACY_STAMP)
+	@$(BIN)/pytest -q -m "not rasa and not e2e and not postgres" $(PYTEST_ARGS)
+
+eval: train
+	@$(PY) -m bot.triage.evaluate --data data/triage_eval/messages.jsonl --out results/eval
+
+clean:
+	rm -rf build models results .pytest_cache

@@ -1,0 +1,1 @@
+"""Rasa custom actions: thin. Parse the tracker, call bot.service, return events. Names live in constants.py."""

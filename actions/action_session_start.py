@@ -1,0 +1,31 @@
+"""action_session_start: the first-contact disclaimer, once per patient, and the clinic's contact details."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import constants as c
+from actions.service import get_service
+
+
+class ActionSessionStart(Action):
+    def name(self) -> Text:
+        return c.ACTION_SESSION_START
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        settings = get_service().settings
+        events: List[Dict[Text, Any]] = [SessionStarted()]
+        # Carry slots over (domain: carry_over_slots_to_new_session) so the disclaimer is said once, not daily.
+        events += [SlotSet(key, value) for key, value in tracker.current_slot_values().items() if value is not None]
+        events += [SlotSet(c.SLOT_CLINIC_PHONE, settings.clinic_phone),
+                   SlotSet(c.SLOT_EMERGENCY_NUMBER, settings.emergency_number)]
+        if not tracker.get_slot(c.SLOT_DISCLAIMER_SHOWN):
+            dispatcher.utter_message(response=c.UTTER_DISCLAIMER, clinic_phone=settings.clinic_phone,
+                                     emergency_number=settings.emergency_number)
+            events.append(SlotSet(c.SLOT_DISCLAIMER_SHOWN, True))
+        events.append(ActionExecuted("action_listen"))
+        return events

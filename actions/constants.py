@@ -1,0 +1,30 @@
+"""Slot, intent, action and response names shared by the actions (the domain file is the other half)."""
+
+# Actions
+ACTION_TRIAGE = "action_triage"
+ACTION_SESSION_START = "action_session_start"
+
+# Intents
+INTENT_REPORT_SYMPTOM = "report_symptom"
+INTENT_EMERGENCY = "emergency"
+INTENT_INFORM = "inform"
+INTENT_AFFIRM = "affirm"
+INTENT_DENY = "deny"
+
+# Slots
+SLOT_PENDING_REPORT = "pending_report"
+SLOT_ASKED = "asked"
+SLOT_TRIAGE_LEVEL = "triage_level"
+SLOT_TREATMENT_HOURS = "hours_since_treatment"
+SLOT_TREATMENT_METHOD = "treatment_method"
+SLOT_TREATMENT_AREA = "treatment_area"
+SLOT_DISCLAIMER_SHOWN = "disclaimer_shown"
+SLOT_CLINIC_PHONE = "clinic_phone"
+SLOT_EMERGENCY_NUMBER = "emergency_number"
+
+# Responses
+UTTER_DISCLAIMER = "utter_disclaimer"
+UTTER_HOW_CAN_HELP = "utter_how_can_help"
+UTTER_NOTED = "utter_noted"
+UTTER_DESCRIBE = "utter_ask_describe"
+UTTER_NOT_RECOGNISED = "utter_not_recognised"

@@ -1,0 +1,182 @@
+"""Clinic administration commands for the `aftercare` entry point (registered by bot.cli).
+
+    aftercare db upgrade
+    aftercare practitioner add --name "Dr A" --chat-id 123456 --role treating
+    aftercare practitioner list
+    aftercare patient add --name "Jane D" --treated-at 2026-11-24T14:30 --area face --method microneedling --practitioner 1
+    aftercare escalations [--json]
+    aftercare export PATIENT_ID
+
+Every command applies pending migrations first. Bad input gives a one-line error and exit code 2, never a
+traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from typing import Callable, List, Optional
+
+from sqlalchemy.exc import OperationalError
+
+from bot.settings import ConfigError, Settings
+from bot.store import db, repository
+from bot.store.errors import StoreError
+from bot.store.models import AREAS, METHODS, ROLES
+from bot.store.uow import UnitOfWork
+
+EXIT_OK = 0
+EXIT_DB_UNAVAILABLE = 1
+EXIT_BAD_INPUT = 2
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def register(subparsers: "argparse._SubParsersAction") -> None:
+    """Add the admin sub-commands to the `aftercare` parser."""
+    database = subparsers.add_parser("db", help="database maintenance")
+    database_commands = database.add_subparsers(dest="db_command", metavar="{upgrade}", required=True)
+    _command(database_commands, "upgrade", "apply all migrations (also done by every command)", cmd_db_upgrade)
+
+    practitioner = subparsers.add_parser("practitioner", help="practitioners who receive alerts")
+    practitioner_commands = practitioner.add_subparsers(dest="practitioner_command", metavar="{add,list}",
+                                                        required=True)
+    add = _command(practitioner_commands, "add", "add a practitioner", cmd_practitioner_add)
+    add.add_argument("--name", required=True)
+    add.add_argument("--chat-id", type=int, default=None,
+                     help="their Telegram chat id (they can add it later); alerts need it")
+    add.add_argument("--role", choices=ROLES, default="treating")
+    _command(practitioner_commands, "list", "list practitioners", cmd_practitioner_list)
+
+    patient = subparsers.add_parser("patient", help="patients and their treatments")
+    patient_commands = patient.add_subparsers(dest="patient_command", metavar="{add}", required=True)
+    add = _command(patient_commands, "add", "register a treated patient and print their link", cmd_patient_add)
+    add.add_argument("--name", required=True, help="name as staff will see it in alerts")
+    add.add_argument("--treated-at", required=True, type=_parse_time,
+                     help="when the treatment was done, ISO 8601 (e.g. 2026-11-24T14:30); without an offset "
+                          "it is read as this computer's local time")
+    add.add_argument("--area", required=True, choices=AREAS)
+    add.add_argument("--method", required=True, choices=METHODS)
+    add.add_argument("--practitioner", required=True, type=int, help="id of the treating practitioner")
+    add.add_argument("--batch", default=None, help="product batch number")
+    add.add_argument("--phone", default=None)
+
+    escalations = _command(subparsers, "escalations", "list escalations not resolved yet", cmd_escalations)
+    escalations.add_argument("--json", action="store_true", help="machine-readable output")
+
+    export = _command(subparsers, "export", "print everything on record about a patient as JSON", cmd_export)
+    export.add_argument("patient_id", type=int)
+
+
+def _command(subparsers: "argparse._SubParsersAction", name: str, help_text: str, handler: Handler
+             ) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(name, help=help_text, description=help_text)
+    parser.set_defaults(func=lambda args: run(handler, args))
+    return parser
+
+
+def run(handler: Handler, args: argparse.Namespace, settings: Optional[Settings] = None) -> int:
+    """Apply migrations, run one command, and turn expected problems into a message and an exit code."""
+    try:
+        settings = settings or Settings.from_env()
+        db.upgrade(settings.database_url)
+        return handler(args, settings)
+    except (StoreError, ConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OperationalError as error:
+        print(f"error: cannot use the database ({error.orig}). Check DATABASE_URL.", file=sys.stderr)
+        return EXIT_DB_UNAVAILABLE
+
+
+def _parse_time(value: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO date-time like 2026-11-24T14:30") from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()  # this computer's local time zone
+    return moment.astimezone(dt.timezone.utc)
+
+
+# Handlers ---------------------------------------------------------------------------------------------------------
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    print(f"database is at revision {db.current_revision(settings.database_url)}")
+    return EXIT_OK
+
+
+def cmd_practitioner_add(args: argparse.Namespace, settings: Settings) -> int:
+    with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
+        practitioner = repository.add_practitioner(uow, args.name, args.role, args.chat_id, actor="cli")
+        uow.commit()
+    print(f"practitioner {practitioner.id} added ({practitioner.role})")
+    if practitioner.telegram_chat_id is None:
+        print("note: no Telegram chat id yet, so this practitioner cannot receive alerts")
+    return EXIT_OK
+
+
+def cmd_practitioner_list(args: argparse.Namespace, settings: Settings) -> int:
+    with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
+        practitioners = repository.list_practitioners(uow)
+    if not practitioners:
+        print("no practitioners yet: add one with `aftercare practitioner add`")
+        return EXIT_OK
+    print(f"{'id':>4}  {'role':<9} {'active':<6} {'chat id':>14}  name")
+    for p in practitioners:
+        chat = str(p.telegram_chat_id) if p.telegram_chat_id is not None else "-"
+        print(f"{p.id:>4}  {p.role:<9} {'yes' if p.active else 'no':<6} {chat:>14}  {p.name}")
+    return EXIT_OK
+
+
+def cmd_patient_add(args: argparse.Namespace, settings: Settings) -> int:
+    with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
+        new = repository.add_patient_with_treatment(
+            uow, args.name, args.treated_at, args.area, args.method, args.practitioner,
+            product_batch=args.batch, phone=args.phone,
+            link_code_ttl=dt.timedelta(hours=settings.link_code_ttl_hours), actor="cli",
+        )
+        uow.commit()
+    print(f"patient id: {new.patient.id}")
+    print(f"treatment id: {new.treatment.id}")
+    print(f"link code: {new.link_code} (one use, expires {new.link_expires_at:%Y-%m-%d %H:%M} UTC)")
+    print(f"telegram link: {deep_link(settings.telegram_bot_username, new.link_code)}")
+    return EXIT_OK
+
+
+def cmd_escalations(args: argparse.Namespace, settings: Settings) -> int:
+    with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
+        summaries = [repository.escalation_summary(uow, e) for e in repository.open_escalations(uow)]
+    if args.json:
+        print(json.dumps(summaries, indent=2))
+        return EXIT_OK
+    if not summaries:
+        print("no open escalations")
+        return EXIT_OK
+    for s in summaries:
+        print(f"#{s['id']:<4} {s['level']:<9} {s['state']:<12} {s['created_at'][:16]}  "
+              f"patient {s['patient_id']} ({s['patient']})  {', '.join(s['criteria'])}")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
+        data = repository.export_patient(uow, args.patient_id)
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def deep_link(bot_username: str, code: str) -> str:
+    """The t.me link that opens the bot and sends `/start <code>`."""
+    return f"https://t.me/{bot_username.lstrip('@')}?start={code}"
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the admin commands on their own (bot.cli.main is the usual entry point)."""
+    parser = argparse.ArgumentParser(prog="aftercare")
+    register(parser.add_subparsers(dest="command", required=True))
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    return args.func(args)

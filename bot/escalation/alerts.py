@@ -1,0 +1,162 @@
+"""Alert texts. Pure functions from an `AlertContext` to (text, buttons).
+
+Written for a busy practitioner reading a phone notification: the level and patient first, then the treatment,
+what was found, and the patient's own words. Plain text (no Markdown), so nothing a patient types can break
+the formatting.
+
+Every message ends with a reference line ("ref E12/initial/0": escalation, kind, round). It lets staff quote an
+alert, and it makes a re-sent message recognisable as the same alert (the notifier delivers at least once).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence, Tuple
+
+Buttons = List[Tuple[str, str]]
+
+PATIENT_WORDS_LIMIT = 280
+_REF_PATTERN = re.compile(r"ref E(\d+)/(\w+)/(\d+)")
+
+_LEVEL_HEADERS = {
+    "emergency": "🚨 EMERGENCY",
+    "urgent": "⚠️ URGENT",
+}
+
+
+@dataclass(frozen=True)
+class AlertContext:
+    """Everything an alert shows. Loaded from the records by bot.store.repository.alert_context()."""
+
+    escalation_id: int
+    kind: str  # initial | realert | backup | patient_ack_notice
+    round: int
+    level: str
+    patient_name: str
+    report_text: str
+    received_at: dt.datetime
+    findings: Sequence[dict] = ()
+    criteria: Sequence[str] = ()
+    treatment_at: Optional[dt.datetime] = None
+    area: Optional[str] = None
+    method: Optional[str] = None
+    product_batch: Optional[str] = None
+    treating_name: Optional[str] = None
+    acknowledged_by_name: Optional[str] = None
+    photo_count: int = 0
+    clinic_name: str = "the clinic"
+    emergency_number: str = "your local emergency number"
+    extra: dict = field(default_factory=dict)
+
+
+def alert_ref(escalation_id: int, kind: str, round_: int) -> str:
+    return f"ref E{escalation_id}/{kind}/{round_}"
+
+
+def parse_alert_ref(text: str) -> Optional[Tuple[int, str, int]]:
+    """(escalation_id, kind, round) from a message's reference line, or None."""
+    match = _REF_PATTERN.search(text)
+    if not match:
+        return None
+    return int(match.group(1)), match.group(2), int(match.group(3))
+
+
+def action_buttons(escalation_id: int) -> Buttons:
+    """Inline buttons; the gateway routes the callback data `ack:<id>` / `resolve:<id>`."""
+    return [("Acknowledge", f"ack:{escalation_id}"), ("Resolve", f"resolve:{escalation_id}")]
+
+
+def render(ctx: AlertContext, now: dt.datetime) -> Tuple[str, Optional[Buttons]]:
+    """The message for a delivery of any kind."""
+    if ctx.kind == "patient_ack_notice":
+        return render_patient_ack_notice(ctx), None
+    return render_practitioner_alert(ctx, now), action_buttons(ctx.escalation_id)
+
+
+def render_practitioner_alert(ctx: AlertContext, now: dt.datetime) -> str:
+    lines = [_headline(ctx, now), f"Patient: {ctx.patient_name}"]
+    lines.append(f"Treatment: {_treatment_line(ctx)}")
+    findings = _findings_line(ctx.findings)
+    if findings:
+        lines.append(f"Findings: {findings}")
+    if ctx.criteria:
+        lines.append(f"Criteria: {', '.join(ctx.criteria)}")
+    lines.append(f'Patient wrote: "{truncate_words(ctx.report_text, PATIENT_WORDS_LIMIT)}"')
+    if ctx.photo_count:
+        lines.append(f"Photos: {ctx.photo_count}")
+    lines.append(f"Received {_when(ctx.received_at)} ({_ago(now - ctx.received_at)} ago)")
+    lines.append(alert_ref(ctx.escalation_id, ctx.kind, ctx.round))
+    return "\n".join(lines)
+
+
+def render_patient_ack_notice(ctx: AlertContext) -> str:
+    who = ctx.acknowledged_by_name or "Your practitioner"
+    return (
+        f"{who} at {ctx.clinic_name} has seen your message and will be in touch with you shortly.\n"
+        f"If you get worse before then (for example trouble breathing, or swelling of the lips, tongue or "
+        f"throat), call {ctx.emergency_number} straight away.\n"
+        f"{alert_ref(ctx.escalation_id, ctx.kind, ctx.round)}"
+    )
+
+
+def truncate_words(text: str, limit: int) -> str:
+    """Collapse whitespace and cut at a word boundary, marking the cut with an ellipsis."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+# Pieces -----------------------------------------------------------------------------------------------------
+def _headline(ctx: AlertContext, now: dt.datetime) -> str:
+    level = _LEVEL_HEADERS.get(ctx.level, ctx.level.upper())
+    if ctx.kind == "realert":
+        return f"{level} (reminder {ctx.round}): still not acknowledged after {_ago(now - ctx.received_at)}"
+    if ctx.kind == "backup":
+        treating = ctx.treating_name or "the treating practitioner"
+        return f"{level} (backup): {treating} has not acknowledged after {_ago(now - ctx.received_at)}"
+    return f"{level}: aftercare alert"
+
+
+def _treatment_line(ctx: AlertContext) -> str:
+    if ctx.treatment_at is None:
+        return "not on record"
+    # Counted to when the patient wrote: what matters clinically is how far after treatment the symptom was.
+    elapsed = ctx.received_at - ctx.treatment_at
+    day = elapsed.days + 1  # the day of treatment is "day 1"
+    parts = [ctx.area or "?", ctx.method or "?", f"{_when(ctx.treatment_at)} (day {day}, {_ago(elapsed)} ago)"]
+    if ctx.product_batch:
+        parts.append(f"batch {ctx.product_batch}")
+    return ", ".join(parts)
+
+
+def _findings_line(findings: Sequence[dict]) -> str:
+    items = []
+    for finding in findings:
+        if finding.get("negated"):
+            continue
+        name = str(finding.get("symptom", "?")).replace("_", " ")
+        modifiers = list(finding.get("severity") or ()) + list(finding.get("trend") or ())
+        if finding.get("area"):
+            modifiers.append(str(finding["area"]))
+        items.append(f"{name} ({', '.join(modifiers)})" if modifiers else name)
+    return "; ".join(items)
+
+
+def _when(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%d %b %Y %H:%M UTC")
+
+
+def _ago(delta: dt.timedelta) -> str:
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes:02d} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"

@@ -1,0 +1,133 @@
+"""Who is alerted about an escalation, and when. Pure: no database, no clock of its own (`now` is passed in).
+
+Rules (timings from Settings: ESCALATION_REALERT_MINUTES, ESCALATION_BACKUP_AFTER_MINUTES):
+* initial alert: the treating practitioner; an EMERGENCY also goes to every on-call practitioner at once.
+  If the treating practitioner cannot be reached (inactive, no Telegram chat yet) the on-call practitioners
+  get it instead, and failing those the backups: an escalation must always reach somebody.
+* while nobody has acknowledged: re-alert the treating practitioner every N minutes (at most `max_realerts`
+  times), and after M minutes alert the backup practitioners (the on-call ones if there is no backup).
+Once acknowledged or resolved, nothing more is due.
+
+The database side (inserting the rows these functions ask for) is bot.escalation.followups.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import FrozenSet, Iterable, List, Optional, Sequence, Tuple
+
+from bot.triage.model import Level
+
+INITIAL = "initial"
+REALERT = "realert"
+BACKUP = "backup"
+PATIENT_ACK_NOTICE = "patient_ack_notice"
+
+
+@dataclass(frozen=True)
+class PractitionerRef:
+    """What the policy needs to know about a practitioner."""
+
+    id: int
+    role: str  # treating | on_call | backup
+    chat_id: Optional[int]
+    active: bool = True
+
+    @property
+    def reachable(self) -> bool:
+        return self.active and self.chat_id is not None
+
+
+@dataclass(frozen=True)
+class Followup:
+    """One alert to queue: to practitioner `practitioner_id`, of `kind`, numbered `round` (the dedupe key)."""
+
+    practitioner_id: int
+    kind: str
+    round: int
+
+
+@dataclass(frozen=True)
+class EscalationState:
+    """An escalation as the policy sees it.
+
+    queued: (practitioner_id, kind, round) of every alert already in the outbox for this escalation.
+    """
+
+    escalation_id: int
+    level: Level
+    state: str  # open | acknowledged | resolved
+    created_at: dt.datetime
+    treating: Optional[PractitionerRef]
+    staff: Tuple[PractitionerRef, ...] = ()
+    queued: FrozenSet[Tuple[int, str, int]] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class EscalationPolicy:
+    realert_after: dt.timedelta = dt.timedelta(minutes=10)
+    backup_after: dt.timedelta = dt.timedelta(minutes=20)
+    max_realerts: int = 3
+
+    @classmethod
+    def from_settings(cls, settings: object) -> "EscalationPolicy":
+        return cls(
+            realert_after=dt.timedelta(minutes=getattr(settings, "escalation_realert_minutes")),
+            backup_after=dt.timedelta(minutes=getattr(settings, "escalation_backup_after_minutes")),
+        )
+
+    def initial_recipients(
+        self, level: Level, treating: Optional[PractitionerRef], staff: Sequence[PractitionerRef]
+    ) -> List[PractitionerRef]:
+        """Who gets the first alert. Empty only when nobody at all can be reached (the caller must log it)."""
+        recipients: List[PractitionerRef] = []
+        if treating is not None and treating.reachable:
+            recipients.append(treating)
+        on_call = _reachable_with_role(staff, "on_call", exclude=recipients)
+        if level == Level.EMERGENCY or not recipients:
+            recipients.extend(on_call)
+        if not recipients:
+            recipients.extend(_reachable_with_role(staff, "backup", exclude=recipients))
+        return recipients
+
+    def due_followups(self, state: EscalationState, now: dt.datetime) -> List[Followup]:
+        """Reminders and backup alerts due at `now` that are not in the outbox yet."""
+        if state.state != "open":
+            return []
+        elapsed = now - state.created_at
+        due = self._due_realert(state, elapsed) + self._due_backup(state, elapsed)
+        return [f for f in due if (f.practitioner_id, f.kind, f.round) not in state.queued]
+
+    def _due_realert(self, state: EscalationState, elapsed: dt.timedelta) -> List[Followup]:
+        treating = state.treating
+        if treating is None or not treating.reachable:
+            return []
+        rounds_due = min(int(elapsed / self.realert_after), self.max_realerts)
+        if rounds_due < 1:
+            return []
+        # Only the latest round: a notifier that was down for half an hour sends one reminder, not three.
+        return [Followup(treating.id, REALERT, rounds_due)]
+
+    def _due_backup(self, state: EscalationState, elapsed: dt.timedelta) -> List[Followup]:
+        if elapsed < self.backup_after:
+            return []
+        exclude = [state.treating] if state.treating else []
+        people = _reachable_with_role(state.staff, "backup", exclude) or _reachable_with_role(
+            state.staff, "on_call", exclude
+        )
+        return [Followup(p.id, BACKUP, 1) for p in people]
+
+
+def due_followups(
+    state: EscalationState, now: dt.datetime, policy: Optional[EscalationPolicy] = None
+) -> List[Tuple[int, str, int]]:
+    """(practitioner_id, kind, round) of the alerts due for `state` at `now` (default timings unless given)."""
+    followups = (policy or EscalationPolicy()).due_followups(state, now)
+    return [(f.practitioner_id, f.kind, f.round) for f in followups]
+
+
+def _reachable_with_role(
+    staff: Iterable[PractitionerRef], role: str, exclude: Iterable[Optional[PractitionerRef]] = ()
+) -> List[PractitionerRef]:
+    excluded_ids = {p.id for p in exclude if p is not None}
+    return [p for p in staff if p.role == role and p.reachable and p.id not in excluded_ids]

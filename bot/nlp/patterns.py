@@ -1,0 +1,121 @@
+"""Entity-ruler patterns: built from the lexicon files (data/lexicon/*.yml) plus a few number patterns.
+
+Each pattern's `id` carries the canonical value ("redness"), or "value|trend" when the word also implies a
+trend ("hotter" -> "warmth|increasing"). Lexicon values are checked against bot.nlp.vocabulary so a typo in a
+data file fails the build instead of silently never matching.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, Iterable, List
+
+import yaml
+
+from bot.nlp import vocabulary as v
+
+LEXICON_DIR = Path(__file__).resolve().parents[2] / "data" / "lexicon"
+
+# Words allowed between the two halves of a combo ("my lips are really swollen").
+COMBO_FILLERS = ["is", "are", "was", "were", "feel", "feels", "felt", "look", "looks", "got", "getting", "gone",
+                 "very", "really", "so", "super", "all", "a", "bit", "quite", "has", "have", "become", "been",
+                 "starting", "to", "get", "and", "my", "'s", "s", "keeps", "keep"]
+
+# A number token: "7", "7.5", "38,6"
+_NUM = r"^\d{1,3}([.,]\d{1,2})?$"
+_DEGREE_WORDS = ["°", "º", "degrees", "degree", "deg", "c", "celsius", "f", "fahrenheit", "°c", "°f", "ºc"]
+_TEMP_WORDS = ["temperature", "temp", "temperture", "tempreture", "thermometer", "fever"]
+_TIME_NUMBER = {"REGEX": r"^(\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|a|an|couple|few)$"}
+_TIME_UNIT = {"REGEX": r"^(hours?|hrs?|days?|weeks?|wks?|months?)$"}
+_WEEKDAY = {"REGEX": r"^(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(day)?$"}
+
+
+class LexiconError(ValueError):
+    """A lexicon file names something the vocabulary does not know."""
+
+
+def _tokens(phrase: str) -> List[Dict]:
+    # Split like spaCy's English tokenizer does for the cases our phrases contain (contractions, hyphens).
+    from spacy.lang.en import English
+
+    return [{"LOWER": t.lower_} for t in English().tokenizer(phrase)]
+
+
+def _check(value: str, allowed: Iterable[str], where: str) -> None:
+    if value not in allowed:
+        raise LexiconError(f"{where}: {value!r} is not in bot/nlp/vocabulary.py (allowed: {sorted(allowed)})")
+
+
+def lexicon_patterns(lexicon_dir: Path = LEXICON_DIR) -> List[Dict]:
+    symptoms = yaml.safe_load((lexicon_dir / "symptoms.yml").read_text(encoding="utf-8"))
+    modifiers = yaml.safe_load((lexicon_dir / "modifiers.yml").read_text(encoding="utf-8"))
+    patterns: List[Dict] = []
+
+    def add(label: str, ident: str, phrases: Iterable[str]) -> None:
+        for phrase in phrases:
+            patterns.append({"label": label, "pattern": _tokens(str(phrase)), "id": ident})
+
+    for symptom, spec in symptoms.items():
+        _check(symptom, v.SYMPTOMS, "data/lexicon/symptoms.yml")
+        add(v.SYMPTOM, symptom, spec.get("phrases", []))
+        for trend, phrases in (spec.get("implies") or {}).items():
+            _check(trend, v.TRENDS, f"data/lexicon/symptoms.yml {symptom}.implies")
+            add(v.SYMPTOM, f"{symptom}|{trend}", phrases)
+        for combo in spec.get("combos") or []:
+            patterns.append({
+                "label": v.SYMPTOM,
+                "id": symptom,
+                "pattern": [{"LOWER": {"IN": combo["first"]}}, {"LOWER": {"IN": COMBO_FILLERS}, "OP": "*"},
+                            {"LOWER": {"IN": combo["then"]}}],
+            })
+    sections = {"severity": (v.SEVERITY, v.SEVERITIES), "trend": (v.TREND, v.TRENDS),
+                "body_area": (v.BODY_AREA, v.AREAS), "treatment_method": (v.METHOD, v.METHODS)}
+    for section, (label, allowed) in sections.items():
+        for value, phrases in (modifiers.get(section) or {}).items():
+            _check(value, allowed, f"data/lexicon/modifiers.yml {section}")
+            add(label, value, phrases)
+    return patterns
+
+
+def number_patterns() -> List[Dict]:
+    """Time expressions, pain scores and temperatures; values are parsed later by bot.nlp.values."""
+    t, p, c = v.TIME, v.PAIN_SCORE, v.TEMPERATURE
+    optional_about = {"LOWER": {"IN": ["about", "around", "roughly", "approx", "like", "maybe", "nearly", "almost",
+                                        "over", "under", "just", "only"]}, "OP": "?"}
+    return [
+        # time since
+        *({"label": t, "pattern": [{"LOWER": w} for w in phrase.split()], "id": "time"} for phrase in [
+            "yesterday", "yday", "ystd", "today", "this morning", "this afternoon", "earlier today", "tonight",
+            "last night", "just now", "day before yesterday", "the day before yesterday", "last week",
+            "a week ago", "last month", "a month ago"]),
+        {"label": t, "id": "time", "pattern": [optional_about, {"LOWER": _TIME_NUMBER}, {"LOWER": _TIME_UNIT},
+                                               {"LOWER": {"IN": ["ago", "back", "since", "now", "post", "after"]},
+                                                "OP": "?"}]},
+        {"label": t, "id": "time", "pattern": [{"LOWER": {"IN": ["since", "on", "last", "from"]}},
+                                               {"LOWER": _WEEKDAY}]},
+        {"label": t, "id": "time", "pattern": [{"LOWER": {"IN": ["day", "dy"]}}, {"TEXT": {"REGEX": r"^\d{1,2}$"}}]},
+        # pain score: "7/10", "7 / 10", "8 out of 10"
+        {"label": p, "id": "pain", "pattern": [{"TEXT": {"REGEX": r"^(10|[0-9])/10$"}}]},
+        {"label": p, "id": "pain", "pattern": [{"TEXT": {"REGEX": r"^(10|[0-9])$"}}, {"TEXT": "/"}, {"TEXT": "10"}]},
+        {"label": p, "id": "pain", "pattern": [{"TEXT": {"REGEX": r"^(10|[0-9]|one|two|three|four|five|six|seven|"
+                                                                  r"eight|nine|ten)$"}},
+                                               {"LOWER": {"IN": ["out", "outta"]}}, {"LOWER": "of", "OP": "?"},
+                                               {"TEXT": "10"}]},
+        # temperature: "38.6", "38.6C", "39 degrees", "temp of 38", "101 F"
+        {"label": c, "id": "temperature", "pattern": [{"TEXT": {"REGEX": r"^(3[4-9]|4[0-2])[.,]\d{1,2}$"}},
+                                                      {"LOWER": {"IN": _DEGREE_WORDS}, "OP": "*"}]},
+        {"label": c, "id": "temperature", "pattern": [{"LOWER": {"REGEX": r"^(3[4-9]|4[0-2]|9[3-9]|10[0-9])"
+                                                                         r"([.,]\d)?(°c?|°f?|c|f)?$"}},
+                                                      {"LOWER": {"IN": _DEGREE_WORDS}, "OP": "+"}]},
+        {"label": c, "id": "temperature", "pattern": [{"LOWER": {"REGEX": r"^(3[4-9]|4[0-2]|9[3-9]|10[0-9])"
+                                                                         r"([.,]\d)?(°c|°f|c|f)$"}}]},
+        {"label": c, "id": "temperature", "pattern": [{"LOWER": {"IN": _TEMP_WORDS}},
+                                                      {"LOWER": {"IN": ["of", "is", "was", ":", "at", "around",
+                                                                        "about", "reading", "says", "=", "its",
+                                                                        "it's", "it", "'s"]}, "OP": "*"},
+                                                      {"TEXT": {"REGEX": _NUM}},
+                                                      {"LOWER": {"IN": _DEGREE_WORDS}, "OP": "*"}]},
+    ]
+
+
+def all_patterns(lexicon_dir: Path = LEXICON_DIR) -> List[Dict]:
+    return lexicon_patterns(lexicon_dir) + number_patterns()

@@ -1,0 +1,66 @@
+"""The closed vocabulary shared by the spaCy pipeline, the Rasa components and the triage core.
+
+Entity labels produced by the pipeline, and the canonical values they carry. The lexicon files under
+data/lexicon/ map everyday words onto these values; the triage criteria (data/triage/criteria.yml) refer to them.
+Keeping them in one module means a typo in either data file is caught at load time instead of silently never
+matching.
+"""
+from __future__ import annotations
+
+# Entity labels ------------------------------------------------------------------------------------------------
+SYMPTOM = "symptom"
+BODY_AREA = "body_area"
+SEVERITY = "severity"
+TREND = "trend"
+TIME = "time_expression"
+PAIN_SCORE = "pain_score"
+TEMPERATURE = "temperature"
+METHOD = "treatment_method"
+
+ENTITY_LABELS = (SYMPTOM, BODY_AREA, SEVERITY, TREND, TIME, PAIN_SCORE, TEMPERATURE, METHOD)
+
+# Role set on an entity that negspacy found negated ("no pus" -> symptom=discharge, role=negated).
+NEGATED_ROLE = "negated"
+
+# Canonical symptom values -------------------------------------------------------------------------------------
+SYMPTOMS = frozenset(
+    {
+        "redness",
+        "swelling",
+        "warmth",
+        "pain",
+        "throbbing",  # throbbing, pulsing ache: a red flag of its own after the first 24 h (the guide names it)
+        "discharge",  # pus, oozing, yellow/green discharge, weeping
+        "fever",  # fever, high temperature, chills, shivery
+        "bruising",
+        "lump",  # lumps, bumps, nodules, hard spots
+        "peeling",  # peeling, flaking, dryness
+        "tightness",
+        "bleeding",
+        "itching",
+        "acne",  # spots, breakouts, pimples
+        "rash",
+        "hives",  # hives, welts (widespread hives with faintness -> emergency)
+        "sensitivity",  # stinging, sensitive skin
+        "blistering",
+        "skin_discolouration",  # grey/blue/white/dusky patches
+        "numbness",
+        "hair_shedding",  # scalp: shedding more hair
+        "headache",
+        "infection_concern",  # "I think it's infected": the patient's own worry counts
+        # emergency screen (not in the guide; every triage tool screens for them first)
+        "breathing_difficulty",
+        "airway_swelling",  # throat or tongue swelling, trouble swallowing
+        "lip_swelling",  # lips: emergency when fast or with breathing/speech trouble, otherwise urgent
+        "fainting",
+        "dizziness",
+        "chest_pain",
+        "vision_change",
+    }
+)
+
+# Canonical modifier values ------------------------------------------------------------------------------------
+SEVERITIES = frozenset({"mild", "moderate", "severe", "excessive", "large", "widespread", "sudden"})
+TRENDS = frozenset({"worsening", "spreading", "increasing", "improving", "persisting", "new"})
+AREAS = frozenset({"face", "scalp"})
+METHODS = frozenset({"microneedling", "microinjection", "combined"})

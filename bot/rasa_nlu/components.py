@@ -1,0 +1,121 @@
+"""Custom Rasa NLU components. The only module of `bot` (with bot.nlp.pipeline) that knows Rasa's NLU API.
+
+ClinicalEntities  Rasa's SpacyEntityExtractor keeps only label and text: it drops negspacy's negation and the
+                  entity ruler's canonical id. This component puts them back (value = canonical, role =
+                  "negated"), normalises numbers (hours ago, pain score, °C) and adds implied trends.
+SafetyRouter      The red-flag screen must run on every message whatever DIET thinks: when the message mentions
+                  a symptom (or a red-flag word) the intent is routed to report_symptom / emergency, so the
+                  triage action sees it. The original intent is kept under "safety_override" for the record.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Text
+
+import bot.nlp.pipeline  # noqa: F401  (registers negex + negation_scope before SpacyNLP loads the pipeline)
+from bot.nlp import vocabulary as v
+from bot.nlp.analyze import entities_from_doc
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.utils.spacy_utils import SpacyModel
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+SPACY_EXTRACTOR = "SpacyEntityExtractor"
+EMERGENCY_SYMPTOMS = frozenset({"breathing_difficulty", "airway_swelling", "fainting", "chest_pain", "vision_change"})
+# Intents a symptom mention must not be left in: they lead to replies that ignore the symptom.
+ROUTED_FROM = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "out_of_scope",
+                         "nlu_fallback", "inform"})
+_FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|ive|my|me|mine)\b", re.IGNORECASE)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False,
+                          model_from="SpacyNLP")
+class ClinicalEntities(GraphComponent):
+    """Carries negation and canonical values from our spaCy pipeline into Rasa's entities."""
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "ClinicalEntities":
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData, model: SpacyModel) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            enriched = entities_from_doc(model.model(text))
+            by_span = {(e["start"], e["end"], e["entity"]): e for e in enriched}
+            kept: List[Dict[str, Any]] = []
+            for entity in message.get(ENTITIES, []):
+                if entity.get("extractor") != SPACY_EXTRACTOR:
+                    kept.append(entity)
+                    continue
+                ours = by_span.pop((entity["start"], entity["end"], entity["entity"]), None)
+                if ours is not None:  # None: a number the parser rejected ("45 degrees"), not an entity
+                    kept.append({**entity, **ours, "extractor": SPACY_EXTRACTOR})
+            # Left over: implied trends ("hotter" -> warmth + increasing) share the span of their symptom.
+            kept.extend({**e, "extractor": type(self).__name__} for e in by_span.values() if e["entity"] == v.TREND)
+            message.set(ENTITIES, kept, add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class SafetyRouter(GraphComponent):
+    """Routes any message that mentions a symptom or red-flag word to triage, whatever DIET predicted."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"question_confidence": 0.8}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.question_confidence = float(config.get("question_confidence", 0.8))
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "SafetyRouter":
+        return cls({**cls.get_default_config(), **config})
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            target = self.route(message.get(TEXT) or "", message.get(INTENT) or {}, message.get(ENTITIES, []))
+            if target:
+                intent = message.get(INTENT) or {}
+                message.set("safety_override", {"from": intent.get("name"),
+                                                "confidence": intent.get("confidence")}, add_to_output=True)
+                message.set(INTENT, {"name": target, "confidence": intent.get("confidence") or 0.0},
+                            add_to_output=True)
+                ranking = message.get(INTENT_RANKING_KEY) or []
+                message.set(INTENT_RANKING_KEY, [{"name": target, "confidence": intent.get("confidence") or 0.0},
+                                                 *[r for r in ranking if r.get("name") != target]],
+                            add_to_output=True)
+        return messages
+
+    def route(self, text: str, intent: Dict[str, Any], entities: List[Dict[str, Any]]) -> Optional[str]:
+        """The intent to use instead of the predicted one, or None to keep it."""
+        from bot.triage.screen import screen
+
+        name = intent.get("name")
+        confidence = intent.get("confidence") or 0.0
+        present = {e["value"] for e in entities if e.get("entity") == v.SYMPTOM and e.get("role") != v.NEGATED_ROLE}
+        hits = set(screen(text))
+        if (present | hits) & EMERGENCY_SYMPTOMS and name != "emergency":
+            return "emergency"
+        if name in ("report_symptom", "emergency") or not (present or hits):
+            return None
+        if name in ROUTED_FROM:
+            return "report_symptom"
+        # A general question ("how do I know if it's infected?") is answered as a question when DIET is sure;
+        # a question about the patient's own symptoms, or an unsure one, goes to triage.
+        if name and name.startswith("ask_aftercare"):
+            if confidence < self.question_confidence or _FIRST_PERSON.search(text):
+                return "report_symptom"
+            return None
+        return "report_symptom"

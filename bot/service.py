@@ -1,0 +1,132 @@
+"""The application service between the messengers (Rasa actions, the Telegram gateway's safety net, the CLI)
+and the two cores (the pure triage engine and the store).
+
+    outcome = service.assess(sender, text, entities, intent_confidence, pending=..., question=...)
+    if outcome.final: service.record(outcome, source="rasa")
+
+Nothing here is built at import time: `ClinicService.from_settings()` creates the engine when first asked.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Sequence
+
+from bot.settings import Settings
+from bot.triage.conversation import answer_to_question, merge
+from bot.triage.criteria import Criteria, load_criteria
+from bot.triage.engine import triage
+from bot.triage.findings import report_from_entities
+from bot.triage.model import Decision, Level, PatientContext, Report
+
+logger = logging.getLogger(__name__)
+
+_SENDER = re.compile(r"^patient-(\d+)$")
+
+
+def patient_id_from_sender(sender_id: Optional[str]) -> Optional[int]:
+    """The gateway talks to Rasa as sender "patient-<id>"; any other sender is not a known patient."""
+    match = _SENDER.match(sender_id or "")
+    return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    patient_id: Optional[int]
+    treatment_id: Optional[int]
+    text: str
+    report: Report
+    decision: Decision
+    # The clarifying question to ask now, or None when the decision is final.
+    ask: Optional[str] = None
+
+    @property
+    def final(self) -> bool:
+        return self.ask is None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    report_id: Optional[int]
+    escalation_id: Optional[int]
+
+
+class ClinicService:
+    def __init__(self, criteria: Criteria, session_factory: Any = None, settings: Optional[Settings] = None):
+        self.criteria = criteria
+        self.session_factory = session_factory
+        self.settings = settings or Settings.from_env()
+
+    @classmethod
+    def from_settings(cls, settings: Optional[Settings] = None, with_store: bool = True) -> "ClinicService":
+        settings = settings or Settings.from_env()
+        factory = None
+        if with_store:
+            from bot.store import db
+
+            db.upgrade(settings.database_url)  # Alembic is the only way the schema is created
+            factory = db.make_session_factory(settings.database_url)
+        return cls(load_criteria(settings.criteria_path), factory, settings)
+
+    # --- reading ------------------------------------------------------------------------------------------------
+    def context_for(self, patient_id: Optional[int], fallback: PatientContext = PatientContext()):
+        """(treatment_id, context) from the record when the patient is known, else the given fallback."""
+        if patient_id is None or self.session_factory is None:
+            return None, fallback
+        from bot.store import repository
+        from bot.store.uow import UnitOfWork
+
+        with UnitOfWork(self.session_factory) as uow:
+            treatment = repository.latest_treatment(uow, patient_id)
+            context = repository.patient_context(uow, patient_id)
+            return (treatment.id if treatment else None), context
+
+    # --- deciding -----------------------------------------------------------------------------------------------
+    def assess(
+        self,
+        sender_id: Optional[str],
+        text: str,
+        entities: Sequence[Dict[str, Any]],
+        intent_confidence: Optional[float] = None,
+        *,
+        pending: Optional[Report] = None,
+        question: Optional[str] = None,
+        asked: Sequence[str] = (),
+        fallback_context: PatientContext = PatientContext(),
+    ) -> Outcome:
+        patient_id = patient_id_from_sender(sender_id)
+        treatment_id, context = self.context_for(patient_id, fallback_context)
+        new = report_from_entities(text, list(entities), intent_confidence=intent_confidence)
+        new = answer_to_question(question, text, new)
+        report = merge(pending, new)
+        decision = triage(report, context, self.criteria)
+        ask = None
+        # Never hold back an escalation to ask a question: urgent and emergency are answered at once.
+        if not decision.level.escalates:
+            ask = next((m for m in decision.missing if m not in asked), None)
+        return Outcome(patient_id, treatment_id, text, report, decision, ask)
+
+    # --- recording ----------------------------------------------------------------------------------------------
+    def record(self, outcome: Outcome, source: str = "rasa") -> Recorded:
+        """Store the report; an escalation and its alerts are written in the same transaction (the outbox)."""
+        if outcome.patient_id is None or self.session_factory is None:
+            if outcome.decision.level.escalates:
+                logger.warning("escalating report from an unlinked sender could not be recorded (level=%s)",
+                               outcome.decision.level.value)
+            return Recorded(None, None)
+        from bot.escalation.policy import EscalationPolicy
+        from bot.store import repository
+        from bot.store.uow import UnitOfWork
+
+        with UnitOfWork(self.session_factory) as uow:
+            recorded = repository.record_report(
+                uow, outcome.patient_id, outcome.treatment_id, outcome.text, outcome.decision, source,
+                policy=EscalationPolicy.from_settings(self.settings),
+            )
+            uow.commit()
+            result = Recorded(recorded.report.id, recorded.escalation.id if recorded.escalation else None)
+        logger.info("report %s recorded: level=%s criteria=%s escalation=%s", result.report_id,
+                    outcome.decision.level.value, ",".join(outcome.decision.criteria), result.escalation_id)
+        return result

@@ -1,0 +1,678 @@
+"""The operations the rest of the bot performs on the records. Each takes a UnitOfWork; the caller commits.
+
+    with UnitOfWork(factory) as uow:
+        patient = patient_for_chat(uow, chat_id)
+        recorded = record_report(uow, patient.id, treatment.id, text, decision, source="rasa")
+        uow.commit()
+
+Rules kept here rather than in callers:
+* every state change writes an audit event in the same transaction;
+* a report whose level escalates creates its escalation AND the outbox rows for the first alerts in the same
+  transaction (so an alert is never lost between "stored" and "queued");
+* acknowledge/resolve are idempotent: repeating them changes nothing and reports `changed=False`.
+Problems are raised as bot.store.errors exceptions whose message can be shown to the user as is.
+Patient names and words never go to INFO logs.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.escalation.alerts import AlertContext
+from bot.escalation.policy import INITIAL, PATIENT_ACK_NOTICE, EscalationPolicy, PractitionerRef
+from bot.store import errors
+from bot.store.models import (
+    AREAS,
+    METHODS,
+    REPORT_SOURCES,
+    ROLES,
+    AlertDelivery,
+    AuditEvent,
+    ChatLink,
+    Escalation,
+    LinkCode,
+    Patient,
+    Photo,
+    Practitioner,
+    ScheduledCheckin,
+    SymptomReport,
+    Treatment,
+    utcnow,
+)
+from bot.store.uow import UnitOfWork
+from bot.triage.model import Decision, EarlierReport, Finding, Level, PatientContext
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LINK_CODE_TTL = dt.timedelta(hours=72)
+# A clock a few minutes fast on the clinic PC should not make "treated just now" an error.
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+
+# Results --------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NewPatient:
+    patient: Patient
+    treatment: Treatment
+    link_code: str
+    link_expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class RecordedReport:
+    report: SymptomReport
+    escalation: Optional[Escalation]
+    deliveries: Tuple[AlertDelivery, ...] = ()
+
+
+@dataclass(frozen=True)
+class EscalationChange:
+    """The outcome of acknowledge/resolve. `changed` is False when the call repeated an earlier one."""
+
+    escalation: Escalation
+    changed: bool
+
+
+# Audit ----------------------------------------------------------------------------------------------------------
+def audit(
+    uow: UnitOfWork,
+    entity: str,
+    entity_id: Optional[int],
+    action: str,
+    actor: str,
+    detail: Optional[Dict[str, Any]] = None,
+    now: Optional[dt.datetime] = None,
+) -> None:
+    uow.session.add(
+        AuditEvent(entity=entity, entity_id=entity_id, action=action, actor=actor, at=now or utcnow(),
+                   detail=detail or {})
+    )
+
+
+# Practitioners --------------------------------------------------------------------------------------------------
+def add_practitioner(
+    uow: UnitOfWork,
+    name: str,
+    role: str = "treating",
+    chat_id: Optional[int] = None,
+    active: bool = True,
+    actor: str = "admin",
+) -> Practitioner:
+    name = _required_text(name, "Practitioner name")
+    _check_choice(role, ROLES, "role")
+    if chat_id is not None and practitioner_for_chat(uow, chat_id) is not None:
+        raise errors.DuplicateChatId(f"Telegram chat id {chat_id} already belongs to another practitioner.")
+    practitioner = Practitioner(name=name, role=role, telegram_chat_id=chat_id, active=active, created_at=utcnow())
+    uow.session.add(practitioner)
+    uow.flush()
+    audit(uow, "practitioner", practitioner.id, "created", actor, {"role": role, "has_chat": chat_id is not None})
+    return practitioner
+
+
+def get_practitioner(uow: UnitOfWork, practitioner_id: int) -> Practitioner:
+    practitioner = uow.session.get(Practitioner, practitioner_id)
+    if practitioner is None:
+        raise errors.UnknownPractitioner(
+            f"No practitioner with id {practitioner_id}; `aftercare practitioner list` shows the ids."
+        )
+    return practitioner
+
+
+def list_practitioners(uow: UnitOfWork, active_only: bool = False) -> List[Practitioner]:
+    query = select(Practitioner).order_by(Practitioner.id)
+    if active_only:
+        query = query.where(Practitioner.active.is_(True))
+    return list(uow.session.execute(query).scalars())
+
+
+def practitioner_for_chat(uow: UnitOfWork, chat_id: int) -> Optional[Practitioner]:
+    """The practitioner using this Telegram chat (to authorise Acknowledge/Resolve button presses)."""
+    query = select(Practitioner).where(Practitioner.telegram_chat_id == chat_id)
+    return uow.session.execute(query).scalar_one_or_none()
+
+
+# Patients, treatments, linking -------------------------------------------------------------------------------------
+def add_patient_with_treatment(
+    uow: UnitOfWork,
+    display_name: str,
+    performed_at: dt.datetime,
+    area: str,
+    method: str,
+    practitioner_id: int,
+    product_batch: Optional[str] = None,
+    phone: Optional[str] = None,
+    link_code_ttl: dt.timedelta = DEFAULT_LINK_CODE_TTL,
+    now: Optional[dt.datetime] = None,
+    actor: str = "admin",
+) -> NewPatient:
+    """Register a patient and their treatment; returns the one-time code that links their Telegram chat."""
+    now = now or utcnow()
+    display_name = _required_text(display_name, "Patient name")
+    patient = Patient(display_name=display_name, phone=(phone or None), created_at=now)
+    uow.session.add(patient)
+    uow.flush()
+    audit(uow, "patient", patient.id, "created", actor, now=now)
+    treatment = add_treatment(uow, patient.id, performed_at, area, method, practitioner_id, product_batch,
+                              now=now, actor=actor)
+    code = new_link_code(uow, patient.id, link_code_ttl, now=now, actor=actor)
+    return NewPatient(patient, treatment, code.code, code.expires_at)
+
+
+def add_treatment(
+    uow: UnitOfWork,
+    patient_id: int,
+    performed_at: dt.datetime,
+    area: str,
+    method: str,
+    practitioner_id: int,
+    product_batch: Optional[str] = None,
+    now: Optional[dt.datetime] = None,
+    actor: str = "admin",
+) -> Treatment:
+    now = now or utcnow()
+    _check_choice(area, AREAS, "area")
+    _check_choice(method, METHODS, "method")
+    get_patient(uow, patient_id)
+    get_practitioner(uow, practitioner_id)
+    if performed_at.tzinfo is None:
+        raise errors.InvalidValue("Treatment time needs a timezone (e.g. 2026-11-24T14:30+00:00).")
+    if performed_at > now + FUTURE_TOLERANCE:
+        raise errors.TreatmentInFuture(
+            f"Treatment time {performed_at.isoformat()} is in the future; enter when it was performed."
+        )
+    treatment = Treatment(patient_id=patient_id, practitioner_id=practitioner_id, performed_at=performed_at,
+                          area=area, method=method, product_batch=(product_batch or None), created_at=now)
+    uow.session.add(treatment)
+    uow.flush()
+    audit(uow, "treatment", treatment.id, "created", actor,
+          {"patient_id": patient_id, "practitioner_id": practitioner_id, "area": area, "method": method}, now)
+    return treatment
+
+
+def get_patient(uow: UnitOfWork, patient_id: int) -> Patient:
+    patient = uow.session.get(Patient, patient_id)
+    if patient is None:
+        raise errors.UnknownPatient(f"No patient with id {patient_id}.")
+    return patient
+
+
+def new_link_code(
+    uow: UnitOfWork,
+    patient_id: int,
+    ttl: dt.timedelta = DEFAULT_LINK_CODE_TTL,
+    now: Optional[dt.datetime] = None,
+    actor: str = "admin",
+) -> LinkCode:
+    """A fresh one-time code. token_urlsafe only uses A-Z a-z 0-9 _ -, what Telegram's ?start= accepts."""
+    now = now or utcnow()
+    code = LinkCode(code=secrets.token_urlsafe(16), patient_id=patient_id, created_at=now, expires_at=now + ttl)
+    uow.session.add(code)
+    uow.flush()
+    audit(uow, "link_code", code.id, "created", actor, {"patient_id": patient_id,
+                                                          "expires_at": code.expires_at.isoformat()}, now)
+    return code
+
+
+def redeem_link_code(uow: UnitOfWork, code: str, chat_id: int, now: Optional[dt.datetime] = None) -> Patient:
+    """Link a Telegram chat to the patient the code was issued for. Re-sending the same code from the same
+    chat is harmless (returns the patient again)."""
+    now = now or utcnow()
+    query = select(LinkCode).where(LinkCode.code == (code or "").strip()).with_for_update()
+    link_code = uow.session.execute(query).scalar_one_or_none()
+    if link_code is None:
+        raise errors.UnknownLinkCode("This link code is not valid. Please ask the clinic for a new link.")
+    existing = uow.session.execute(select(ChatLink).where(ChatLink.telegram_chat_id == chat_id)).scalar_one_or_none()
+    if link_code.used_at is not None:
+        if link_code.used_by_chat_id == chat_id and existing is not None:
+            return get_patient(uow, existing.patient_id)
+        raise errors.LinkCodeUsed("This link code has already been used. Please ask the clinic for a new link.")
+    if link_code.expires_at <= now:
+        raise errors.LinkCodeExpired("This link code has expired. Please ask the clinic for a new link.")
+    if existing is not None and existing.patient_id != link_code.patient_id:
+        raise errors.DuplicateChatId("This Telegram chat is already linked to another patient record.")
+
+    link_code.used_at = now
+    link_code.used_by_chat_id = chat_id
+    if existing is None:
+        link = ChatLink(patient_id=link_code.patient_id, telegram_chat_id=chat_id, linked_at=now)
+        uow.session.add(link)
+        uow.flush()
+        audit(uow, "chat_link", link.id, "linked", f"patient:{link_code.patient_id}",
+              {"link_code_id": link_code.id}, now)
+    audit(uow, "link_code", link_code.id, "used", f"patient:{link_code.patient_id}", now=now)
+    return get_patient(uow, link_code.patient_id)
+
+
+def patient_for_chat(uow: UnitOfWork, chat_id: int) -> Optional[Patient]:
+    query = select(Patient).join(ChatLink, ChatLink.patient_id == Patient.id).where(
+        ChatLink.telegram_chat_id == chat_id
+    )
+    return uow.session.execute(query).scalar_one_or_none()
+
+
+def latest_treatment(uow: UnitOfWork, patient_id: int) -> Optional[Treatment]:
+    query = (
+        select(Treatment)
+        .where(Treatment.patient_id == patient_id)
+        .order_by(Treatment.performed_at.desc(), Treatment.id.desc())
+        .limit(1)
+    )
+    return uow.session.execute(query).scalar_one_or_none()
+
+
+def earlier_reports(uow: UnitOfWork, treatment_id: int) -> Tuple[EarlierReport, ...]:
+    """Symptoms reported before for this treatment, one entry per (non-negated) finding, oldest first."""
+    treatment = uow.session.get(Treatment, treatment_id)
+    if treatment is None:
+        return ()
+    query = select(SymptomReport).where(SymptomReport.treatment_id == treatment_id).order_by(
+        SymptomReport.received_at, SymptomReport.id
+    )
+    result: List[EarlierReport] = []
+    for report in uow.session.execute(query).scalars():
+        hours = (report.received_at - treatment.performed_at).total_seconds() / 3600
+        for finding in report.findings or ():
+            if not finding.get("negated"):
+                result.append(EarlierReport(finding["symptom"], round(hours, 2), Level(report.level)))
+    return tuple(result)
+
+
+def patient_context(uow: UnitOfWork, patient_id: int, now: Optional[dt.datetime] = None) -> PatientContext:
+    """What the triage core should know about this patient's latest treatment (all fields None if none)."""
+    treatment = latest_treatment(uow, patient_id)
+    if treatment is None:
+        return PatientContext()
+    now = now or utcnow()
+    return PatientContext(
+        hours_since_treatment=(now - treatment.performed_at).total_seconds() / 3600,
+        area=treatment.area,
+        method=treatment.method,
+        earlier=earlier_reports(uow, treatment.id),
+    )
+
+
+# Reports and escalations ----------------------------------------------------------------------------------------
+def record_report(
+    uow: UnitOfWork,
+    patient_id: int,
+    treatment_id: Optional[int],
+    text: str,
+    decision: Decision,
+    source: str,
+    now: Optional[dt.datetime] = None,
+    policy: Optional[EscalationPolicy] = None,
+) -> RecordedReport:
+    """Store what the patient said and the triage decision. If the level escalates, also open an escalation
+    and queue the first alerts, in this same transaction."""
+    now = now or utcnow()
+    _check_choice(source, REPORT_SOURCES, "source")
+    get_patient(uow, patient_id)
+    treatment = uow.session.get(Treatment, treatment_id) if treatment_id is not None else None
+    if treatment_id is not None and treatment is None:
+        raise errors.UnknownTreatment(f"No treatment with id {treatment_id}.")
+
+    report = SymptomReport(
+        patient_id=patient_id, treatment_id=treatment_id, received_at=now, text=text,
+        findings=[finding_to_json(f) for f in decision.findings], level=decision.level.value,
+        criteria=list(decision.criteria), source=source,
+    )
+    uow.session.add(report)
+    uow.flush()
+    audit(uow, "symptom_report", report.id, "recorded", f"patient:{patient_id}",
+          {"level": decision.level.value, "criteria": list(decision.criteria), "source": source}, now)
+    if not decision.level.escalates:
+        return RecordedReport(report, None)
+    escalation, deliveries = _open_escalation(uow, report, treatment, now, policy or EscalationPolicy())
+    return RecordedReport(report, escalation, tuple(deliveries))
+
+
+def _open_escalation(
+    uow: UnitOfWork,
+    report: SymptomReport,
+    treatment: Optional[Treatment],
+    now: dt.datetime,
+    policy: EscalationPolicy,
+) -> Tuple[Escalation, List[AlertDelivery]]:
+    escalation = Escalation(report_id=report.id, level=report.level, state="open", created_at=now)
+    uow.session.add(escalation)
+    uow.flush()
+    treating = _practitioner_ref(treatment.practitioner) if treatment is not None else None
+    recipients = policy.initial_recipients(Level(report.level), treating, staff_refs(uow))
+    audit(uow, "escalation", escalation.id, "opened", "system:triage",
+          {"level": report.level, "report_id": report.id, "recipients": [p.id for p in recipients]}, now)
+    if not recipients:
+        # Nobody can be reached by Telegram: the escalation stays open and visible in `aftercare escalations`.
+        log.error("escalation %s has no reachable practitioner (add one with a chat id)", escalation.id)
+    deliveries = []
+    for person in recipients:
+        queue_delivery(uow, escalation.id, f"practitioner:{person.id}", person.chat_id, INITIAL, 0, now,
+                       practitioner_id=person.id)
+    if recipients:
+        query = select(AlertDelivery).where(AlertDelivery.escalation_id == escalation.id)
+        deliveries = list(uow.session.execute(query).scalars())
+    return escalation, deliveries
+
+
+def acknowledge(
+    uow: UnitOfWork, escalation_id: int, practitioner_id: int, now: Optional[dt.datetime] = None
+) -> EscalationChange:
+    """Mark an escalation as seen by a practitioner, stop the reminders, and tell the patient."""
+    now = now or utcnow()
+    practitioner = get_practitioner(uow, practitioner_id)
+    escalation = _locked_escalation(uow, escalation_id)
+    if escalation.state != "open":
+        return EscalationChange(escalation, changed=False)
+    _mark_acknowledged(uow, escalation, practitioner, now)
+    return EscalationChange(escalation, changed=True)
+
+
+def resolve(
+    uow: UnitOfWork,
+    escalation_id: int,
+    practitioner_id: int,
+    note: Optional[str] = None,
+    now: Optional[dt.datetime] = None,
+) -> EscalationChange:
+    """Close an escalation (acknowledging it first if nobody had)."""
+    now = now or utcnow()
+    practitioner = get_practitioner(uow, practitioner_id)
+    escalation = _locked_escalation(uow, escalation_id)
+    if escalation.state == "resolved":
+        return EscalationChange(escalation, changed=False)
+    if escalation.state == "open":
+        _mark_acknowledged(uow, escalation, practitioner, now)
+    escalation.state = "resolved"
+    escalation.resolved_by = practitioner.id
+    escalation.resolved_at = now
+    escalation.note = note or None
+    audit(uow, "escalation", escalation.id, "resolved", f"practitioner:{practitioner.id}",
+          {"has_note": bool(note)}, now)
+    return EscalationChange(escalation, changed=True)
+
+
+def _locked_escalation(uow: UnitOfWork, escalation_id: int) -> Escalation:
+    # Row lock on PostgreSQL (SQLite serialises writers with BEGIN IMMEDIATE): two practitioners pressing
+    # Acknowledge at the same moment produce one state change, not two.
+    escalation = uow.session.get(Escalation, escalation_id, with_for_update=True)
+    if escalation is None:
+        raise errors.UnknownEscalation(f"No escalation with id {escalation_id}.")
+    return escalation
+
+
+def _mark_acknowledged(uow: UnitOfWork, escalation: Escalation, practitioner: Practitioner, now: dt.datetime) -> None:
+    escalation.state = "acknowledged"
+    escalation.acknowledged_by = practitioner.id
+    escalation.acknowledged_at = now
+    cancelled = _cancel_pending_reminders(uow, escalation.id)
+    audit(uow, "escalation", escalation.id, "acknowledged", f"practitioner:{practitioner.id}",
+          {"reminders_cancelled": cancelled}, now)
+    _queue_patient_notice(uow, escalation, now)
+
+
+def _cancel_pending_reminders(uow: UnitOfWork, escalation_id: int) -> int:
+    statement = (
+        update(AlertDelivery)
+        .where(AlertDelivery.escalation_id == escalation_id, AlertDelivery.status == "pending",
+               AlertDelivery.kind.in_(("realert", "backup")))
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    return uow.session.execute(statement).rowcount or 0
+
+
+def _queue_patient_notice(uow: UnitOfWork, escalation: Escalation, now: dt.datetime) -> None:
+    report = uow.session.get(SymptomReport, escalation.report_id)
+    query = (
+        select(ChatLink)
+        .where(ChatLink.patient_id == report.patient_id)
+        .order_by(ChatLink.linked_at.desc(), ChatLink.id.desc())
+        .limit(1)
+    )
+    link = uow.session.execute(query).scalar_one_or_none()
+    if link is None:
+        audit(uow, "escalation", escalation.id, "patient_not_notified", "system:store",
+              {"reason": "no linked chat"}, now)
+        return
+    queue_delivery(uow, escalation.id, f"patient:{report.patient_id}", link.telegram_chat_id,
+                   PATIENT_ACK_NOTICE, 0, now)
+
+
+def queue_delivery(
+    uow: UnitOfWork,
+    escalation_id: int,
+    recipient: str,
+    chat_id: int,
+    kind: str,
+    round_: int,
+    now: dt.datetime,
+    practitioner_id: Optional[int] = None,
+    actor: str = "system:escalation",
+) -> bool:
+    """Insert an outbox row unless one with the same dedupe key exists. True if this call inserted it.
+
+    INSERT ... ON CONFLICT DO NOTHING makes this safe when two processes schedule the same reminder at once.
+    """
+    values = dict(escalation_id=escalation_id, practitioner_id=practitioner_id, recipient=recipient,
+                  chat_id=chat_id, kind=kind, round=round_, status="pending", attempts=0,
+                  next_attempt_at=now, created_at=now)
+    statement = _insert_ignoring_duplicates(uow.session, values)
+    inserted = (uow.session.execute(statement).rowcount or 0) > 0
+    if inserted:
+        audit(uow, "escalation", escalation_id, f"queued_{kind}", actor,
+              {"recipient": recipient, "round": round_}, now)
+    return inserted
+
+
+def _insert_ignoring_duplicates(session: Session, values: Dict[str, Any]) -> Any:
+    dialect = session.get_bind().dialect.name
+    dedupe = ["escalation_id", "recipient", "kind", "round"]
+    if dialect == "postgresql":
+        return postgresql.insert(AlertDelivery).values(**values).on_conflict_do_nothing(index_elements=dedupe)
+    if dialect == "sqlite":
+        return sqlite.insert(AlertDelivery).values(**values).on_conflict_do_nothing(index_elements=dedupe)
+    return insert(AlertDelivery).values(**values)  # other databases: the unique constraint still protects us
+
+
+def open_escalations(uow: UnitOfWork, include_acknowledged: bool = True) -> List[Escalation]:
+    """Escalations not resolved yet (only the unacknowledged ones if include_acknowledged=False), oldest first."""
+    states = ("open", "acknowledged") if include_acknowledged else ("open",)
+    query = select(Escalation).where(Escalation.state.in_(states)).order_by(Escalation.created_at, Escalation.id)
+    return list(uow.session.execute(query).scalars())
+
+
+def escalation_summary(uow: UnitOfWork, escalation: Escalation) -> Dict[str, Any]:
+    """A short description for staff lists (the CLI, a /open command)."""
+    report = uow.session.get(SymptomReport, escalation.report_id)
+    patient = uow.session.get(Patient, report.patient_id)
+    treatment = uow.session.get(Treatment, report.treatment_id) if report.treatment_id else None
+    return {
+        "id": escalation.id,
+        "level": escalation.level,
+        "state": escalation.state,
+        "created_at": escalation.created_at.isoformat(),
+        "patient_id": patient.id,
+        "patient": patient.display_name,
+        "treating_practitioner_id": treatment.practitioner_id if treatment else None,
+        "criteria": list(report.criteria or ()),
+        "acknowledged_by": escalation.acknowledged_by,
+    }
+
+
+# Photos, check-ins ------------------------------------------------------------------------------------------------
+def attach_photo(
+    uow: UnitOfWork,
+    patient_id: int,
+    file_id: str,
+    report_id: Optional[int] = None,
+    escalation_id: Optional[int] = None,
+    now: Optional[dt.datetime] = None,
+) -> Photo:
+    """Keep a reference to a photo the patient sent (Telegram's file_id), optionally tied to a report/escalation."""
+    now = now or utcnow()
+    get_patient(uow, patient_id)
+    photo = Photo(patient_id=patient_id, file_id=_required_text(file_id, "file_id"), report_id=report_id,
+                  escalation_id=escalation_id, received_at=now)
+    uow.session.add(photo)
+    uow.flush()
+    audit(uow, "photo", photo.id, "attached", f"patient:{patient_id}",
+          {"report_id": report_id, "escalation_id": escalation_id}, now)
+    return photo
+
+
+def schedule_checkin(
+    uow: UnitOfWork, patient_id: int, treatment_id: int, due_at: dt.datetime, kind: str, actor: str = "admin"
+) -> ScheduledCheckin:
+    checkin = ScheduledCheckin(patient_id=patient_id, treatment_id=treatment_id, due_at=due_at, kind=kind,
+                               paused=False)
+    uow.session.add(checkin)
+    uow.flush()
+    audit(uow, "checkin", checkin.id, "scheduled", actor, {"kind": kind, "due_at": due_at.isoformat()})
+    return checkin
+
+
+def due_checkins(uow: UnitOfWork, now: Optional[dt.datetime] = None) -> List[ScheduledCheckin]:
+    query = (
+        select(ScheduledCheckin)
+        .where(ScheduledCheckin.sent_at.is_(None), ScheduledCheckin.paused.is_(False),
+               ScheduledCheckin.due_at <= (now or utcnow()))
+        .order_by(ScheduledCheckin.due_at)
+    )
+    return list(uow.session.execute(query).scalars())
+
+
+def mark_checkin_sent(uow: UnitOfWork, checkin_id: int, now: Optional[dt.datetime] = None) -> None:
+    now = now or utcnow()
+    checkin = uow.session.get(ScheduledCheckin, checkin_id)
+    if checkin is not None and checkin.sent_at is None:
+        checkin.sent_at = now
+        audit(uow, "checkin", checkin.id, "sent", "system:checkins", now=now)
+
+
+# What the notifier needs ---------------------------------------------------------------------------------------
+def staff_refs(uow: UnitOfWork) -> Tuple[PractitionerRef, ...]:
+    return tuple(_practitioner_ref(p) for p in list_practitioners(uow, active_only=True))
+
+
+def alert_context(
+    uow: UnitOfWork, delivery: AlertDelivery, clinic_name: str = "the clinic",
+    emergency_number: str = "your local emergency number",
+) -> AlertContext:
+    """Everything bot.escalation.alerts needs to word the message for one outbox row."""
+    session = uow.session
+    escalation = session.get(Escalation, delivery.escalation_id)
+    report = session.get(SymptomReport, escalation.report_id)
+    patient = session.get(Patient, report.patient_id)
+    treatment = session.get(Treatment, report.treatment_id) if report.treatment_id else None
+    treating = session.get(Practitioner, treatment.practitioner_id) if treatment else None
+    acknowledged_by = session.get(Practitioner, escalation.acknowledged_by) if escalation.acknowledged_by else None
+    photos = session.execute(
+        select(func.count(Photo.id)).where((Photo.report_id == report.id) | (Photo.escalation_id == escalation.id))
+    ).scalar_one()
+    return AlertContext(
+        escalation_id=escalation.id, kind=delivery.kind, round=delivery.round, level=escalation.level,
+        patient_name=patient.display_name, report_text=report.text, received_at=report.received_at,
+        findings=list(report.findings or ()), criteria=list(report.criteria or ()),
+        treatment_at=treatment.performed_at if treatment else None,
+        area=treatment.area if treatment else None, method=treatment.method if treatment else None,
+        product_batch=treatment.product_batch if treatment else None,
+        treating_name=treating.name if treating else None,
+        acknowledged_by_name=acknowledged_by.name if acknowledged_by else None,
+        photo_count=int(photos), clinic_name=clinic_name, emergency_number=emergency_number,
+    )
+
+
+# Export ------------------------------------------------------------------------------------------------------------
+def export_patient(uow: UnitOfWork, patient_id: int) -> Dict[str, Any]:
+    """Everything on record about one patient, as JSON-serialisable data (subject access requests, handover).
+
+    Link codes are listed without the code itself: an unused code still links a chat to this record.
+    """
+    session = uow.session
+    patient = get_patient(uow, patient_id)
+
+    def rows(model: Any, *conditions: Any) -> List[Any]:
+        return list(session.execute(select(model).where(*conditions).order_by(model.id)).scalars())
+
+    treatments = rows(Treatment, Treatment.patient_id == patient_id)
+    reports = rows(SymptomReport, SymptomReport.patient_id == patient_id)
+    report_ids = [r.id for r in reports]
+    escalations = rows(Escalation, Escalation.report_id.in_(report_ids)) if report_ids else []
+    escalation_ids = [e.id for e in escalations]
+    deliveries = rows(AlertDelivery, AlertDelivery.escalation_id.in_(escalation_ids)) if escalation_ids else []
+    links = rows(ChatLink, ChatLink.patient_id == patient_id)
+    codes = rows(LinkCode, LinkCode.patient_id == patient_id)
+    photos = rows(Photo, Photo.patient_id == patient_id)
+    checkins = rows(ScheduledCheckin, ScheduledCheckin.patient_id == patient_id)
+
+    owned = {
+        "patient": [patient_id], "treatment": [t.id for t in treatments], "symptom_report": report_ids,
+        "escalation": escalation_ids, "chat_link": [c.id for c in links], "link_code": [c.id for c in codes],
+        "photo": [p.id for p in photos], "checkin": [c.id for c in checkins],
+    }
+    audit_rows: List[AuditEvent] = []
+    for entity, ids in owned.items():
+        if ids:
+            audit_rows += rows(AuditEvent, AuditEvent.entity == entity, AuditEvent.entity_id.in_(ids))
+    audit_rows.sort(key=lambda a: (a.at, a.id))
+
+    return {
+        "exported_at": utcnow().isoformat(),
+        "patient": _as_dict(patient),
+        "treatments": [_as_dict(t) for t in treatments],
+        "chat_links": [_as_dict(c) for c in links],
+        "link_codes": [_as_dict(c, exclude=("code",)) for c in codes],
+        "symptom_reports": [_as_dict(r) for r in reports],
+        "photos": [_as_dict(p) for p in photos],
+        "escalations": [_as_dict(e) for e in escalations],
+        "alert_deliveries": [_as_dict(d, exclude=("claim_token",)) for d in deliveries],
+        "checkins": [_as_dict(c) for c in checkins],
+        "audit_events": [_as_dict(a) for a in audit_rows],
+    }
+
+
+# Helpers -----------------------------------------------------------------------------------------------------------
+def finding_to_json(finding: Finding) -> Dict[str, Any]:
+    data = dataclasses.asdict(finding)
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in data.items()}
+
+
+def finding_from_json(data: Dict[str, Any]) -> Finding:
+    return Finding(
+        symptom=data["symptom"], negated=bool(data.get("negated")), severity=tuple(data.get("severity") or ()),
+        trend=tuple(data.get("trend") or ()), area=data.get("area"), text=data.get("text") or "",
+    )
+
+
+def _practitioner_ref(practitioner: Practitioner) -> PractitionerRef:
+    return PractitionerRef(id=practitioner.id, role=practitioner.role, chat_id=practitioner.telegram_chat_id,
+                           active=bool(practitioner.active))
+
+
+def _as_dict(row: Any, exclude: Sequence[str] = ()) -> Dict[str, Any]:
+    result = {}
+    for column in row.__table__.columns:
+        if column.key in exclude:
+            continue
+        value = getattr(row, column.key)
+        result[column.key] = value.isoformat() if isinstance(value, dt.datetime) else value
+    return result
+
+
+def _check_choice(value: str, allowed: Sequence[str], what: str) -> None:
+    if value not in allowed:
+        raise errors.InvalidValue(f"{what} must be one of {', '.join(allowed)} (got {value!r}).")
+
+
+def _required_text(value: Optional[str], what: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise errors.InvalidValue(f"{what} must not be empty.")
+    return value

@@ -1,0 +1,189 @@
+"""The Telegram gateway's composition root: `build_application(settings, deps)` and `main()`.
+
+Everything the bot is made of is put together here and only here: the PTB Application (token, Bot API base
+URL, defaults, rate limiter, update ordering), the handlers, the Rasa client and the ports (`deps`).
+
+Run it:
+    python -m bot.telegram.app            # polling (default) or webhook, from .env / the environment
+    python -m bot.telegram.app --demo     # in-memory records (link code DEMO, practitioner chat 2001):
+                                          # try it offline against `python -m bot.telegram.standin`
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+from typing import Any, Dict, Iterable, Optional
+from urllib.parse import urlparse
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot.settings import DEFAULT_BOT_API_BASE_URL, ConfigError, Settings
+from bot.telegram.context import ClinicContext, Gateway, attach_gateway
+from bot.telegram.handlers import errors, patient, staff
+from bot.telegram.ordering import PerChatUpdateProcessor
+from bot.telegram.ports import GatewayDeps
+from bot.telegram.rasa import RasaClient
+from bot.telegram.sending import ClinicRateLimiter
+
+log = logging.getLogger(__name__)
+
+# Only what the handlers use: Telegram then does not even send the rest.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+
+PATIENT_COMMANDS = [
+    BotCommand("start", "Start, or link this chat with your clinic link"),
+    BotCommand("help", "What I can do"),
+    BotCommand("stop", "Pause check-in messages"),
+    BotCommand("resume", "Turn check-in messages back on"),
+]
+
+
+def build_application(settings: Settings, deps: GatewayDeps) -> Application:
+    """A ready-to-start PTB Application for these settings and ports (not initialized, not running)."""
+    settings.require_telegram()
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(file_base_url(settings.telegram_api_base_url))
+        .defaults(Defaults(
+            tzinfo=dt.timezone.utc,
+            # Plain text everywhere (no parse_mode): patients' and Rasa's words can't break the formatting.
+            # No link previews: a clinic URL in a reply should not unfold into a big card.
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            do_quote=False,
+        ))
+        .context_types(ContextTypes(context=ClinicContext))
+        .rate_limiter(ClinicRateLimiter())
+        .concurrent_updates(PerChatUpdateProcessor())
+        .post_init(_on_startup)
+        .post_shutdown(_on_shutdown)
+        .build()
+    )
+    attach_gateway(application, Gateway(settings, deps, RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)))
+    register_handlers(application)
+    return application
+
+
+def register_handlers(application: Application) -> None:
+    """Which handler gets which update. The first matching handler (in this order) wins."""
+    private = filters.ChatType.PRIVATE  # patient data never goes to group chats
+    new = filters.UpdateType.MESSAGE & private  # commands must not fire again when a message is edited
+
+    for name, callback in [
+        ("start", patient.start), ("help", patient.help_command), ("stop", patient.stop_command),
+        ("resume", patient.resume_command), ("open", staff.open_command), ("patient", staff.patient_command),
+        ("resolve", staff.resolve_command),
+    ]:
+        application.add_handler(CommandHandler(name, callback, filters=new))
+
+    application.add_handler(CallbackQueryHandler(staff.alert_button, pattern=staff.ALERT_BUTTON_PATTERN))
+    application.add_handler(CallbackQueryHandler(staff.done_button, pattern=staff.DONE_BUTTON_PATTERN))
+    application.add_handler(CallbackQueryHandler(patient.rasa_button, pattern=r"^rasa[:#]"))
+    application.add_handler(CallbackQueryHandler(patient.unknown_button))
+
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & private, patient.edited_message))
+    application.add_handler(MessageHandler(new & filters.COMMAND, patient.unknown_command))
+    application.add_handler(MessageHandler(new & filters.TEXT, patient.text_message))
+    application.add_handler(MessageHandler(new & filters.PHOTO, patient.photo_message))
+    application.add_handler(MessageHandler(new & ~filters.StatusUpdate.ALL, patient.not_text))
+
+    application.add_error_handler(errors.error_handler)
+
+
+def file_base_url(base_url: str) -> str:
+    """PTB's base_file_url for a Bot API base_url: ".../bot" -> ".../file/bot" (files live beside methods)."""
+    if base_url.rstrip("/").endswith("/bot"):
+        return base_url.rstrip("/")[: -len("/bot")] + "/file/bot"
+    return DEFAULT_BOT_API_BASE_URL.replace("/bot", "/file/bot")
+
+
+def webhook_options(settings: Settings) -> Dict[str, Any]:
+    """Arguments for Application.run_webhook / Updater.start_webhook from the settings.
+
+    PTB's webhook server answers 403 to any request without the right X-Telegram-Bot-Api-Secret-Token
+    header, before any handler runs; setWebhook registers that same secret with Telegram.
+    """
+    path = urlparse(settings.telegram_webhook_url).path.strip("/") or "telegram"
+    return {
+        "listen": settings.telegram_webhook_listen,
+        "port": settings.telegram_webhook_port,
+        "url_path": path,
+        "webhook_url": settings.telegram_webhook_url,
+        "secret_token": settings.telegram_webhook_secret,
+        "allowed_updates": ALLOWED_UPDATES,
+    }
+
+
+async def _on_startup(application: Application) -> None:
+    """Publish the command menu (best effort: the bot works without it)."""
+    try:
+        await application.bot.set_my_commands(PATIENT_COMMANDS)
+    except TelegramError as error:
+        log.warning("could not set the bot's command menu: %s", error)
+    log.info("Telegram gateway ready as @%s", application.bot.username)
+
+
+async def _on_shutdown(application: Application) -> None:
+    """Close the Rasa HTTP client."""
+    gateway: Optional[Gateway] = application.bot_data.get("gateway")
+    if gateway is not None:
+        await gateway.rasa.aclose()
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
+    # httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def _production_deps(settings: Settings) -> GatewayDeps:
+    # The lead's wiring module adapts the store / escalation service / triage core to bot.telegram.ports.
+    try:
+        from bot.wiring import gateway_deps  # type: ignore[import-not-found]
+    except ImportError as error:
+        raise SystemExit(
+            "bot.wiring.gateway_deps(settings) is not available yet, so the gateway has no records to use. "
+            f"({error}) Run with --demo to try it with in-memory records."
+        ) from None
+    return gateway_deps(settings)
+
+
+def main(argv: Optional[Iterable[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description="Run the clinic's Telegram bot.")
+    parser.add_argument("--demo", action="store_true", help="in-memory records: link code DEMO, staff chat 2001")
+    parser.add_argument("--staff-chat", type=int, default=2001, help="the practitioner chat id in --demo mode")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    try:
+        settings = Settings.from_env().require_telegram()
+    except ConfigError as error:
+        raise SystemExit(f"Configuration problem: {error}") from None
+    configure_logging(settings.log_level)
+    if args.demo:
+        from bot.telegram.memory import demo_deps
+
+        deps = demo_deps(args.staff_chat).deps
+    else:
+        deps = _production_deps(settings)
+    application = build_application(settings, deps)
+    if settings.telegram_mode == "webhook":
+        application.run_webhook(**webhook_options(settings))
+    else:
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+
+
+if __name__ == "__main__":
+    main()

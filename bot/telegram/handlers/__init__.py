@@ -1,0 +1,1 @@
+"""Update handlers: patient.py (patients), staff.py (practitioners), errors.py (the error handler)."""

@@ -1,0 +1,147 @@
+"""Handlers for practitioners: the Acknowledge / Resolve buttons under alerts, and /open, /patient, /resolve.
+
+Only chats registered as a practitioner's (StaffDirectory) may use any of this; everybody else is refused
+without learning whether an escalation or patient exists.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from bot.telegram import texts
+from bot.telegram.context import ClinicContext
+from bot.telegram.ports import EscalationOutcome, Refused, StaffMember
+from bot.telegram.sending import split_text
+
+log = logging.getLogger(__name__)
+
+# Callback data (the notifier's alerts carry the first two; see bot/escalation/alerts.py action_buttons).
+ACK, RESOLVE, DONE = "ack", "resolve", "done"
+ALERT_BUTTON_PATTERN = r"^(ack|resolve):\d+$"
+DONE_BUTTON_PATTERN = r"^done:\d+$"
+
+
+async def alert_button(update: Update, context: ClinicContext) -> None:
+    """Acknowledge or resolve an escalation from the buttons under an alert."""
+    query = update.callback_query
+    member = await context.gateway.deps.staff.practitioner_for_chat(update.effective_chat.id)
+    if member is None:
+        log.warning("alert button pressed in a chat that is not a practitioner's: refused")
+        await query.answer(texts.staff_only(), show_alert=True)
+        return
+    action, _, raw_id = (query.data or "").partition(":")
+    escalation_id = int(raw_id)  # the handler's pattern guarantees digits
+    escalations = context.gateway.deps.escalations
+    try:
+        if action == ACK:
+            outcome = await escalations.acknowledge(escalation_id, member.id)
+        else:
+            outcome = await escalations.resolve(escalation_id, member.id)
+    except Refused as refusal:
+        await query.answer(str(refusal)[:200], show_alert=True)
+        return
+    log.info("practitioner %s: %s on escalation %s (changed=%s)", member.id, action, escalation_id, outcome.changed)
+    await query.answer(_answer_text(outcome))
+    try:
+        await query.edit_message_reply_markup(reply_markup=state_keyboard(outcome))
+    except BadRequest as error:
+        # "message is not modified": the buttons already show this state (pressed twice). Anything else
+        # (message too old to edit, deleted) is also harmless: the state change itself has been recorded.
+        log.debug("alert buttons not updated: %s", error)
+
+
+async def done_button(update: Update, context: ClinicContext) -> None:
+    """The state label buttons ("Acknowledged by …") have nothing left to do."""
+    await update.callback_query.answer("Nothing left to do here.")
+
+
+async def open_command(update: Update, context: ClinicContext) -> None:
+    """List the escalations that are not resolved yet."""
+    member = await _practitioner(update, context)
+    if member is None:
+        return
+    lines = await context.gateway.deps.escalations.open_escalations(member.id)
+    if not lines:
+        await update.effective_message.reply_text(texts.nothing_open())
+        return
+    rows = [
+        f"E{line.escalation_id} · {line.level.upper()} · {line.state} · {line.patient_name} "
+        f"(patient {line.patient_id}) · {line.created_at:%d %b %H:%M} UTC"
+        for line in lines
+    ]
+    text = "Open escalations:\n" + "\n".join(rows) + "\n\n/patient ID for details, /resolve ID note to close."
+    for piece in split_text(text):
+        await update.effective_message.reply_text(piece)
+
+
+async def patient_command(update: Update, context: ClinicContext) -> None:
+    """Show a patient's summary: /patient ID."""
+    member = await _practitioner(update, context)
+    if member is None:
+        return
+    if len(context.args or []) != 1 or not context.args[0].isdigit():
+        await update.effective_message.reply_text(texts.staff_usage("patient"))
+        return
+    try:
+        summary = await context.gateway.deps.escalations.patient_summary(int(context.args[0]), member.id)
+    except Refused as refusal:
+        await update.effective_message.reply_text(str(refusal))
+        return
+    for piece in split_text(summary):
+        await update.effective_message.reply_text(piece)
+
+
+async def resolve_command(update: Update, context: ClinicContext) -> None:
+    """Close an escalation with a note: /resolve ID note."""
+    member = await _practitioner(update, context)
+    if member is None:
+        return
+    args = context.args or []
+    if not args or not args[0].isdigit():
+        await update.effective_message.reply_text(texts.staff_usage("resolve"))
+        return
+    note = " ".join(args[1:]) or None
+    try:
+        outcome = await context.gateway.deps.escalations.resolve(int(args[0]), member.id, note)
+    except Refused as refusal:
+        await update.effective_message.reply_text(str(refusal))
+        return
+    log.info("practitioner %s resolved escalation %s by command (changed=%s)", member.id, args[0], outcome.changed)
+    await update.effective_message.reply_text(_answer_text(outcome))
+
+
+# --- helpers -------------------------------------------------------------------------------------------------
+async def _practitioner(update: Update, context: ClinicContext) -> Optional[StaffMember]:
+    member = await context.gateway.deps.staff.practitioner_for_chat(update.effective_chat.id)
+    if member is None:
+        log.warning("staff command from a chat that is not a practitioner's: refused")
+        await update.effective_message.reply_text(texts.staff_only())
+    return member
+
+
+def _answer_text(outcome: EscalationOutcome) -> str:
+    who = f" by {outcome.by_name}" if outcome.by_name else ""
+    if outcome.state == "resolved":
+        return f"E{outcome.escalation_id} resolved{who}." if outcome.changed else f"Already resolved{who}."
+    if outcome.state == "acknowledged":
+        return f"E{outcome.escalation_id} acknowledged." if outcome.changed else f"Already acknowledged{who}."
+    return f"E{outcome.escalation_id} is {outcome.state}."
+
+
+def state_keyboard(outcome: EscalationOutcome) -> InlineKeyboardMarkup:
+    """The alert's buttons for the escalation's new state, so everyone can see at a glance what happened."""
+    eid, who = outcome.escalation_id, f" · {outcome.by_name}" if outcome.by_name else ""
+    if outcome.state == "resolved":
+        return InlineKeyboardMarkup([[InlineKeyboardButton(f"✔️ Resolved{who}", callback_data=f"{DONE}:{eid}")]])
+    if outcome.state == "acknowledged":
+        return InlineKeyboardMarkup([
+            [InlineKeyboardButton(f"✅ Acknowledged{who}", callback_data=f"{DONE}:{eid}")],
+            [InlineKeyboardButton("Resolve", callback_data=f"{RESOLVE}:{eid}")],
+        ])
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton("Acknowledge", callback_data=f"{ACK}:{eid}"),
+        InlineKeyboardButton("Resolve", callback_data=f"{RESOLVE}:{eid}"),
+    ]])

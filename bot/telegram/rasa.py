@@ -1,0 +1,79 @@
+"""A small client for Rasa's REST channel (POST {RASA_URL}/webhooks/rest/webhook).
+
+Rasa answers a message with a list of bot utterances, each with some of: "text", "buttons"
+([{"title", "payload"}]), "image" (a URL), "custom". Anything that goes wrong (Rasa not running, a 5xx, a
+timeout, an answer that is not that list) becomes `RasaUnavailable`, so the caller has one thing to handle:
+fall back to the triage safety net.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, List, Mapping, Optional, Tuple
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+REST_WEBHOOK_PATH = "/webhooks/rest/webhook"
+
+
+class RasaUnavailable(Exception):
+    """Rasa could not give an answer (down, erroring, too slow, or answered nonsense)."""
+
+
+@dataclass(frozen=True)
+class RasaReply:
+    text: str = ""
+    buttons: Tuple[Tuple[str, str], ...] = ()  # (title, payload)
+    image: Optional[str] = None
+
+
+def sender_id(patient_id: int) -> str:
+    """Rasa's conversation id for a patient: stable across chats and restarts, and not the Telegram chat id."""
+    return f"patient-{patient_id}"
+
+
+class RasaClient:
+    def __init__(self, base_url: str, timeout: float, client: Optional[httpx.AsyncClient] = None) -> None:
+        self.url = base_url.rstrip("/") + REST_WEBHOOK_PATH
+        self.timeout = timeout
+        # One pooled client for the life of the bot; closed by aclose() at shutdown.
+        self._client = client or httpx.AsyncClient(timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def send(self, sender: str, message: str, metadata: Mapping[str, Any]) -> List[RasaReply]:
+        body = {"sender": sender, "message": message, "metadata": dict(metadata)}
+        try:
+            response = await self._client.post(self.url, json=body, timeout=self.timeout)
+        except httpx.TimeoutException as error:
+            raise RasaUnavailable(f"Rasa did not answer within {self.timeout:g}s") from error
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(f"Rasa unreachable: {type(error).__name__}") from error
+        if response.status_code != 200:
+            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
+        try:
+            data = response.json()
+        except ValueError as error:
+            raise RasaUnavailable("Rasa answered something that is not JSON") from error
+        if not isinstance(data, list):
+            raise RasaUnavailable("Rasa's answer is not a list of messages")
+        return [reply for reply in (_parse(item) for item in data) if reply is not None]
+
+
+def _parse(item: Any) -> Optional[RasaReply]:
+    if not isinstance(item, dict):
+        return None
+    buttons = tuple(
+        (str(b.get("title", "")), str(b.get("payload", "")))
+        for b in item.get("buttons") or ()
+        if isinstance(b, dict) and b.get("title") and b.get("payload")
+    )
+    reply = RasaReply(text=str(item.get("text") or ""), buttons=buttons, image=item.get("image") or None)
+    if not (reply.text or reply.buttons or reply.image):
+        # e.g. a "custom" payload meant for another channel: nothing a Telegram user could see.
+        log.debug("ignoring a Rasa message with no text, buttons or image")
+        return None
+    return reply

@@ -1,0 +1,56 @@
+"""Advice keys: the names criteria use for what the bot says back.
+
+Each key `k` is said with the Rasa response `utter_advice_<k>` in data/triage/advice_responses.yml, so the clinic
+can reword a reply without touching code. A unit test checks that keys, criteria and responses agree.
+"""
+from __future__ import annotations
+
+# Emergency ------------------------------------------------------------------------------------------------------
+CALL_EMERGENCY = "call_emergency"
+
+# Urgent: the practitioner has been alerted; what to do until they call ------------------------------------------
+PRACTITIONER_ALERTED = "practitioner_alerted"
+INFECTION_MEANWHILE = "infection_meanwhile"
+SWELLING_MEANWHILE = "swelling_meanwhile"
+PAIN_MEANWHILE = "pain_meanwhile"
+ALLERGY_WATCH = "allergy_watch"
+BLEEDING_MEANWHILE = "bleeding_meanwhile"
+SKIN_CHANGE_MEANWHILE = "skin_change_meanwhile"
+UNSURE_ESCALATED = "unsure_escalated"
+
+# Monitor: what to do and when to get back in touch ---------------------------------------------------------------
+MONITOR_BRUISING = "monitor_bruising"
+MONITOR_SENSITIVITY = "monitor_sensitivity"
+MONITOR_BREAKOUTS = "monitor_breakouts"
+MONITOR_ITCHING = "monitor_itching"
+MONITOR_HAIR_SHEDDING = "monitor_hair_shedding"
+MONITOR_PERSISTING = "monitor_persisting"
+MONITOR_PAIN = "monitor_pain"
+MONITOR_BLEEDING = "monitor_bleeding"
+MONITOR_LUMP = "monitor_lump"
+MONITOR_TEMPERATURE = "monitor_temperature"
+WHEN_TO_GET_BACK = "when_to_get_back"
+
+# Normal: what to expect and the aftercare that helps -------------------------------------------------------------
+EXPECTED_REDNESS_SWELLING = "expected_redness_swelling"
+EXPECTED_WARMTH_TENDERNESS = "expected_warmth_tenderness"
+EXPECTED_PINPOINT_BLEEDING = "expected_pinpoint_bleeding"
+EXPECTED_TIGHTNESS_PEELING = "expected_tightness_peeling"
+AFTERCARE_BASICS = "aftercare_basics"
+
+ADVICE_KEYS: frozenset = frozenset(
+    value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)
+)
+
+
+def response_name(key: str) -> str:
+    """The Rasa response that says the advice `key`."""
+    return f"utter_advice_{key}"
+
+
+# The clarifying questions the engine can ask for (Decision.missing values) and the responses that ask them.
+ASK_RESPONSES = {
+    "hours_since_treatment": "utter_ask_hours_since_treatment",
+    "pain_score": "utter_ask_pain_score",
+    "trend": "utter_ask_trend",
+}

@@ -1,0 +1,24 @@
+"""A small clinic on record, for the store and notifier tests (on both backends, see ../conftest.py)."""
+from __future__ import annotations
+
+import pytest
+
+from bot.store import repository
+from bot.store.uow import UnitOfWork
+
+from store_helpers import BACKUP_CHAT, NOW, ON_CALL_CHAT, PATIENT_CHAT, T0, TREATING_CHAT, Clinic
+
+
+@pytest.fixture
+def clinic(session_factory) -> Clinic:
+    """Three practitioners (treating, on call, backup) and one patient whose chat is linked."""
+    with UnitOfWork(session_factory) as uow:
+        treating = repository.add_practitioner(uow, "Dr Treating", "treating", TREATING_CHAT)
+        on_call = repository.add_practitioner(uow, "Dr OnCall", "on_call", ON_CALL_CHAT)
+        backup = repository.add_practitioner(uow, "Dr Backup", "backup", BACKUP_CHAT)
+        new = repository.add_patient_with_treatment(
+            uow, "Jane Patient", T0, "face", "microneedling", treating.id, product_batch="EX-42", now=NOW
+        )
+        repository.redeem_link_code(uow, new.link_code, PATIENT_CHAT, now=NOW)
+        uow.commit()
+    return Clinic(treating.id, on_call.id, backup.id, new.patient.id, new.treatment.id, new.link_code)
