@@ -11,7 +11,9 @@ SPACY_STAMP := $(SPACY_DIR)/.built
 MODEL_DIR   := models
 LEXICON     := $(wildcard data/lexicon/*.yml)
 # Rasa's own fingerprinting decides whether training is needed; we only tell make what it depends on.
-TRAIN_INPUTS := config.yml domain.yml $(shell find data/nlu data/stories data/rules -name '*.yml' 2>/dev/null) $(SPACY_STAMP)
+# Only these are Rasa training data (data/lexicon, data/triage/criteria.yml and data/triage_eval are not).
+RASA_DATA   := data/nlu data/stories data/rules data/triage/advice_responses.yml
+TRAIN_INPUTS := config.yml domain.yml data/triage/advice_responses.yml $(shell find data/nlu data/stories data/rules -name '*.yml' 2>/dev/null) $(SPACY_STAMP)
 
 export PYTHONUNBUFFERED := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
@@ -54,13 +56,13 @@ spacy: $(SPACY_STAMP)
 # --- Rasa model ----------------------------------------------------------------------------------------------
 $(MODEL_DIR)/.trained: $(TRAIN_INPUTS) $(shell find bot/rasa_nlu -name '*.py')
 	@echo ">> training the Rasa model (skipped by Rasa when nothing changed)"
-	@$(BIN)/rasa train --fixed-model-name aftercare --out $(MODEL_DIR) --quiet
+	@$(BIN)/rasa train --data $(RASA_DATA) --fixed-model-name aftercare --out $(MODEL_DIR) --quiet
 	@touch $(MODEL_DIR)/.trained
 
 train: $(MODEL_DIR)/.trained
 
 validate: $(STAMP) $(SPACY_STAMP)
-	@$(BIN)/rasa data validate --quiet
+	@$(BIN)/rasa data validate --data $(RASA_DATA) --quiet
 
 db: $(STAMP)
 	@$(BIN)/aftercare db upgrade

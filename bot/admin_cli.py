@@ -3,7 +3,9 @@
     aftercare db upgrade
     aftercare practitioner add --name "Dr A" --chat-id 123456 --role treating
     aftercare practitioner list
+    aftercare practitioner update 1 [--chat-id 123456] [--role on_call] [--active no]
     aftercare patient add --name "Jane D" --treated-at 2026-11-24T14:30 --area face --method microneedling --practitioner 1
+    aftercare patient link PATIENT_ID          (a new link code when the first one expired)
     aftercare escalations [--json]
     aftercare export PATIENT_ID
 
@@ -40,7 +42,7 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     _command(database_commands, "upgrade", "apply all migrations (also done by every command)", cmd_db_upgrade)
 
     practitioner = subparsers.add_parser("practitioner", help="practitioners who receive alerts")
-    practitioner_commands = practitioner.add_subparsers(dest="practitioner_command", metavar="{add,list}",
+    practitioner_commands = practitioner.add_subparsers(dest="practitioner_command", metavar="{add,list,update}",
                                                         required=True)
     add = _command(practitioner_commands, "add", "add a practitioner", cmd_practitioner_add)
     add.add_argument("--name", required=True)
@@ -48,9 +50,15 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
                      help="their Telegram chat id (they can add it later); alerts need it")
     add.add_argument("--role", choices=ROLES, default="treating")
     _command(practitioner_commands, "list", "list practitioners", cmd_practitioner_list)
+    update = _command(practitioner_commands, "update", "change a practitioner's chat id, role or status",
+                      cmd_practitioner_update)
+    update.add_argument("practitioner_id", type=int)
+    update.add_argument("--chat-id", type=int, default=None)
+    update.add_argument("--role", choices=ROLES, default=None)
+    update.add_argument("--active", choices=("yes", "no"), default=None)
 
     patient = subparsers.add_parser("patient", help="patients and their treatments")
-    patient_commands = patient.add_subparsers(dest="patient_command", metavar="{add}", required=True)
+    patient_commands = patient.add_subparsers(dest="patient_command", metavar="{add,link}", required=True)
     add = _command(patient_commands, "add", "register a treated patient and print their link", cmd_patient_add)
     add.add_argument("--name", required=True, help="name as staff will see it in alerts")
     add.add_argument("--treated-at", required=True, type=_parse_time,
@@ -61,6 +69,9 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     add.add_argument("--practitioner", required=True, type=int, help="id of the treating practitioner")
     add.add_argument("--batch", default=None, help="product batch number")
     add.add_argument("--phone", default=None)
+    link = _command(patient_commands, "link", "issue a new link code (the old one expired or was lost)",
+                    cmd_patient_link)
+    link.add_argument("patient_id", type=int)
 
     escalations = _command(subparsers, "escalations", "list escalations not resolved yet", cmd_escalations)
     escalations.add_argument("--json", action="store_true", help="machine-readable output")
@@ -129,6 +140,32 @@ def cmd_practitioner_list(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_practitioner_update(args: argparse.Namespace, settings: Settings) -> int:
+    active = None if args.active is None else args.active == "yes"
+    with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
+        practitioner = repository.update_practitioner(uow, args.practitioner_id, args.chat_id, args.role, active,
+                                                      actor="cli")
+        uow.commit()
+    print(f"practitioner {practitioner.id}: role {practitioner.role}, "
+          f"{'active' if practitioner.active else 'inactive'}, chat id {practitioner.telegram_chat_id or '-'}")
+    return EXIT_OK
+
+
+def cmd_patient_link(args: argparse.Namespace, settings: Settings) -> int:
+    with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
+        repository.get_patient(uow, args.patient_id)
+        code = repository.new_link_code(uow, args.patient_id, dt.timedelta(hours=settings.link_code_ttl_hours),
+                                        actor="cli")
+        uow.commit()
+    _print_link(settings, code.code, code.expires_at)
+    return EXIT_OK
+
+
+def _print_link(settings: Settings, code: str, expires_at: dt.datetime) -> None:
+    print(f"link code: {code} (one use, expires {expires_at:%Y-%m-%d %H:%M} UTC)")
+    print(f"telegram link: {deep_link(settings.telegram_bot_username, code)}")
+
+
 def cmd_patient_add(args: argparse.Namespace, settings: Settings) -> int:
     with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
         new = repository.add_patient_with_treatment(
@@ -139,8 +176,7 @@ def cmd_patient_add(args: argparse.Namespace, settings: Settings) -> int:
         uow.commit()
     print(f"patient id: {new.patient.id}")
     print(f"treatment id: {new.treatment.id}")
-    print(f"link code: {new.link_code} (one use, expires {new.link_expires_at:%Y-%m-%d %H:%M} UTC)")
-    print(f"telegram link: {deep_link(settings.telegram_bot_username, new.link_code)}")
+    _print_link(settings, new.link_code, new.link_expires_at)
     return EXIT_OK
 
 

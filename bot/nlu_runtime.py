@@ -46,3 +46,14 @@ class RasaNLU:
 
         parsed = self.parse(text)
         return parsed.get("entities") or [], intent_confidence(parsed)
+
+
+_shared: Optional[RasaNLU] = None
+
+
+def analyze(text: str) -> Tuple[List[Dict[str, Any]], Optional[float]]:
+    """Module-level analyzer over the default model, loaded on first use (for `make eval`)."""
+    global _shared
+    if _shared is None:
+        _shared = RasaNLU()
+    return _shared.analyze(text)

@@ -90,6 +90,16 @@ def render_practitioner_alert(ctx: AlertContext, now: dt.datetime) -> str:
     return "\n".join(lines)
 
 
+def render_minimal(escalation_id: int, kind: str, round_: int) -> Tuple[str, Optional[Buttons]]:
+    """Used when the record could not be read to word the alert: better a bare alert than none."""
+    if kind == "patient_ack_notice":
+        text = "The clinic has seen your message and will be in touch with you shortly."
+        return f"{text}\n{alert_ref(escalation_id, kind, round_)}", None
+    text = (f"Aftercare escalation #{escalation_id} needs attention (details could not be loaded; "
+            f"see `aftercare escalations`).")
+    return f"{text}\n{alert_ref(escalation_id, kind, round_)}", action_buttons(escalation_id)
+
+
 def render_patient_ack_notice(ctx: AlertContext) -> str:
     who = ctx.acknowledged_by_name or "Your practitioner"
     return (

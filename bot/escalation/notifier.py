@@ -86,8 +86,10 @@ class Notifier:
         policy: Optional[EscalationPolicy] = None,
         *,
         max_attempts: int = 8,
-        lease: dt.timedelta = dt.timedelta(seconds=60),
-        batch_size: int = 20,
+        # The lease must outlast sending a whole batch (Telegram's timeout is ~15 s a message); it only delays
+        # the re-send of the few messages that were in flight when a notifier died.
+        lease: dt.timedelta = dt.timedelta(minutes=5),
+        batch_size: int = 10,
         base_backoff_seconds: float = 2.0,
         max_backoff_seconds: float = 600.0,
         clinic_name: str = "the clinic",
@@ -164,12 +166,22 @@ class Notifier:
                                      {"reason": "escalation no longer open"}, now)
                     cancelled += 1
                     continue
-                context = repository.alert_context(uow, row, self.clinic_name, self.emergency_number)
-                text, buttons = alerts.render(context, now)
+                text, buttons = self._word(uow, row, now)
                 claimed.append(ClaimedDelivery(row.id, token, row.chat_id, row.attempts, row.dedupe_key,
                                                text, buttons))
             uow.commit()
         return claimed, cancelled
+
+    def _word(self, uow: UnitOfWork, row: AlertDelivery, now: dt.datetime) -> Tuple[str, Buttons]:
+        try:
+            # In a savepoint: on PostgreSQL a failed query would otherwise void the claim transaction too.
+            with uow.session.begin_nested():
+                context = repository.alert_context(uow, row, self.clinic_name, self.emergency_number)
+            return alerts.render(context, now)
+        except Exception:
+            # A bug or odd record must not block the alert (or, worse, the whole outbox): send a bare one.
+            log.exception("could not word alert delivery %s; sending a minimal alert", row.id)
+            return alerts.render_minimal(row.escalation_id, row.kind, row.round)
 
     def _claim_rows(self, session: Session, token: str, now: dt.datetime) -> List[AlertDelivery]:
         due = and_(

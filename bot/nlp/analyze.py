@@ -23,9 +23,9 @@ def entities_from_doc(doc, now: Optional[datetime] = None) -> List[Dict]:
     for ent in doc.ents:
         label, ident, words = ent.label_, ent.ent_id_ or "", ent.text
         value: object = ident
-        implied_trend = None
+        implied = None
         if label == v.SYMPTOM and "|" in ident:
-            value, implied_trend = ident.split("|", 1)
+            value, implied = ident.split("|", 1)
         elif label == v.TIME:
             value = values.parse_hours_ago(words, now)
         elif label == v.PAIN_SCORE:
@@ -40,8 +40,9 @@ def entities_from_doc(doc, now: Optional[datetime] = None) -> List[Dict]:
         if ent._.negex:
             entity["role"] = v.NEGATED_ROLE
         entities.append(entity)
-        if implied_trend:
-            entities.append({**entity, "entity": v.TREND, "value": implied_trend})
+        if implied:  # a modifier carried by the symptom's own words shares its span (and its negation)
+            label = v.TREND if implied in v.TRENDS else v.SEVERITY
+            entities.append({**entity, "entity": label, "value": implied})
     return entities
 
 

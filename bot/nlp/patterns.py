@@ -1,11 +1,12 @@
 """Entity-ruler patterns: built from the lexicon files (data/lexicon/*.yml) plus a few number patterns.
 
-Each pattern's `id` carries the canonical value ("redness"), or "value|trend" when the word also implies a
-trend ("hotter" -> "warmth|increasing"). Lexicon values are checked against bot.nlp.vocabulary so a typo in a
+Each pattern's `id` carries the canonical value ("redness"), or "value|modifier" when the words also imply a
+trend or severity ("hotter" -> "warmth|increasing", "lips suddenly swelled" -> "lip_swelling|sudden"). Lexicon values are checked against bot.nlp.vocabulary so a typo in a
 data file fails the build instead of silently never matching.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Dict, Iterable, List
 
@@ -18,7 +19,7 @@ LEXICON_DIR = Path(__file__).resolve().parents[2] / "data" / "lexicon"
 # Words allowed between the two halves of a combo ("my lips are really swollen").
 COMBO_FILLERS = ["is", "are", "was", "were", "feel", "feels", "felt", "look", "looks", "got", "getting", "gone",
                  "very", "really", "so", "super", "all", "a", "bit", "quite", "has", "have", "become", "been",
-                 "starting", "to", "get", "and", "my", "'s", "s", "keeps", "keep"]
+                 "starting", "to", "get", "and", "my", "'s", "s", "keeps", "keep", "up", "now", "more"]
 
 # A number token: "7", "7.5", "38,6"
 _NUM = r"^\d{1,3}([.,]\d{1,2})?$"
@@ -33,11 +34,16 @@ class LexiconError(ValueError):
     """A lexicon file names something the vocabulary does not know."""
 
 
-def _tokens(phrase: str) -> List[Dict]:
-    # Split like spaCy's English tokenizer does for the cases our phrases contain (contractions, hyphens).
+@lru_cache(maxsize=1)
+def _tokenizer():
     from spacy.lang.en import English
 
-    return [{"LOWER": t.lower_} for t in English().tokenizer(phrase)]
+    return English().tokenizer
+
+
+def _tokens(phrase: str) -> List[Dict]:
+    # Split exactly as the pipeline's tokenizer will ("can't" -> "ca", "n't"), or the phrase never matches.
+    return [{"LOWER": t.lower_} for t in _tokenizer()(phrase)]
 
 
 def _check(value: str, allowed: Iterable[str], where: str) -> None:
@@ -57,9 +63,9 @@ def lexicon_patterns(lexicon_dir: Path = LEXICON_DIR) -> List[Dict]:
     for symptom, spec in symptoms.items():
         _check(symptom, v.SYMPTOMS, "data/lexicon/symptoms.yml")
         add(v.SYMPTOM, symptom, spec.get("phrases", []))
-        for trend, phrases in (spec.get("implies") or {}).items():
-            _check(trend, v.TRENDS, f"data/lexicon/symptoms.yml {symptom}.implies")
-            add(v.SYMPTOM, f"{symptom}|{trend}", phrases)
+        for modifier, phrases in (spec.get("implies") or {}).items():
+            _check(modifier, v.TRENDS | v.SEVERITIES, f"data/lexicon/symptoms.yml {symptom}.implies")
+            add(v.SYMPTOM, f"{symptom}|{modifier}", phrases)
         for combo in spec.get("combos") or []:
             patterns.append({
                 "label": v.SYMPTOM,

@@ -24,8 +24,9 @@ from bot.nlp.patterns import all_patterns
 EXTRA_PRECEDING = ["haven't got", "havent got", "have not got", "haven't had", "havent had", "not had",
                    "no more", "none", "zero", "no real", "nothing like", "no sign", "no signs", "not any",
                    "isn't any", "isnt any", "aren't any", "arent any", "without any", "free from", "nope no"]
-EXTRA_FOLLOWING = ["isn't", "isnt", "aren't", "arent", "is gone", "has gone", "have gone", "gone now", "is not",
-                   "are not", "has stopped", "stopped", "went away", "has gone away", "disappeared", "resolved"]
+# Not "isn't" / "is not": "the redness isn't gone yet" must keep the redness.
+EXTRA_FOLLOWING = ["is gone", "has gone", "have gone", "gone now", "has stopped", "went away", "has gone away",
+                   "disappeared", "resolved"]
 EXTRA_TERMINATION = [",", ";", ":", "-", "–", "and", "just", "only", "though", "but", "still", "now", "except",
                      "the", "it", "it's", "its", "my", "which", "whereas", "while", "plus", "also", "&"]
 # "no," / "no." as an answer to a question is not a negation of what follows.
@@ -33,7 +34,8 @@ EXTRA_PSEUDO = ["no ,", "no .", "no !", "no worse", "no better", "not sure", "no
                 "can't breathe", "cant breathe", "cannot breathe", "can not breathe", "can't swallow",
                 "cant swallow", "cannot swallow", "not able to breathe", "can't stop", "cant stop", "won't stop",
                 "wont stop", "not stopping", "doesn't stop", "doesnt stop", "not going down", "not getting better",
-                "not improving", "not gone", "not settling", "not fading", "no better"]
+                "not improving", "not gone", "not settling", "not fading", "no better", "isn't gone", "isnt gone",
+                "hasn't gone", "hasnt gone", "not gone yet", "not going away", "won't go away", "wont go away"]
 
 # Words allowed between a negation cue and the finding it negates ("I don't have any fever"). Anything else in
 # between ("no pus whatsoever redness spreading") and the negation is dropped: scope is kept short on purpose.

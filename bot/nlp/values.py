@@ -49,7 +49,7 @@ def parse_hours_ago(text: str, now: Optional[datetime] = None) -> Optional[float
     m = re.search(r"\bday\s*(\d{1,2})\b", t)
     if m:
         return max(1.0, int(m.group(1)) * 24.0 - 12.0)
-    m = re.search(_NUMBER + r"\s*(hour|hr|day|week|month)s?\b", t)
+    m = re.search(_NUMBER + r"\s*(?:of\s+)?(hour|hr|day|week|month)s?\b", t)
     if m:
         n = _number(m.group(1))
         if n is not None:

@@ -58,8 +58,9 @@ class ClinicalEntities(GraphComponent):
                 ours = by_span.pop((entity["start"], entity["end"], entity["entity"]), None)
                 if ours is not None:  # None: a number the parser rejected ("45 degrees"), not an entity
                     kept.append({**entity, **ours, "extractor": SPACY_EXTRACTOR})
-            # Left over: implied trends ("hotter" -> warmth + increasing) share the span of their symptom.
-            kept.extend({**e, "extractor": type(self).__name__} for e in by_span.values() if e["entity"] == v.TREND)
+            # Left over: implied modifiers ("hotter" -> warmth + increasing) share the span of their symptom.
+            kept.extend({**e, "extractor": type(self).__name__} for e in by_span.values()
+                        if e["entity"] in (v.TREND, v.SEVERITY))
             message.set(ENTITIES, kept, add_to_output=True)
         return messages
 

@@ -28,6 +28,8 @@ def is_sqlite(url: str) -> bool:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; for SQLite also set the pragmas a multi-process bot needs (see _sqlite_on_connect)."""
+    # hide_parameters: SQL errors end up in logs; their bound values could be a patient's words.
+    kwargs.setdefault("hide_parameters", True)
     if not is_sqlite(url):
         return create_engine(url, future=True, pool_pre_ping=True, **kwargs)
 
@@ -87,6 +89,13 @@ def upgrade(url: str, revision: str = "head") -> None:
 def downgrade(url: str, revision: str = "base") -> None:
     log.debug("downgrading database to %s", revision)
     command.downgrade(alembic_config(url), revision)
+
+
+def head_revision() -> str:
+    """The newest migration in bot/store/migrations/versions."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def current_revision(url: str) -> str | None:

@@ -204,6 +204,7 @@ class Photo(Base):
     report_id = Column(Integer, ForeignKey("symptom_reports.id", ondelete="SET NULL"), nullable=True)
     escalation_id = Column(Integer, ForeignKey("escalations.id", ondelete="SET NULL"), nullable=True)
     received_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    caption = Column(Text, nullable=True)  # added in migration 0002
 
 
 # The outbox: every message the escalation machinery must deliver ----------------------------------------------

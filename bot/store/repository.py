@@ -117,6 +117,33 @@ def add_practitioner(
     return practitioner
 
 
+def update_practitioner(
+    uow: UnitOfWork,
+    practitioner_id: int,
+    chat_id: Optional[int] = None,
+    role: Optional[str] = None,
+    active: Optional[bool] = None,
+    actor: str = "admin",
+) -> Practitioner:
+    """Change what is given (None leaves a field as it is): add a chat id later, change role, deactivate."""
+    practitioner = get_practitioner(uow, practitioner_id)
+    changes: Dict[str, Any] = {}
+    if chat_id is not None and chat_id != practitioner.telegram_chat_id:
+        owner = practitioner_for_chat(uow, chat_id)
+        if owner is not None:
+            raise errors.DuplicateChatId(f"Telegram chat id {chat_id} already belongs to practitioner {owner.id}.")
+        practitioner.telegram_chat_id = chat_id
+        changes["has_chat"] = True
+    if role is not None and role != practitioner.role:
+        _check_choice(role, ROLES, "role")
+        practitioner.role = changes["role"] = role
+    if active is not None and active != practitioner.active:
+        practitioner.active = changes["active"] = active
+    if changes:
+        audit(uow, "practitioner", practitioner.id, "updated", actor, changes)
+    return practitioner
+
+
 def get_practitioner(uow: UnitOfWork, practitioner_id: int) -> Practitioner:
     practitioner = uow.session.get(Practitioner, practitioner_id)
     if practitioner is None:
@@ -351,14 +378,11 @@ def _open_escalation(
     if not recipients:
         # Nobody can be reached by Telegram: the escalation stays open and visible in `aftercare escalations`.
         log.error("escalation %s has no reachable practitioner (add one with a chat id)", escalation.id)
-    deliveries = []
     for person in recipients:
         queue_delivery(uow, escalation.id, f"practitioner:{person.id}", person.chat_id, INITIAL, 0, now,
                        practitioner_id=person.id)
-    if recipients:
-        query = select(AlertDelivery).where(AlertDelivery.escalation_id == escalation.id)
-        deliveries = list(uow.session.execute(query).scalars())
-    return escalation, deliveries
+    query = select(AlertDelivery).where(AlertDelivery.escalation_id == escalation.id).order_by(AlertDelivery.id)
+    return escalation, list(uow.session.execute(query).scalars())
 
 
 def acknowledge(
@@ -514,17 +538,52 @@ def attach_photo(
     report_id: Optional[int] = None,
     escalation_id: Optional[int] = None,
     now: Optional[dt.datetime] = None,
+    caption: Optional[str] = None,
 ) -> Photo:
-    """Keep a reference to a photo the patient sent (Telegram's file_id), optionally tied to a report/escalation."""
+    """Keep a reference to a photo the patient sent (Telegram's file_id), optionally tied to a report/escalation.
+
+    Without an explicit escalation, the photo joins the patient's newest unresolved escalation, so the
+    practitioner looking at that case sees it.
+    """
     now = now or utcnow()
     get_patient(uow, patient_id)
+    if escalation_id is None and report_id is None:
+        current = _latest_unresolved_escalation(uow, patient_id)
+        escalation_id = current.id if current else None
     photo = Photo(patient_id=patient_id, file_id=_required_text(file_id, "file_id"), report_id=report_id,
-                  escalation_id=escalation_id, received_at=now)
+                  escalation_id=escalation_id, received_at=now, caption=(caption or None))
     uow.session.add(photo)
     uow.flush()
     audit(uow, "photo", photo.id, "attached", f"patient:{patient_id}",
           {"report_id": report_id, "escalation_id": escalation_id}, now)
     return photo
+
+
+def _latest_unresolved_escalation(uow: UnitOfWork, patient_id: int) -> Optional[Escalation]:
+    query = (
+        select(Escalation)
+        .join(SymptomReport, SymptomReport.id == Escalation.report_id)
+        .where(SymptomReport.patient_id == patient_id, Escalation.state != "resolved")
+        .order_by(Escalation.created_at.desc(), Escalation.id.desc())
+        .limit(1)
+    )
+    return uow.session.execute(query).scalar_one_or_none()
+
+
+def set_checkins_paused(uow: UnitOfWork, patient_id: int, paused: bool, actor: Optional[str] = None) -> int:
+    """Pause (/stop) or resume (/resume) the patient's unsent check-ins. Returns how many changed."""
+    get_patient(uow, patient_id)
+    statement = (
+        update(ScheduledCheckin)
+        .where(ScheduledCheckin.patient_id == patient_id, ScheduledCheckin.sent_at.is_(None),
+               ScheduledCheckin.paused.is_(not paused))
+        .values(paused=paused)
+        .execution_options(synchronize_session=False)
+    )
+    changed = uow.session.execute(statement).rowcount or 0
+    audit(uow, "patient", patient_id, "checkins_paused" if paused else "checkins_resumed",
+          actor or f"patient:{patient_id}", {"checkins": changed})
+    return changed
 
 
 def schedule_checkin(
@@ -554,6 +613,36 @@ def mark_checkin_sent(uow: UnitOfWork, checkin_id: int, now: Optional[dt.datetim
     if checkin is not None and checkin.sent_at is None:
         checkin.sent_at = now
         audit(uow, "checkin", checkin.id, "sent", "system:checkins", now=now)
+
+
+def patient_summary(uow: UnitOfWork, patient_id: int, recent: int = 5) -> Dict[str, Any]:
+    """A short record for staff (/patient ID): latest treatment, the last few reports, unresolved escalations."""
+    patient = get_patient(uow, patient_id)
+    treatment = latest_treatment(uow, patient_id)
+    reports = uow.session.execute(
+        select(SymptomReport).where(SymptomReport.patient_id == patient_id)
+        .order_by(SymptomReport.received_at.desc(), SymptomReport.id.desc()).limit(recent)
+    ).scalars().all()
+    unresolved = uow.session.execute(
+        select(Escalation).join(SymptomReport, SymptomReport.id == Escalation.report_id)
+        .where(SymptomReport.patient_id == patient_id, Escalation.state != "resolved").order_by(Escalation.id)
+    ).scalars().all()
+    return {
+        "id": patient.id,
+        "name": patient.display_name,
+        "phone": patient.phone,
+        "treatment": None if treatment is None else {
+            "id": treatment.id, "performed_at": treatment.performed_at.isoformat(), "area": treatment.area,
+            "method": treatment.method, "product_batch": treatment.product_batch,
+            "practitioner_id": treatment.practitioner_id,
+        },
+        "recent_reports": [
+            {"id": r.id, "received_at": r.received_at.isoformat(), "level": r.level,
+             "criteria": list(r.criteria or ()), "text": r.text}
+            for r in reports
+        ],
+        "unresolved_escalations": [{"id": e.id, "level": e.level, "state": e.state} for e in unresolved],
+    }
 
 
 # What the notifier needs ---------------------------------------------------------------------------------------

@@ -7,13 +7,15 @@ Run it:
     python -m bot.telegram.app            # polling (default) or webhook, from .env / the environment
     python -m bot.telegram.app --demo     # in-memory records (link code DEMO, practitioner chat 2001):
                                           # try it offline against `python -m bot.telegram.standin`
+    make run                              # bot.launcher calls main(settings) when TELEGRAM_BOT_TOKEN is set
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import logging
-from typing import Any, Dict, Iterable, Optional
+import sys
+from typing import Any, Dict, Optional, Sequence
 from urllib.parse import urlparse
 
 from telegram import BotCommand, LinkPreviewOptions, Update
@@ -133,6 +135,9 @@ async def _on_startup(application: Application) -> None:
         await application.bot.set_my_commands(PATIENT_COMMANDS)
     except TelegramError as error:
         log.warning("could not set the bot's command menu: %s", error)
+    gateway: Optional[Gateway] = application.bot_data.get("gateway")
+    if gateway is not None and gateway.deps.background is not None:
+        application.create_task(gateway.deps.background(application), name="background")
     log.info("Telegram gateway ready as @%s", application.bot.username)
 
 
@@ -148,6 +153,8 @@ def configure_logging(level: str) -> None:
     # httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # At DEBUG, PTB logs whole updates (what patients wrote); keep it at INFO even when LOG_LEVEL=DEBUG.
+    logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
 
 
 def _production_deps(settings: Settings) -> GatewayDeps:
@@ -162,28 +169,34 @@ def _production_deps(settings: Settings) -> GatewayDeps:
     return gateway_deps(settings)
 
 
-def main(argv: Optional[Iterable[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the clinic's Telegram bot.")
-    parser.add_argument("--demo", action="store_true", help="in-memory records: link code DEMO, staff chat 2001")
-    parser.add_argument("--staff-chat", type=int, default=2001, help="the practitioner chat id in --demo mode")
-    args = parser.parse_args(list(argv) if argv is not None else None)
-    try:
-        settings = Settings.from_env().require_telegram()
-    except ConfigError as error:
-        raise SystemExit(f"Configuration problem: {error}") from None
+def main(settings: Optional[Settings] = None, deps: Optional[GatewayDeps] = None) -> int:
+    """Run the bot until Ctrl-C, polling (default) or on a webhook. bot.launcher calls this with its settings."""
+    if settings is None:
+        try:
+            settings = Settings.from_env().require_telegram()
+        except ConfigError as error:
+            raise SystemExit(f"Configuration problem: {error}") from None
     configure_logging(settings.log_level)
-    if args.demo:
-        from bot.telegram.memory import demo_deps
-
-        deps = demo_deps(args.staff_chat).deps
-    else:
-        deps = _production_deps(settings)
-    application = build_application(settings, deps)
+    application = build_application(settings, deps if deps is not None else _production_deps(settings))
     if settings.telegram_mode == "webhook":
         application.run_webhook(**webhook_options(settings))
     else:
         application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    return 0
+
+
+def _cli(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the clinic's Telegram bot.")
+    parser.add_argument("--demo", action="store_true", help="in-memory records: link code DEMO, staff chat 2001")
+    parser.add_argument("--staff-chat", type=int, default=2001, help="the practitioner chat id in --demo mode")
+    args = parser.parse_args(argv)
+    deps = None
+    if args.demo:
+        from bot.telegram.memory import demo_deps
+
+        deps = demo_deps(args.staff_chat).deps
+    return main(None, deps)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(_cli())

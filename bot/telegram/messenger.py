@@ -20,11 +20,12 @@ import logging
 from typing import Optional, Sequence, Tuple
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import MessageLimit
 from telegram import error as tg
 from telegram.ext import ExtBot
 
 from bot.escalation.errors import PermanentSendError, RetryAfter, TransientSendError
-from bot.telegram.sending import NO_RETRY, retry_after_seconds
+from bot.telegram.sending import NO_RETRY, retry_after_seconds, shorten
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class TelegramMessenger:
 
     async def send_alert(self, chat_id: int, text: str, buttons: Optional[Sequence[Tuple[str, str]]]) -> str:
         """Send `text` with `buttons` ((title, callback data) pairs, in one row); return the message id."""
+        text = fit_alert(text)
         markup = None
         if buttons:
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(title, callback_data=data) for title, data in buttons]])
@@ -59,3 +61,12 @@ class TelegramMessenger:
         except tg.TelegramError as error:
             raise TransientSendError(f"Telegram error: {type(error).__name__}: {error}") from error
         return str(message.message_id)
+
+
+def fit_alert(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> str:
+    """Telegram refuses texts over 4096 characters, which would lose the alert for good: shorten the body
+    instead, keeping the last line (the "ref E12/initial/0" reference the outbox deduplicates on)."""
+    if len(text) <= limit:
+        return text
+    body, _, last_line = text.rpartition("\n")
+    return shorten(body, limit - len(last_line) - 1) + "\n" + last_line

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import List, Optional, Protocol, Sequence, runtime_checkable
+from typing import Any, Awaitable, Callable, List, Optional, Protocol, Sequence, runtime_checkable
 
 
 class Refused(Exception):
@@ -131,3 +131,5 @@ class GatewayDeps:
     staff: StaffDirectory
     escalations: EscalationService
     fallback: FallbackTriage
+    # Started with the bot (post_init) and given the Application: the notifier runs here in production.
+    background: Optional[Callable[[Any], Awaitable[None]]] = None

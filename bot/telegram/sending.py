@@ -149,22 +149,26 @@ class ClinicRateLimiter(BaseRateLimiter[Dict[str, Any]]):
 @contextlib.asynccontextmanager
 async def typing_indicator(bot: Bot, chat_id: int, every: float = 4.5) -> AsyncIterator[None]:
     """Show "typing…" in the chat until the block ends (Telegram clears it after ~5 s, so it is repeated)."""
+    done = asyncio.Event()
 
     async def keep_typing() -> None:
-        while True:
+        while not done.is_set():
             try:
                 await bot.send_chat_action(chat_id, ChatAction.TYPING)
             except TelegramError as error:  # cosmetic: never let it break the real work
                 log.debug("typing indicator failed: %s", type(error).__name__)
-            await asyncio.sleep(every)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(done.wait(), every)
 
     task = asyncio.get_running_loop().create_task(keep_typing())
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        done.set()
+        # Let a chat action already on the wire finish (cancelling an HTTP request mid-flight leaves its
+        # connection dangling), but never hold the reply back for long.
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(task, 1.0)
 
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> List[str]:

@@ -36,9 +36,11 @@ Use standalone, to try Telegram mode offline (two terminals)::
 
     python -m bot.telegram.standin --port 8081 --token 123:abc
     TELEGRAM_BOT_TOKEN=123:abc TELEGRAM_API_BASE_URL=http://127.0.0.1:8081/bot make run
+    # or, with in-memory records (link code DEMO, practitioner chat 2001) and no database:
+    TELEGRAM_BOT_TOKEN=123:abc TELEGRAM_API_BASE_URL=http://127.0.0.1:8081/bot python -m bot.telegram.app --demo
 
-Then type in the stand-in's terminal. Plain lines are sent as the patient (chat 1001) and the bot's answers
-are printed. Lines starting with ``:`` are stand-in commands:
+Then type in the stand-in's terminal (``/start DEMO`` first, in demo mode). Plain lines are sent as the
+patient (chat 1001) and the bot's answers are printed. Lines starting with ``:`` are stand-in commands:
 
     :patient [CHAT_ID]     speak as a patient (default chat 1001)
     :staff [CHAT_ID]       speak as a practitioner (default chat 2001)
@@ -348,6 +350,7 @@ class BotApiStandIn:
         self._runner: Optional[web.AppRunner] = None
         self._delivery: Optional[asyncio.Task] = None
         self._session: Optional[ClientSession] = None
+        self._closing = False
 
     # --- lifecycle ----------------------------------------------------------------------------------------
     async def __aenter__(self) -> "BotApiStandIn":
@@ -375,8 +378,8 @@ class BotApiStandIn:
             self._delivery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._delivery
-        if self._poller:
-            self._poller.terminated = True
+        self._closing = True
+        if self._poller:  # answer the pending long poll (empty) instead of leaving it hanging
             self._poller.wake.set()
         if self._session:
             await self._session.close()
@@ -711,7 +714,10 @@ class BotApiStandIn:
         elif offset < 0:
             self._updates = self._updates[offset:]
         limit = max(1, min(100, int(params.get("limit") or 100)))
-        timeout = max(0, int(params.get("timeout") or 0))
+        try:
+            timeout = max(0.0, float(params.get("timeout") or 0))
+        except (TypeError, ValueError):
+            raise _bad_request("wrong parameter timeout") from None
 
         if self._poller:  # only one long poll at a time
             self._poller.terminated = True
@@ -721,7 +727,7 @@ class BotApiStandIn:
         try:
             while True:
                 ready = [u for u in self._updates if self._wanted(u)][:limit]
-                if ready or time.monotonic() >= deadline:
+                if ready or self._closing or time.monotonic() >= deadline:
                     return ready
                 poller.wake.clear()
                 with contextlib.suppress(asyncio.TimeoutError):
@@ -967,6 +973,17 @@ class BotApiStandIn:
 
 
 # --- standalone: a terminal in which a developer plays the patient or the practitioner ------------------------------
+_TERMINAL_HELP = """Type a line to send it as the current person (a patient, chat 1001, to begin with).
+Lines starting with ':' are stand-in commands:
+    :patient [CHAT_ID]     speak as a patient (default chat 1001)
+    :staff [CHAT_ID]       speak as a practitioner (default chat 2001)
+    :press N               press button N of the last message with buttons in the current chat
+    :photo [caption]       send a photo        :sticker   :voice   send a sticker / a voice note
+    :edit NEW TEXT         edit your last text message
+    :calls                 list the last Bot API calls      :help   :quit
+"""
+
+
 def _print_call(call: ApiCall) -> None:
     who = f"chat {call.chat_id}"
     if call.method in {"sendMessage", "sendPhoto"}:
@@ -988,7 +1005,7 @@ async def _interactive(standin: BotApiStandIn, patient_chat: int, staff_chat: in
     current = {"chat": patient_chat, "role": "patient"}
     last_text: Dict[int, int] = {}
     loop = asyncio.get_running_loop()
-    print(__doc__.split("Then type", 1)[1].split("\n", 1)[1])
+    print(_TERMINAL_HELP)
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)
         if not line:
@@ -1029,7 +1046,7 @@ async def _interactive(standin: BotApiStandIn, patient_chat: int, staff_chat: in
                 print(f"  {time.strftime('%H:%M:%S', time.localtime(call.time))} {call.method} "
                       f"chat={call.chat_id} status={call.status}")
         else:
-            print(__doc__.split("Then type", 1)[1])
+            print(_TERMINAL_HELP)
 
 
 async def _serve(args: argparse.Namespace) -> None:

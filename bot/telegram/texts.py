@@ -42,6 +42,11 @@ def not_linked(s: Settings) -> str:
     )
 
 
+def not_linked_short() -> str:
+    # Fits a button's pop-up (200 characters at most).
+    return "This chat isn't linked to a patient record. Please open the personal link the clinic gave you."
+
+
 def patient_help(s: Settings) -> str:
     return (
         "Just write to me in your own words how the treated area looks and feels, e.g. \"my cheeks are a bit "

@@ -22,6 +22,7 @@ def report_from_json(data: Optional[Dict[str, Any]]) -> Optional[Report]:
                      for f in data.get("findings", ()))
     fields = {k: v for k, v in data.items() if k in Report.__dataclass_fields__ and k != "findings"}
     fields["screen_hits"] = tuple(fields.get("screen_hits", ()))
+    fields["negated_modifiers"] = tuple(fields.get("negated_modifiers", ()))
     return Report(findings=findings, **fields)
 
 
@@ -55,5 +56,6 @@ def merge(pending: Optional[Report], new: Report) -> Report:
         overall_trend=pick("overall_trend"),
         uncertain=pending.uncertain or new.uncertain,
         screen_hits=tuple(dict.fromkeys(pending.screen_hits + new.screen_hits)),
+        negated_modifiers=tuple(dict.fromkeys(pending.negated_modifiers + new.negated_modifiers)),
         method=pick("method"),
     )

@@ -226,6 +226,8 @@ def unaccounted_screen_hits(report: Report) -> Tuple[str, ...]:
             explained = severe_pain
         elif hit == "fever":
             explained = "fever" in symptoms or report.temperature_c is not None
+        elif hit == "lip_swelling":
+            explained = hit in symptoms or "airway_swelling" in symptoms
         else:
             explained = hit in symptoms
         if not explained:

@@ -10,12 +10,13 @@ Safety gates (exit code 1 when any fails):
   emergency recall    every expected emergency is predicted emergency                           (must be 100 %)
   normal kept calm    expected-normal messages not escalated                                    (at least 90 %)
 
-The analyzer is injectable: `analyze(text) -> (entities, intent_confidence)`. By default it is the NLU layer's
+The analyzer is injectable: `analyze(text) -> (entities, intent_confidence)`. By default it is the trained Rasa model
 `bot.nlp.analyze.analyze`, imported only when needed so that tests can run without spaCy or Rasa.
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
@@ -50,10 +51,19 @@ class Example:
     area: Optional[str] = None
 
 
-def default_analyzer() -> Analyzer:
-    from bot.nlp.analyze import analyze  # lazy: pulls in spaCy (and maybe Rasa) only when really evaluating
+def load_analyzer(spec: str = "bot.nlu_runtime:analyze") -> Analyzer:
+    """Import `module:function` lazily: the default pulls in spaCy, which tests and `--help` do not need."""
+    module_name, _, function_name = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        return getattr(module, function_name or "analyze")
+    except (ImportError, AttributeError) as exc:
+        raise SystemExit(f"analyzer {spec!r} is not available ({exc}); it must be a function "
+                         "analyze(text) -> (entities, intent_confidence)") from None
 
-    return analyze
+
+def default_analyzer() -> Analyzer:
+    return load_analyzer()
 
 
 def make_classifier(analyzer: Analyzer, criteria: Criteria) -> Classifier:
@@ -194,8 +204,9 @@ def plot_confusion(result: Dict, path: Path) -> None:
 
 
 def run(data: Path, out: Path, analyzer: Optional[Analyzer] = None, criteria: Optional[Criteria] = None,
-        stream=sys.stdout) -> int:
+        stream=None) -> int:
     """Evaluate, write results.json and confusion_matrix.png into `out`, print the table; return the exit code."""
+    stream = stream or sys.stdout
     classify = make_classifier(analyzer or default_analyzer(), criteria or load_criteria())
     result, rows = evaluate(load_examples(data), classify)
     out.mkdir(parents=True, exist_ok=True)
@@ -217,8 +228,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="JSONL file of labelled messages")
     parser.add_argument("--out", type=Path, required=True, help="directory for results.json and the PNG")
     parser.add_argument("--criteria", type=Path, default=None, help="criteria YAML (default: data/triage)")
+    parser.add_argument("--analyzer", default="bot.nlu_runtime:analyze",
+                        help="module:function returning (entities, intent_confidence) for a text")
     args = parser.parse_args(argv)
-    return run(args.data, args.out, criteria=load_criteria(args.criteria) if args.criteria else None)
+    return run(args.data, args.out, analyzer=load_analyzer(args.analyzer),
+               criteria=load_criteria(args.criteria) if args.criteria else None)
 
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ def report_from_entities(
         if label == v.SYMPTOM and value:
             # An unknown symptom value is kept: the engine's fail-closed criterion escalates it.
             words = entity.get("text") or text[int(entity.get("start", 0)):int(entity.get("end", 0))]
-            symptoms.append(_Symptom(str(value), negated, clause_of(entity), words))
+            symptoms.append(_Symptom(_refine(str(value), words), negated, clause_of(entity), words))
         elif label in (v.SEVERITY, v.TREND, v.BODY_AREA):
             if not negated:
                 modifiers.append(entity)
@@ -142,7 +142,8 @@ def _attach(modifiers: Sequence[Dict], symptoms: List[_Symptom], clause_of) -> O
                 return trend
         return None
     # Orphan modifiers go to a clause with a symptom the patient has, not one they denied ("no pus. It's spreading").
-    clauses_with_symptoms = sorted({s.clause for s in symptoms if not s.negated}) or sorted({s.clause for s in symptoms})
+    present = sorted({s.clause for s in symptoms if not s.negated})
+    clauses_with_symptoms = present or sorted({s.clause for s in symptoms})
     for modifier in modifiers:
         clause = clause_of(modifier)
         if clause not in clauses_with_symptoms:
@@ -162,6 +163,17 @@ def _add(symptom: _Symptom, modifier: Dict) -> None:
         symptom.trend.append(value)
     elif label == v.BODY_AREA and symptom.area is None:
         symptom.area = str(value)
+
+
+def _refine(symptom: str, words: str) -> str:
+    """Throbbing has its own red flag in the guide ("increasing pain or throbbing after the initial 24 hours").
+
+    A lexicon that files "throbbing" under pain would lose it, so the patient's own word decides. Every
+    criterion treats throbbing at least as seriously as pain, so this can only raise a level.
+    """
+    if symptom == "pain" and "throb" in words.lower():
+        return "throbbing"
+    return symptom
 
 
 def _number(value: object) -> Optional[float]:

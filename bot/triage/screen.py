@@ -26,9 +26,16 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
     ),
     "airway_swelling": (
         r"\bthroat\s+(is\s+|feels\s+|feel\s+)?(closing|swelling|swollen|swelled|tight|tightening|closing up)\b",
-        r"\b(swollen|swelling|swelled)\s+(throat|tongue|lips?)\b",
-        r"\b(tongue|lips?)\s+(is\s+|are\s+|feels\s+|feel\s+)?(swelling|swollen|swelled|puffing up|huge|massive)\b",
+        r"\b(swollen|swelling|swelled)\s+(throat|tongue)\b",
+        r"\btongue(\s+\w+){0,3}?\s+(swell\w*|swollen|bigger|huge|massive|thick)\b",
+        r"\bswelling\s+(of|in)\s+(my\s+|the\s+)?(throat|tongue)\b",
         r"\b(cant|cannot|hard to|trouble|difficulty)\s+(swallow|swallowing)\b",
+    ),
+    "lip_swelling": (
+        r"\b(swollen|swelling|swelled|puffy)\s+((of|in|on|around)\s+)?"
+        r"((my|the|both|top|bottom|upper|lower)\s+)*lips?\b",
+        # up to three words in between: "lips are getting bigger", "my lips suddenly swelled up"
+        r"\blips?(\s+\w+){0,3}?\s+(swell\w*|swollen|puff\w*|bigger|huge|massive|balloon\w*|fat|fatter)\b",
     ),
     "fainting": (
         r"\b(fainted|fainting|feinted|fainteed|faintd)\b",
@@ -37,6 +44,8 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"\bblack(ed|ing)? out\b",
         r"\bcollaps(e|ed|ing)\b",
         r"\blost consciousness\b",
+        r"\b(everything|it all|it|world)\s+went\s+(black|dark)\b",
+        r"\b(woke|came to|came round|came around)\s+(up\s+)?on the (floor|ground)\b",
     ),
     "chest_pain": (
         r"\bchest\s+(pain|pains|hurts|hurting|ache|aches|tight|tightness|is tight|feels tight|pressure)\b",
@@ -57,7 +66,11 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"\booz\w*",  # ooze, oozing, oozy
         r"\b(discharge|dischage|discarge|dicharge|dischrge|dishcarge|discharg)\w*",
         r"\bweep(ing|s|y)?\b",
-        r"\binfect\w*",  # "looks infected": the guide's infection signs, named by the patient
+    ),
+    "infection_concern": (
+        r"\binfect\w*",  # "looks infected": the patient's own worry counts
+        r"\binfekt\w*",
+        r"\b(septic|cellulitis|abscess)\b",
     ),
     "fever": (
         r"\bfe+a?v(e|o|a)?r\w*",  # fever, feaver, fevr, fevor, feverish

@@ -81,11 +81,12 @@ def _empty_all_tables(url: str) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     try:
         with engine.begin() as connection:
+            # DELETE (children first) is much faster than TRUNCATE on tables this small.
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))
             if engine.dialect.name == "postgresql":
-                connection.execute(text("SET LOCAL lock_timeout = '10s'"))
-                connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            else:
+                # Restart ids at 1, as a fresh database would (SQLite does so by itself once a table is empty).
                 for table in tables:
-                    connection.execute(text(f"DELETE FROM {table}"))
+                    connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 1, false)"))
     finally:
         engine.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Conflict, Forbidden, NetworkError, TelegramError
 
 from bot.telegram import texts
 from bot.telegram.context import ClinicContext
@@ -22,6 +22,10 @@ def describe(update: object) -> str:
 
 async def error_handler(update: object, context: ClinicContext) -> None:
     """Log the error (never the message text), then tell the user to phone the clinic if it can't wait."""
+    if update is None and isinstance(context.error, (NetworkError, Conflict)):
+        # Polling trouble (Telegram unreachable, or a second bot instance polling): PTB retries by itself.
+        log.warning("Polling Telegram failed, retrying: %s", context.error)
+        return
     # The traceback goes to the log at ERROR; the update itself is not logged because it holds what the
     # patient wrote.
     log.error("Error while handling %s", describe(update), exc_info=context.error)

@@ -94,10 +94,6 @@ async def resume_command(update: Update, context: ClinicContext) -> None:
 
 async def text_message(update: Update, context: ClinicContext) -> None:
     """Relay a linked patient's text to Rasa and send Rasa's replies back."""
-    member = await context.gateway.deps.staff.practitioner_for_chat(update.effective_chat.id)
-    if member is not None:  # practitioners' free text is not a patient report
-        await update.effective_message.reply_text(texts.staff_help(member.name))
-        return
     patient = await _patient_or_explain(update, context)
     if patient is None:
         return
@@ -157,7 +153,7 @@ async def rasa_button(update: Update, context: ClinicContext) -> None:
         return
     patient = await context.gateway.deps.links.patient_for_chat(update.effective_chat.id)
     if patient is None:
-        await query.answer(texts.not_linked(context.gateway.settings)[:200], show_alert=True)
+        await query.answer(texts.not_linked_short(), show_alert=True)
         return
     await query.answer()
     message = query.message if isinstance(query.message, Message) else None
@@ -175,8 +171,16 @@ async def unknown_button(update: Update, context: ClinicContext) -> None:
 
 # --- helpers -------------------------------------------------------------------------------------------------
 async def _patient_or_explain(update: Update, context: ClinicContext) -> Optional[LinkedPatient]:
-    """The linked patient, or None after telling an unlinked chat how to get linked."""
-    patient = await context.gateway.deps.links.patient_for_chat(update.effective_chat.id)
+    """The linked patient, or None after telling an unlinked chat how to get linked.
+
+    Practitioners are not patients: whatever they send here (free text, a photo...) gets the staff help.
+    """
+    chat_id = update.effective_chat.id
+    member = await context.gateway.deps.staff.practitioner_for_chat(chat_id)
+    if member is not None:
+        await update.effective_message.reply_text(texts.staff_help(member.name))
+        return None
+    patient = await context.gateway.deps.links.patient_for_chat(chat_id)
     if patient is None:
         log.info("message from an unlinked chat")
         await update.effective_message.reply_text(texts.not_linked(context.gateway.settings))

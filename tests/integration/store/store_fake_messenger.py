@@ -14,7 +14,7 @@ from collections import Counter
 from typing import List, Optional, Tuple
 
 from bot.escalation.alerts import parse_alert_ref
-from bot.escalation.errors import PermanentSendError, RetryAfter, TransientSendError
+from bot.escalation.errors import RetryAfter, TransientSendError
 
 SeenKey = Tuple[int, int, str, int]  # chat id, escalation id, kind, round
 
@@ -115,4 +115,4 @@ def read_attempts(seen_path: str) -> Counter:
         return Counter(line.strip() for line in log if line.strip())
 
 
-__all__ = ["FlakyMessenger", "RecordingMessenger", "PermanentSendError", "read_attempts", "read_seen", "seen_key"]
+__all__ = ["FlakyMessenger", "RecordingMessenger", "read_attempts", "read_seen", "seen_key"]

@@ -27,7 +27,7 @@ def test_downgrade_to_base_and_upgrade_to_head(db_url):
 
         db.upgrade(db_url)
         assert _tables(db_url) == EXPECTED_TABLES
-        assert db.current_revision(db_url) == "0001"
+        assert db.current_revision(db_url) == db.head_revision()
     finally:
         db.upgrade(db_url)  # leave the shared test database usable whatever happened
 
@@ -35,7 +35,7 @@ def test_downgrade_to_base_and_upgrade_to_head(db_url):
 def test_upgrade_is_idempotent(db_url):
     db.upgrade(db_url)
     db.upgrade(db_url)
-    assert db.current_revision(db_url) == "0001"
+    assert db.current_revision(db_url) == db.head_revision()
 
 
 def test_migrations_match_the_models(db_url):
@@ -46,6 +46,16 @@ def test_migrations_match_the_models(db_url):
     finally:
         engine.dispose()
     assert differences == [], "models and migrations disagree: write a migration (alembic revision --autogenerate)"
+
+
+def test_each_migration_step_goes_down_and_up(db_url):
+    try:
+        db.downgrade(db_url, "0001")
+        assert db.current_revision(db_url) == "0001"
+        db.upgrade(db_url, "0002")
+        assert db.current_revision(db_url) == "0002"
+    finally:
+        db.upgrade(db_url)
 
 
 def test_fresh_sqlite_file_is_created_with_its_directory(tmp_path):

@@ -288,3 +288,34 @@ def test_photos_checkins_and_export(session_factory, clinic):
     with UnitOfWork(session_factory) as uow:
         with pytest.raises(errors.UnknownPatient):
             repository.export_patient(uow, 999)
+
+
+def test_photo_joins_the_open_escalation_and_keeps_its_caption(session_factory, clinic):
+    escalation_id = _urgent(session_factory, clinic)
+    with UnitOfWork(session_factory) as uow:
+        photo = repository.attach_photo(uow, clinic.patient_id, "file-1", caption="left cheek", now=NOW)
+        uow.commit()
+    assert (photo.escalation_id, photo.caption) == (escalation_id, "left cheek")
+
+
+def test_pause_and_resume_checkins(session_factory, clinic):
+    with UnitOfWork(session_factory) as uow:
+        for hours in (24, 72):
+            repository.schedule_checkin(uow, clinic.patient_id, clinic.treatment_id, T0 + dt.timedelta(hours=hours),
+                                        f"{hours}h")
+        assert repository.set_checkins_paused(uow, clinic.patient_id, True) == 2
+        assert repository.set_checkins_paused(uow, clinic.patient_id, True) == 0
+        assert repository.due_checkins(uow, NOW + dt.timedelta(days=9)) == []
+        assert repository.set_checkins_paused(uow, clinic.patient_id, False) == 2
+        assert len(repository.due_checkins(uow, NOW + dt.timedelta(days=9))) == 2
+        uow.commit()
+
+
+def test_patient_summary(session_factory, clinic):
+    escalation_id = _urgent(session_factory, clinic)
+    with UnitOfWork(session_factory) as uow:
+        summary = repository.patient_summary(uow, clinic.patient_id)
+    assert summary["name"] == "Jane Patient" and summary["treatment"]["area"] == "face"
+    assert summary["recent_reports"][0]["level"] == "urgent"
+    assert summary["unresolved_escalations"] == [{"id": escalation_id, "level": "urgent", "state": "open"}]
+    json.dumps(summary)

@@ -6,8 +6,10 @@ import logging
 
 import pytest
 
-from conftest import CLINIC_PHONE, EMERGENCY, LINK_CODE, NEW_CHAT, PATIENT_CHAT, RunningBot, free_port
 from bot.telegram.handlers.patient import MAX_RELAY_CHARS
+from telegram_helpers import (
+    CLINIC_PHONE, EMERGENCY, LINK_CODE, NEW_CHAT, PATIENT_CHAT, STAFF_CHAT, RunningBot, free_port,
+)
 
 
 async def test_start_with_code_links_the_chat_after_the_disclaimer(bot: RunningBot) -> None:
@@ -165,7 +167,7 @@ async def test_stop_and_resume_pause_check_ins(bot: RunningBot) -> None:
     assert bot.memory.checkins.paused == {7}
 
     bot.tg.inject_text(PATIENT_CHAT, "/resume")
-    await bot.tg.wait_for_sent(lambda c: c.text.startswith("Check-in messages are back on"), chat_id=PATIENT_CHAT, since=mark)
+    await bot.tg.wait_for_sent(lambda c: c.text.startswith("Check-in messages are back on"), since=mark)
     assert bot.memory.checkins.paused == set()
 
 
@@ -208,3 +210,28 @@ async def test_no_message_text_or_names_in_the_logs(bot: RunningBot, caplog: pyt
     assert "relayed a message for patient 7" in logged
     for private in ("zebra-itch", "Alice", "Bea Newcomer", LINK_CODE):
         assert private not in logged
+
+
+async def test_rasa_images_are_sent_as_photos(bot: RunningBot) -> None:
+    bot.rasa.replies = lambda body: [{"text": "This is what normal redness looks like:"},
+                                     {"image": "https://clinic.example/redness.jpg"}]
+    mark = bot.tg.mark()
+    bot.tg.inject_text(PATIENT_CHAT, "what is normal?")
+
+    photo = await bot.tg.wait_for_sent(method="sendPhoto", chat_id=PATIENT_CHAT, since=mark)
+    assert photo.params["photo"] == "https://clinic.example/redness.jpg"
+
+
+async def test_one_chat_is_answered_in_order_while_other_chats_are_not_held_up(bot: RunningBot) -> None:
+    bot.rasa.delay_for = lambda body: 0.6 if body["message"] == "first" else 0.0
+    bot.rasa.replies = lambda body: [{"text": f"answer to {body['message']}"}]
+    mark = bot.tg.mark()
+    bot.tg.inject_text(PATIENT_CHAT, "first")
+    bot.tg.inject_text(PATIENT_CHAT, "second")
+    bot.tg.inject_text(STAFF_CHAT, "/open")
+
+    second = await bot.tg.wait_for_sent(lambda c: c.text == "answer to second", since=mark)
+    answers = [c.text for c in bot.tg.sent("sendMessage", chat_id=PATIENT_CHAT)[-2:]]
+    assert answers == ["answer to first", "answer to second"]
+    staff_reply, = bot.tg.sent("sendMessage", chat_id=STAFF_CHAT)
+    assert staff_reply.time < second.time - 0.3  # the practitioner did not wait for the patient's Rasa call

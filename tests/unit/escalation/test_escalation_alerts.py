@@ -92,3 +92,18 @@ def test_retry_delay_grows_with_jitter_and_honours_retry_after():
         full = min(60, 2 * 2 ** (attempt - 1))
         assert full / 2 <= delay <= full
     assert notifier.retry_delay(1, RetryAfter(30)) >= 30
+
+
+def test_minimal_alert_keeps_reference_and_buttons():
+    text, buttons = alerts.render_minimal(5, "backup", 1)
+    assert alerts.parse_alert_ref(text) == (5, "backup", 1) and buttons == alerts.action_buttons(5)
+    text, buttons = alerts.render_minimal(5, "patient_ack_notice", 0)
+    assert buttons is None and "#5" not in text
+
+
+def test_notifier_from_settings_uses_the_clinic_policy():
+    from bot.settings import Settings
+
+    settings = Settings.from_env({"ESCALATION_REALERT_MINUTES": "7", "CLINIC_NAME": "Glow"})
+    notifier = Notifier.from_settings(settings, session_factory=None, messenger=None)
+    assert notifier.policy.realert_after == dt.timedelta(minutes=7) and notifier.clinic_name == "Glow"

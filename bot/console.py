@@ -1,0 +1,117 @@
+"""The terminal chat of `make run` without a Telegram token: you are a demo patient, and the alerts your
+practitioner would get on Telegram are printed in a box, with the notifier running as in production.
+
+Type a message to the assistant. Staff shortcuts (the practitioner's buttons): /ack, /resolve, /open. /quit ends.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sys
+from typing import List, Optional
+
+import httpx
+
+from bot.escalation.notifier import ConsoleMessenger, Notifier
+from bot.settings import Settings
+from bot.store import repository
+from bot.store.uow import UnitOfWork
+
+DEMO_PATIENT_CHAT = 1
+DEMO_PRACTITIONER_CHAT = 1001
+DEMO_ON_CALL_CHAT = 1002
+
+
+def ensure_demo_clinic(session_factory, now: Optional[dt.datetime] = None) -> int:
+    """A demo practitioner, on-call colleague and patient (treated 20 hours ago) when the clinic is empty.
+
+    Returns the demo patient's id. A clinic with its own practitioners is never touched beyond the lookup.
+    """
+    now = now or dt.datetime.now(dt.timezone.utc)
+    with UnitOfWork(session_factory) as uow:
+        linked = repository.patient_for_chat(uow, DEMO_PATIENT_CHAT)
+        if linked is not None:
+            return linked.id
+        treating = repository.practitioner_for_chat(uow, DEMO_PRACTITIONER_CHAT) or repository.add_practitioner(
+            uow, "Dr Demo (treating)", role="treating", chat_id=DEMO_PRACTITIONER_CHAT, actor="system:demo")
+        if repository.practitioner_for_chat(uow, DEMO_ON_CALL_CHAT) is None:
+            repository.add_practitioner(uow, "Dr On-Call (demo)", role="on_call", chat_id=DEMO_ON_CALL_CHAT,
+                                        actor="system:demo")
+        uow.flush()
+        new = repository.add_patient_with_treatment(
+            uow, "Demo Patient", now - dt.timedelta(hours=20), "face", "microneedling", treating.id, now=now)
+        repository.redeem_link_code(uow, new.link_code, DEMO_PATIENT_CHAT, now=now)
+        uow.commit()
+        return new.patient.id
+
+
+class ConsoleChat:
+    def __init__(self, settings: Settings, session_factory, patient_id: int, out=sys.stdout):
+        self.settings = settings
+        self.session_factory = session_factory
+        self.patient_id = patient_id
+        self.out = out
+        self.messenger = ConsoleMessenger(out)
+        self.notifier = Notifier.from_settings(settings, session_factory, self.messenger)
+
+    async def send(self, client: httpx.AsyncClient, text: str) -> List[str]:
+        """Relay one message to Rasa as the demo patient; the bot's replies."""
+        response = await client.post(f"{self.settings.rasa_url}/webhooks/rest/webhook",
+                                     json={"sender": f"patient-{self.patient_id}", "message": text})
+        response.raise_for_status()
+        replies = []
+        for item in response.json():
+            line = item.get("text") or ""
+            if item.get("buttons"):
+                line += "\n   " + "  ".join(f"[{b.get('title')}]" for b in item["buttons"])
+            replies.append(line)
+        return replies
+
+    def staff_command(self, text: str) -> str:
+        """/ack, /resolve, /open as the demo practitioner: the buttons of the Telegram alert."""
+        with UnitOfWork(self.session_factory) as uow:
+            practitioner = repository.practitioner_for_chat(uow, DEMO_PRACTITIONER_CHAT)
+            open_ones = repository.open_escalations(uow)
+            if text == "/open":
+                return f"{len(open_ones)} open escalation(s): " + ", ".join(f"#{e.id} {e.level} ({e.state})"
+                                                                         for e in open_ones)
+            if not open_ones or practitioner is None:
+                return "No open escalation."
+            latest = open_ones[-1]
+            if text == "/ack":
+                repository.acknowledge(uow, latest.id, practitioner.id)
+            else:
+                repository.resolve(uow, latest.id, practitioner.id, note="resolved from the terminal")
+            uow.commit()
+            return f"Escalation #{latest.id}: {'acknowledged' if text == '/ack' else 'resolved'} as {practitioner.name}."
+
+    async def run(self) -> None:
+        stop = asyncio.Event()
+        notifier = asyncio.create_task(self.notifier.run_forever(poll_interval=1.0, stop=stop))
+        print(f"\nYou are the demo patient (treated 20 hours ago, face, microneedling). Type a message; "
+              f"/ack /resolve /open act as the practitioner; /quit or Ctrl-C ends.\n", file=self.out)
+        async with httpx.AsyncClient(timeout=self.settings.rasa_timeout_seconds) as client:
+            for reply in await self.send(client, "/session_start"):
+                print(f"bot> {reply}", file=self.out)
+            while True:
+                try:
+                    text = (await asyncio.to_thread(input, "you> ")).strip()
+                except (EOFError, KeyboardInterrupt):
+                    break
+                if text in ("/quit", "/exit"):
+                    break
+                if text in ("/ack", "/resolve", "/open"):
+                    print(f"[practitioner] {self.staff_command(text)}", file=self.out)
+                    continue
+                if not text:
+                    continue
+                try:
+                    replies = await self.send(client, text)
+                except httpx.HTTPError as error:
+                    replies = [f"(the assistant is not reachable: {type(error).__name__}). For anything urgent "
+                               f"call the clinic on {self.settings.clinic_phone}."]
+                for reply in replies:
+                    print(f"bot> {reply}", file=self.out)
+                await asyncio.sleep(1.2)  # let the notifier print the practitioner's alert before the next prompt
+        stop.set()
+        await notifier

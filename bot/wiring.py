@@ -1,0 +1,162 @@
+"""Composition of the production gateway: the Telegram ports over the store, the Rasa-down safety net, and the
+notifier running in the gateway's event loop. `bot.telegram.app.main()` calls `gateway_deps(settings)`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import List, Optional, Sequence
+
+from bot.escalation.notifier import Notifier
+from bot.responses import render
+from bot.service import ClinicService
+from bot.settings import Settings
+from bot.store import repository
+from bot.store.errors import StoreError
+from bot.store.uow import UnitOfWork
+from bot.telegram.ports import (EscalationLine, EscalationOutcome, GatewayDeps, LinkedPatient, Refused,
+                                StaffMember)
+from bot.triage.advice import response_name
+from bot.triage.model import Level
+
+log = logging.getLogger(__name__)
+
+
+class _Store:
+    """Runs a repository call in a worker thread inside one unit of work; store errors become Refused."""
+
+    def __init__(self, session_factory):
+        self.session_factory = session_factory
+
+    async def run(self, call, *args, commit: bool = False, **kwargs):
+        def work():
+            with UnitOfWork(self.session_factory) as uow:
+                try:
+                    result = call(uow, *args, **kwargs)
+                except StoreError as error:
+                    raise Refused(str(error)) from None
+                if commit:
+                    uow.commit()
+                return result
+
+        return await asyncio.to_thread(work)
+
+
+class StoreLinks(_Store):
+    async def redeem(self, code: str, chat_id: int) -> str:
+        patient = await self.run(repository.redeem_link_code, code.strip(), chat_id, commit=True)
+        return patient.display_name
+
+    async def patient_for_chat(self, chat_id: int) -> Optional[LinkedPatient]:
+        patient = await self.run(repository.patient_for_chat, chat_id)
+        return None if patient is None else LinkedPatient(patient.id, patient.display_name)
+
+
+class StoreCheckIns(_Store):
+    async def pause(self, patient_id: int) -> None:
+        await self.run(repository.set_checkins_paused, patient_id, True, commit=True)
+
+    async def resume(self, patient_id: int) -> None:
+        await self.run(repository.set_checkins_paused, patient_id, False, commit=True)
+
+
+class StorePhotos(_Store):
+    async def attach(self, patient_id: int, file_id: str, caption: Optional[str]) -> None:
+        await self.run(repository.attach_photo, patient_id, file_id, caption=caption, commit=True)
+
+
+class StoreStaff(_Store):
+    async def practitioner_for_chat(self, chat_id: int) -> Optional[StaffMember]:
+        person = await self.run(repository.practitioner_for_chat, chat_id)
+        return None if person is None or not person.active else StaffMember(person.id, person.name)
+
+
+class StoreEscalations(_Store):
+    async def _change(self, call, escalation_id: int, practitioner_id: int, *args) -> EscalationOutcome:
+        def work(uow, *a):
+            change = call(uow, escalation_id, practitioner_id, *a)
+            who = repository.get_practitioner(uow, practitioner_id).name
+            return EscalationOutcome(escalation_id, change.escalation.state, change.changed, who)
+
+        return await self.run(work, *args, commit=True)
+
+    async def acknowledge(self, escalation_id: int, practitioner_id: int) -> EscalationOutcome:
+        return await self._change(repository.acknowledge, escalation_id, practitioner_id)
+
+    async def resolve(self, escalation_id: int, practitioner_id: int, note: Optional[str] = None) -> EscalationOutcome:
+        return await self._change(repository.resolve, escalation_id, practitioner_id, note)
+
+    async def open_escalations(self, practitioner_id: int) -> Sequence[EscalationLine]:
+        # Every registered practitioner sees every open case: in a small clinic the on-call colleague must.
+        def work(uow):
+            lines = []
+            for escalation in repository.open_escalations(uow):
+                summary = repository.escalation_summary(uow, escalation)
+                lines.append(EscalationLine(escalation.id, escalation.level, escalation.state,
+                                            summary["patient_id"], summary["patient"], escalation.created_at))
+            return lines
+
+        return await self.run(work)
+
+    async def patient_summary(self, patient_id: int, practitioner_id: int) -> str:
+        summary = await self.run(repository.patient_summary, patient_id)
+        return format_patient_summary(summary)
+
+
+def format_patient_summary(summary: dict) -> str:
+    """repository.patient_summary as a few plain-text lines for a phone screen."""
+    lines = [f"Patient #{summary['id']} {summary['name']}"]
+    treatment = summary["treatment"]
+    if treatment:
+        lines.append(f"Treatment: {treatment['performed_at'][:16]} UTC, {treatment['area']}, {treatment['method']}")
+    for report in summary["recent_reports"]:
+        lines.append(f"- {report['received_at'][:16]} {report['level']}: {report['text'][:200]}")
+    if summary["unresolved_escalations"]:
+        lines.append("Unresolved: " + ", ".join(f"#{e['id']} {e['level']} ({e['state']})"
+                                                for e in summary["unresolved_escalations"]))
+    return "\n".join(lines)
+
+
+class SafetyNetTriage:
+    """Rasa or the action server is down: run our own spaCy pipeline and the triage core, record and escalate
+    exactly as the action would, and answer with the same advice texts. No clarifying questions here: with
+    the assistant degraded, anything that needs a question is answered with the advice for what we know."""
+
+    def __init__(self, service: ClinicService):
+        self.service = service
+
+    def _triage(self, patient_id: int, text: str) -> List[str]:
+        from bot.nlp.analyze import analyze_text
+
+        entities = analyze_text(text, self.service.settings.spacy_model_path)
+        # DIET is not available to say how sure it is: treat the words as uncertain, so red-flag words fail closed.
+        outcome = self.service.assess(f"patient-{patient_id}", text, entities, intent_confidence=0.0,
+                                      asked=("hours_since_treatment", "pain_score", "trend"))
+        slots = {"clinic_phone": self.service.settings.clinic_phone,
+                 "emergency_number": self.service.settings.emergency_number}
+        if outcome.decision.level is Level.NONE:
+            return [render("utter_safety_net_no_symptom", slots)]
+        self.service.record(outcome, source="safety_net")
+        replies = [render(response_name(key), slots) for key in outcome.decision.advice]
+        if not outcome.decision.level.escalates:
+            replies.append(render("utter_safety_net_degraded", slots))
+        return replies
+
+    async def __call__(self, patient_id: int, text: str) -> List[str]:
+        return await asyncio.to_thread(self._triage, patient_id, text)
+
+
+def gateway_deps(settings: Settings, service: Optional[ClinicService] = None, run_notifier: bool = True) -> GatewayDeps:
+    service = service or ClinicService.from_settings(settings)
+    factory = service.session_factory
+
+    async def notifier(application) -> None:
+        from bot.telegram.messenger import TelegramMessenger
+
+        await Notifier.from_settings(settings, factory, TelegramMessenger(application.bot)).run_forever()
+
+    return GatewayDeps(
+        links=StoreLinks(factory), checkins=StoreCheckIns(factory), photos=StorePhotos(factory),
+        staff=StoreStaff(factory), escalations=StoreEscalations(factory), fallback=SafetyNetTriage(service),
+        background=notifier if run_notifier else None,
+    )

@@ -1,0 +1,133 @@
+"""The admin CLI (`aftercare ...`) run through bot.cli.main on both backends: output and exit codes."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot import cli
+from bot.store import db, repository
+from bot.store.uow import UnitOfWork
+from bot.triage.model import Level
+
+from store_helpers import decision
+
+
+@pytest.fixture
+def aftercare(db_url, monkeypatch, capsys):
+    """Run `aftercare ARGS...`; returns (exit code, stdout, stderr)."""
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("TELEGRAM_BOT_USERNAME", "GlowAftercareBot")
+
+    def run(*args: str):
+        code = cli.main(list(args))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def _value(output: str, label: str) -> str:
+    line = next(line for line in output.splitlines() if line.startswith(label))
+    return line.split(":", 1)[1].strip()
+
+
+def test_db_upgrade(aftercare):
+    assert aftercare("db", "upgrade") == (0, f"database is at revision {db.head_revision()}\n", "")
+
+
+def test_practitioner_add_and_list(aftercare):
+    code, out, _ = aftercare("practitioner", "add", "--name", "Dr Ada", "--chat-id", "424242", "--role", "treating")
+    assert (code, out) == (0, "practitioner 1 added (treating)\n")
+    code, out, _ = aftercare("practitioner", "add", "--name", "Dr Bo", "--role", "backup")
+    assert code == 0 and "cannot receive alerts" in out
+    code, out, _ = aftercare("practitioner", "list")
+    assert code == 0
+    assert "   1  treating  yes            424242  Dr Ada" in out and "Dr Bo" in out
+
+
+def test_patient_add_prints_id_code_and_deep_link(aftercare):
+    aftercare("practitioner", "add", "--name", "Dr Ada", "--chat-id", "424242")
+    code, out, err = aftercare("patient", "add", "--name", "Jane", "--treated-at", "2026-11-20T10:00:00+00:00",
+                               "--area", "scalp", "--method", "microinjection", "--practitioner", "1",
+                               "--batch", "EX-9")
+    assert (code, err) == (0, "")
+    link_code = _value(out, "link code").split()[0]
+    assert _value(out, "patient id") == "1"
+    assert _value(out, "telegram link") == f"https://t.me/GlowAftercareBot?start={link_code}"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["practitioner", "add", "--name", "Dr Dup", "--chat-id", "424242"], "already belongs"),
+        (["patient", "add", "--name", "J", "--treated-at", "2999-01-01T10:00", "--area", "face",
+          "--method", "combined", "--practitioner", "1"], "in the future"),
+        (["patient", "add", "--name", "J", "--treated-at", "2026-11-20T10:00", "--area", "face",
+          "--method", "combined", "--practitioner", "77"], "No practitioner with id 77"),
+        (["patient", "add", "--name", "J", "--treated-at", "2026-11-20T10:00", "--area", "arm",
+          "--method", "combined", "--practitioner", "1"], "invalid choice: 'arm'"),
+        (["patient", "add", "--name", "J", "--treated-at", "yesterday", "--area", "face",
+          "--method", "combined", "--practitioner", "1"], "not an ISO date-time"),
+        (["export", "99"], "No patient with id 99"),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message(aftercare, args, message):
+    aftercare("practitioner", "add", "--name", "Dr Ada", "--chat-id", "424242")
+    code, out, err = aftercare(*args)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err + out
+
+
+def test_escalations_and_export(aftercare, db_url, session_factory):
+    aftercare("practitioner", "add", "--name", "Dr Ada", "--chat-id", "424242")
+    assert aftercare("escalations")[1] == "no open escalations\n"
+    _, out, _ = aftercare("patient", "add", "--name", "Jane", "--treated-at", "2026-11-20T10:00Z",
+                          "--area", "face", "--method", "microneedling", "--practitioner", "1")
+    patient_id = int(_value(out, "patient id"))
+    with UnitOfWork(session_factory) as uow:
+        treatment = repository.latest_treatment(uow, patient_id)
+        repository.record_report(uow, patient_id, treatment.id, "yellow pus", decision(Level.URGENT, "discharge"),
+                                 "rasa")
+        uow.commit()
+
+    code, out, _ = aftercare("escalations")
+    assert code == 0 and out.startswith("#1    urgent    open") and "patient 1 (Jane)" in out
+    code, out, _ = aftercare("escalations", "--json")
+    assert json.loads(out)[0]["criteria"] == ["urgent_rule"]
+
+    code, out, _ = aftercare("export", str(patient_id))
+    exported = json.loads(out)
+    assert code == 0 and exported["symptom_reports"][0]["text"] == "yellow pus"
+    assert exported["alert_deliveries"][0]["chat_id"] == 424242
+
+
+def test_usage_errors_and_help_do_not_raise(aftercare):
+    assert aftercare()[0] == 2
+    assert aftercare("practitioner")[0] == 2
+    code, out, _ = aftercare("--help")
+    assert code == 0 and "practitioner" in out
+
+
+def test_unreachable_database_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:1/nowhere")
+    assert cli.main(["practitioner", "list"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot use the database") and "Traceback" not in err
+
+
+def test_practitioner_update_and_new_link(aftercare):
+    aftercare("practitioner", "add", "--name", "Dr Ada")
+    aftercare("practitioner", "add", "--name", "Dr Bo", "--chat-id", "77")
+    code, out, _ = aftercare("practitioner", "update", "1", "--chat-id", "55", "--role", "on_call")
+    assert (code, out) == (0, "practitioner 1: role on_call, active, chat id 55\n")
+    assert aftercare("practitioner", "update", "1", "--active", "no")[1].startswith("practitioner 1: role on_call, inactive")
+    code, _, err = aftercare("practitioner", "update", "1", "--chat-id", "77")
+    assert code == 2 and "already belongs to practitioner 2" in err
+
+    aftercare("patient", "add", "--name", "Jane", "--treated-at", "2026-11-20T10:00Z", "--area", "face",
+              "--method", "microneedling", "--practitioner", "2")
+    code, out, _ = aftercare("patient", "link", "1")
+    assert code == 0 and "https://t.me/GlowAftercareBot?start=" in out
+    assert aftercare("patient", "link", "9")[0] == 2

@@ -1,0 +1,94 @@
+"""action_triage with tracker fixtures: the events it returns and the responses it utters."""
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import func, select
+
+from actions.action_triage import ActionTriage, intent_confidence
+from bot.store.models import AlertDelivery, Escalation, SymptomReport
+from bot.store.uow import UnitOfWork
+from tests.unit.actions.conftest import responses, slot_events
+
+
+async def run(tracker):
+    dispatcher = CollectingDispatcher()
+    events = await ActionTriage().run(dispatcher, tracker, {})
+    return dispatcher, events
+
+
+def count(factory, model):
+    with UnitOfWork(factory) as uow:
+        return uow.session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+async def test_normal_reaction_for_a_linked_patient_is_reassured_and_recorded(clinic, make_tracker):
+    # 30 h after treatment, redness that is getting worse would be a red flag: the action asks first.
+    dispatcher, events = await run(make_tracker("no pus, just a bit red", sender=clinic["sender"]))
+    assert responses(dispatcher) == ["utter_ask_trend"]
+    assert count(clinic["factory"], SymptomReport) == 0
+
+    answer = make_tracker("it's getting better", intent="inform", sender=clinic["sender"], slots=slot_events(events))
+    dispatcher, events = await run(answer)
+    said = responses(dispatcher)
+    assert said and all(name.startswith("utter_advice_") for name in said)
+    assert "utter_advice_practitioner_alerted" not in said
+    assert slot_events(events)["triage_level"] == "normal"
+    assert count(clinic["factory"], SymptomReport) == 1
+    assert count(clinic["factory"], Escalation) == 0
+
+
+async def test_red_flag_alerts_the_practitioner_through_the_outbox(clinic, make_tracker):
+    dispatcher, events = await run(make_tracker("there is yellow pus oozing and the redness is spreading",
+                                                sender=clinic["sender"]))
+    said = responses(dispatcher)
+    assert said[0] == "utter_advice_practitioner_alerted"
+    assert slot_events(events)["triage_level"] == "urgent"
+    assert count(clinic["factory"], Escalation) == 1
+    with UnitOfWork(clinic["factory"]) as uow:
+        delivery = uow.session.execute(select(AlertDelivery)).scalar_one()
+        assert (delivery.chat_id, delivery.status) == (500, "pending")
+
+
+async def test_emergency_tells_to_call_emergency_services_first(clinic, make_tracker):
+    dispatcher, events = await run(make_tracker("my throat is closing and I can't breathe", intent="emergency",
+                                                sender=clinic["sender"]))
+    assert responses(dispatcher)[0] == "utter_advice_call_emergency"
+    assert slot_events(events)["triage_level"] == "emergency"
+    assert count(clinic["factory"], Escalation) == 1
+
+
+async def test_unknown_time_asks_when_the_treatment_was_then_uses_the_answer(clinic, make_tracker):
+    dispatcher, events = await run(make_tracker("my face is quite swollen"))  # not a linked patient
+    assert responses(dispatcher) == ["utter_ask_hours_since_treatment"]
+    slots = slot_events(events)
+    assert slots["asked"] == ["hours_since_treatment"] and slots["pending_report"]["findings"]
+
+    answer = make_tracker("5 days ago", intent="inform", slots=slots)
+    dispatcher, events = await run(answer)
+    # swelling beyond a few days is one of the guide's red flags
+    assert "utter_advice_practitioner_alerted" in responses(dispatcher)
+    assert slot_events(events)["triage_level"] == "urgent"
+    assert slot_events(events)["pending_report"] is None
+
+
+async def test_a_red_flag_is_never_held_back_by_a_question(clinic, make_tracker):
+    dispatcher, _ = await run(make_tracker("fever and the needle marks are weeping"))  # time unknown
+    assert responses(dispatcher)[0] == "utter_advice_practitioner_alerted"
+
+
+async def test_low_confidence_message_with_a_red_flag_word_fails_closed(clinic, make_tracker):
+    tracker = make_tracker("pus??", intent="nlu_fallback", confidence=0.2, sender=clinic["sender"])
+    dispatcher, events = await run(tracker)
+    assert slot_events(events)["triage_level"] in ("urgent", "emergency")
+
+
+async def test_no_symptom_recognised_asks_to_describe(clinic, make_tracker):
+    dispatcher, events = await run(make_tracker("something weird is going on with my face"))
+    assert responses(dispatcher) == ["utter_ask_describe"]
+    assert slot_events(events) == {}
+
+
+async def test_safety_router_confidence_is_what_counts():
+    message = {"intent": {"name": "report_symptom", "confidence": 0.3},
+               "safety_override": {"from": "greet", "confidence": 0.3}}
+    assert intent_confidence(message) == pytest.approx(0.3)
+    assert intent_confidence({"intent": {"name": "greet", "confidence": 0.9}}) == pytest.approx(0.9)
