@@ -47,7 +47,7 @@ class ActionTriage(Action):
         outcome = service.assess(
             tracker.sender_id, message.get("text") or "", message.get("entities") or [],
             intent_confidence(message), pending=pending, question=asked[-1] if asked and pending else None,
-            asked=asked, fallback_context=fallback,
+            asked=asked, fallback_context=fallback, intent=(message.get("intent") or {}).get("name"),
         )
         events: List[Dict[Text, Any]] = []
         if outcome.report.hours_since_treatment is not None and outcome.patient_id is None:

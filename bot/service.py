@@ -24,6 +24,8 @@ from bot.triage.model import Decision, Level, PatientContext, Report
 logger = logging.getLogger(__name__)
 
 _SENDER = re.compile(r"^patient-(\d+)$")
+# How sure the intent classifier must be that words naming no known symptom describe an emergency.
+STATED_EMERGENCY_CONFIDENCE = 0.8
 
 
 def patient_id_from_sender(sender_id: Optional[str]) -> Optional[int]:
@@ -95,11 +97,14 @@ class ClinicService:
         question: Optional[str] = None,
         asked: Sequence[str] = (),
         fallback_context: PatientContext = PatientContext(),
+        intent: Optional[str] = None,
     ) -> Outcome:
         patient_id = patient_id_from_sender(sender_id)
         treatment_id, context = self.context_for(patient_id, fallback_context)
         new = report_from_entities(text, list(entities), intent_confidence=intent_confidence)
         new = answer_to_question(question, text, new)
+        if intent == "emergency" and (intent_confidence or 0.0) >= STATED_EMERGENCY_CONFIDENCE:
+            new = replace(new, stated_emergency=True)
         report = merge(pending, new)
         decision = triage(report, context, self.criteria)
         ask = None

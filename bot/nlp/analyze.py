@@ -22,6 +22,8 @@ def entities_from_doc(doc, now: Optional[datetime] = None) -> List[Dict]:
     entities: List[Dict] = []
     for ent in doc.ents:
         label, ident, words = ent.label_, ent.ent_id_ or "", ent.text
+        if label not in v.ENTITY_LABELS:
+            continue  # "cold sore", "hot shower": matched only so that "sore" and "hot" are not
         value: object = ident
         implied = None
         if label == v.SYMPTOM and "|" in ident:

@@ -30,6 +30,10 @@ _TIME_UNIT = {"REGEX": r"^(hours?|hrs?|days?|weeks?|wks?|months?)$"}
 _WEEKDAY = {"REGEX": r"^(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(day)?$"}
 
 
+# Label of phrases that look like a symptom but are not one; they win the longest-match and are then dropped.
+IGNORED = "not_a_symptom"
+
+
 class LexiconError(ValueError):
     """A lexicon file names something the vocabulary does not know."""
 
@@ -79,6 +83,7 @@ def lexicon_patterns(lexicon_dir: Path = LEXICON_DIR) -> List[Dict]:
         for value, phrases in (modifiers.get(section) or {}).items():
             _check(value, allowed, f"data/lexicon/modifiers.yml {section}")
             add(label, value, phrases)
+    add(IGNORED, "ignore", (modifiers.get("not_a_symptom") or {}).get("ignore", []))
     return patterns
 
 

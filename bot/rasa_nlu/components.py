@@ -29,7 +29,12 @@ EMERGENCY_SYMPTOMS = frozenset({"breathing_difficulty", "airway_swelling", "fain
 # Intents a symptom mention must not be left in: they lead to replies that ignore the symptom.
 ROUTED_FROM = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "out_of_scope",
                          "nlu_fallback", "inform"})
-_FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|ive|my|me|mine)\b", re.IGNORECASE)
+# The guide's expected reactions: a question that mentions only these ("how do I care for peeling skin?") is a
+# question, not a report. Anything else mentioned in a question still goes to triage.
+EXPECTED_REACTIONS = frozenset({"redness", "swelling", "warmth", "peeling", "tightness", "acne", "sensitivity",
+                                "itching", "bleeding", "bruising", "hair_shedding"})
+_QUESTION = re.compile(r"\?|^\s*(how|what|when|whats|what's|can|could|should|shall|is|are|will|would|do|does|"
+                       r"why|which|may|any tips|tips)\b", re.IGNORECASE)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False,
@@ -113,10 +118,10 @@ class SafetyRouter(GraphComponent):
             return None
         if name in ROUTED_FROM:
             return "report_symptom"
-        # A general question ("how do I know if it's infected?") is answered as a question when DIET is sure;
-        # a question about the patient's own symptoms, or an unsure one, goes to triage.
+        # An aftercare question that only mentions expected reactions is answered as a question when DIET is
+        # sure and it is phrased as one. Red-flag words, other symptoms, or doubt send it to triage.
         if name and name.startswith("ask_aftercare"):
-            if confidence < self.question_confidence or _FIRST_PERSON.search(text):
-                return "report_symptom"
-            return None
+            if (not hits and present <= EXPECTED_REACTIONS and confidence >= self.question_confidence
+                    and _QUESTION.search(text)):
+                return None
         return "report_symptom"

@@ -57,5 +57,6 @@ def merge(pending: Optional[Report], new: Report) -> Report:
         uncertain=pending.uncertain or new.uncertain,
         screen_hits=tuple(dict.fromkeys(pending.screen_hits + new.screen_hits)),
         negated_modifiers=tuple(dict.fromkeys(pending.negated_modifiers + new.negated_modifiers)),
+        stated_emergency=pending.stated_emergency or new.stated_emergency,
         method=pick("method"),
     )

@@ -53,6 +53,7 @@ class Conditions:
     also_reported: Tuple[str, ...] = ()
     persists_from_earlier_report: bool = False
     uncertain_with_red_flag: bool = False
+    stated_emergency: bool = False
     # () = not used; ("any",) = any unaccounted screen hit; otherwise the symptoms that count.
     screen_hit_unaccounted: Tuple[str, ...] = ()
     not_covered: bool = False
@@ -205,7 +206,7 @@ def _needs_a_finding(c: Conditions) -> bool:
 
 def _has_message_condition(c: Conditions) -> bool:
     return (c.pain_score_min is not None or c.temperature_min_c is not None or c.uncertain_with_red_flag
-            or bool(c.screen_hit_unaccounted))
+            or c.stated_emergency or bool(c.screen_hit_unaccounted))
 
 
 def _symptoms(value: Any, fail, field_name: str) -> Tuple[str, ...]:
@@ -253,7 +254,7 @@ def _parse_conditions(raw: Any, fail) -> Conditions:
                 raise fail(where, f"must be 'match' or 'no_match', got {value!r}")
             out["match_if_time_unknown"] = value == "match"
         elif key in ("requires_unknown_time", "persists_from_earlier_report", "uncertain_with_red_flag",
-                     "not_covered"):
+                     "not_covered", "stated_emergency"):
             out[key] = _flag(value, fail, where)
         elif key in ("severity", "severity_not"):
             out[key] = _values(value, v.SEVERITIES, fail, where)

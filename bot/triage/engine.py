@@ -178,6 +178,8 @@ def _message_conditions_hold(c: Conditions, facts: _Facts) -> bool:
         return False
     if c.uncertain_with_red_flag and not _uncertain_with_red_flag(facts):
         return False
+    if c.stated_emergency and not report.stated_emergency:
+        return False
     if c.screen_hit_unaccounted:
         hits = unaccounted_screen_hits(report)
         if ANY in c.screen_hit_unaccounted:

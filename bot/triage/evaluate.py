@@ -11,7 +11,8 @@ Safety gates (exit code 1 when any fails):
   normal kept calm    expected-normal messages not escalated                                    (at least 90 %)
 
 The analyzer is injectable: `analyze(text) -> (entities, intent_confidence)`. By default it is the trained Rasa model
-`bot.nlp.analyze.analyze`, imported only when needed so that tests can run without spaCy or Rasa.
+(`bot.nlu_runtime.analyze`: the same NLU path as the live assistant), imported only when needed so that tests
+can run without spaCy or Rasa.
 """
 from __future__ import annotations
 

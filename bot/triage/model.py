@@ -72,6 +72,9 @@ class Report:
     # Severity/trend values the patient denied ("it's not spreading"); lets the engine tell a screen hit on
     # "spreading" that the parser understood (as denied) from one it missed.
     negated_modifiers: Tuple[str, ...] = ()
+    # The patient's words were confidently understood as an emergency ("I need an ambulance") even though no
+    # symptom we know was named: the engine acts on it rather than asking for details.
+    stated_emergency: bool = False
 
 
 @dataclass(frozen=True)

@@ -92,3 +92,15 @@ async def test_safety_router_confidence_is_what_counts():
                "safety_override": {"from": "greet", "confidence": 0.3}}
     assert intent_confidence(message) == pytest.approx(0.3)
     assert intent_confidence({"intent": {"name": "greet", "confidence": 0.9}}) == pytest.approx(0.9)
+
+
+async def test_confident_emergency_without_a_known_symptom_is_an_emergency(clinic, make_tracker):
+    dispatcher, events = await run(make_tracker("please help I need an ambulance", intent="emergency",
+                                                confidence=0.93, sender=clinic["sender"]))
+    assert responses(dispatcher)[0] == "utter_advice_call_emergency"
+    assert slot_events(events)["triage_level"] == "emergency"
+
+
+async def test_unsure_emergency_without_a_symptom_asks_for_words(clinic, make_tracker):
+    dispatcher, _ = await run(make_tracker("help", intent="emergency", confidence=0.4))
+    assert responses(dispatcher) == ["utter_ask_describe"]

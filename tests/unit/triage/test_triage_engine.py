@@ -54,13 +54,15 @@ class Case:
     screen: Tuple[str, ...] = ()
     denied: Tuple[str, ...] = ()
     earlier: Tuple[EarlierReport, ...] = ()
+    stated_emergency: bool = False
     absent: bool = False  # True: `criterion` must NOT be among the matched criteria
     missing: Optional[Tuple[str, ...]] = None  # exact expected Decision.missing when given
 
     def run(self):
         report = Report(findings=self.findings, pain_score=self.pain, temperature_c=self.temp,
                         hours_since_treatment=self.msg_hours, overall_trend=self.overall, uncertain=self.uncertain,
-                        screen_hits=self.screen, method=self.msg_method, negated_modifiers=self.denied)
+                        screen_hits=self.screen, method=self.msg_method, negated_modifiers=self.denied,
+                        stated_emergency=self.stated_emergency)
         context = PatientContext(hours_since_treatment=self.hours, method=self.method, earlier=self.earlier)
         return triage(report, context, CRITERIA)
 
@@ -109,6 +111,9 @@ CASES = [
     C("emergency_hives_with_faintness", "with_throat", E, f("hives"), f("airway_swelling")),
     NOT("emergency_hives_with_faintness", "dizziness_denied", U, f("hives"), neg("dizziness"), hours=4),
     NOT("emergency_hives_with_faintness", "widespread_alone", U, f("hives", "widespread"), hours=4),
+    C("emergency_stated_by_patient", "no_known_symptom", E, stated_emergency=True),
+    C("emergency_stated_by_patient", "with_a_normal_symptom", E, f("redness"), hours=3, stated_emergency=True),
+    NOT("emergency_stated_by_patient", "not_stated", N, f("redness"), hours=3, overall="improving"),
     C("emergency_screen_word_unaccounted", "cant_breathe_missed", E, screen=("breathing_difficulty",)),
     C("emergency_screen_word_unaccounted", "passed_out_missed_with_redness", E, f("redness"), hours=2,
       screen=("fainting",)),
