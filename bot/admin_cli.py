@@ -172,6 +172,7 @@ def cmd_patient_add(args: argparse.Namespace, settings: Settings) -> int:
             uow, args.name, args.treated_at, args.area, args.method, args.practitioner,
             product_batch=args.batch, phone=args.phone,
             link_code_ttl=dt.timedelta(hours=settings.link_code_ttl_hours), actor="cli",
+            checkin_hours=settings.checkin_schedule_hours, maintenance_days=settings.maintenance_reminder_days,
         )
         uow.commit()
     print(f"patient id: {new.patient.id}")

@@ -12,6 +12,7 @@ from typing import List, Optional
 
 import httpx
 
+from bot.checkins.sender import CheckinSender
 from bot.escalation.notifier import ConsoleMessenger, Notifier
 from bot.settings import Settings
 from bot.store import repository
@@ -22,7 +23,7 @@ DEMO_PRACTITIONER_CHAT = 1001
 DEMO_ON_CALL_CHAT = 1002
 
 
-def ensure_demo_clinic(session_factory, now: Optional[dt.datetime] = None) -> int:
+def ensure_demo_clinic(session_factory, settings: Settings, now: Optional[dt.datetime] = None) -> int:
     """A demo practitioner, on-call colleague and patient (treated 20 hours ago) when the clinic is empty.
 
     Returns the demo patient's id. A clinic with its own practitioners is never touched beyond the lookup.
@@ -39,7 +40,8 @@ def ensure_demo_clinic(session_factory, now: Optional[dt.datetime] = None) -> in
                                         actor="system:demo")
         uow.flush()
         new = repository.add_patient_with_treatment(
-            uow, "Demo Patient", now - dt.timedelta(hours=20), "face", "microneedling", treating.id, now=now)
+            uow, "Demo Patient", now - dt.timedelta(hours=20), "face", "microneedling", treating.id, now=now,
+            checkin_hours=settings.checkin_schedule_hours, maintenance_days=settings.maintenance_reminder_days)
         repository.redeem_link_code(uow, new.link_code, DEMO_PATIENT_CHAT, now=now)
         uow.commit()
         return new.patient.id
@@ -53,6 +55,7 @@ class ConsoleChat:
         self.out = out
         self.messenger = ConsoleMessenger(out)
         self.notifier = Notifier.from_settings(settings, session_factory, self.messenger)
+        self.checkins = CheckinSender.from_settings(settings, session_factory, self.messenger)
 
     async def send(self, client: httpx.AsyncClient, text: str) -> List[str]:
         """Relay one message to Rasa as the demo patient; the bot's replies."""
@@ -88,6 +91,7 @@ class ConsoleChat:
     async def run(self) -> None:
         stop = asyncio.Event()
         notifier = asyncio.create_task(self.notifier.run_forever(poll_interval=1.0, stop=stop))
+        checkins = asyncio.create_task(self.checkins.run_forever(poll_interval=5.0, stop=stop))
         print(f"\nYou are the demo patient (treated 20 hours ago, face, microneedling). Type a message; "
               f"/ack /resolve /open act as the practitioner; /quit or Ctrl-C ends.\n", file=self.out)
         async with httpx.AsyncClient(timeout=self.settings.rasa_timeout_seconds) as client:
@@ -114,4 +118,4 @@ class ConsoleChat:
                     print(f"bot> {reply}", file=self.out)
                 await asyncio.sleep(1.2)  # let the notifier print the practitioner's alert before the next prompt
         stop.set()
-        await notifier
+        await asyncio.gather(notifier, checkins)

@@ -97,7 +97,7 @@ def main() -> int:
             return telegram_main(settings) or 0  # wiring: bot.wiring.gateway_deps
         from bot.console import ConsoleChat, ensure_demo_clinic
 
-        patient_id = ensure_demo_clinic(session_factory)
+        patient_id = ensure_demo_clinic(session_factory, settings)
         asyncio.run(ConsoleChat(settings, session_factory, patient_id).run())
         return 0
     except KeyboardInterrupt:

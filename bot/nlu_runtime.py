@@ -27,6 +27,10 @@ class RasaNLU:
         for noisy in ("rasa", "tensorflow", "absl"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
         from rasa.core.agent import Agent
+        from rasa.utils.log_utils import configure_structlog
+
+        # Rasa's structlog logs every parsed message (the patient's words) at DEBUG by default.
+        configure_structlog(logging.WARNING)
 
         # SpacyNLP resolves its model path relative to the working directory, as `rasa run` does.
         cwd = os.getcwd()

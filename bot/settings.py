@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Dict, Mapping, Optional, Tuple
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "var"
@@ -47,6 +47,38 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+DEFAULT_CHECKIN_SCHEDULE_HOURS: Tuple[int, ...] = (24, 72, 168, 672, 2016)  # 1 d, 3 d, 1 wk, 4 wk, 12 wk
+# The longest check-in delay we accept: a year. Anything longer is almost certainly a typo (an extra 0).
+MAX_CHECKIN_HOURS = 24 * 365
+
+
+def _hours_list(env: Mapping[str, str], name: str, default: Tuple[int, ...]) -> Tuple[int, ...]:
+    """A comma-separated list of whole hours, e.g. "24,72,168". "off" (or "none") means no check-ins."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if raw.lower() in {"off", "none"}:
+        return ()
+    example = ",".join(str(h) for h in default)
+    hours = []
+    for part in raw.split(","):
+        part = part.strip()
+        try:
+            value = int(part)
+        except ValueError:
+            raise ConfigError(
+                f"{name}={raw!r}: {part!r} is not a whole number of hours; use e.g. {name}={example} "
+                f"(or {name}=off for no check-ins)."
+            ) from None
+        if not 1 <= value <= MAX_CHECKIN_HOURS:
+            raise ConfigError(f"{name}={raw!r}: each value must be between 1 and {MAX_CHECKIN_HOURS} hours "
+                              f"(got {value}).")
+        if value in hours:
+            raise ConfigError(f"{name}={raw!r}: {value} is listed twice.")
+        hours.append(value)
+    return tuple(sorted(hours))
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = DEFAULT_DATA_DIR
@@ -76,7 +108,18 @@ class Settings:
     escalation_backup_after_minutes: int = 20
     link_code_ttl_hours: int = 72
 
+    # Check-ins after a treatment (hours after it) and the maintenance reminder (days after it; 0 = none).
+    # The product guide advises maintenance every 6-12 months for skin and every 3-6 months for the scalp.
+    checkin_schedule_hours: Tuple[int, ...] = DEFAULT_CHECKIN_SCHEDULE_HOURS
+    maintenance_reminder_days_face: int = 180
+    maintenance_reminder_days_scalp: int = 90
+
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def maintenance_reminder_days(self) -> Dict[str, int]:
+        """Days from treatment to the maintenance reminder, by treatment area (0 = no reminder)."""
+        return {"face": self.maintenance_reminder_days_face, "scalp": self.maintenance_reminder_days_scalp}
 
     @property
     def telegram_enabled(self) -> bool:
@@ -115,6 +158,9 @@ class Settings:
             escalation_realert_minutes=_int(env, "ESCALATION_REALERT_MINUTES", 10, 1),
             escalation_backup_after_minutes=_int(env, "ESCALATION_BACKUP_AFTER_MINUTES", 20, 1),
             link_code_ttl_hours=_int(env, "LINK_CODE_TTL_HOURS", 72, 1),
+            checkin_schedule_hours=_hours_list(env, "CHECKIN_SCHEDULE_HOURS", DEFAULT_CHECKIN_SCHEDULE_HOURS),
+            maintenance_reminder_days_face=_int(env, "MAINTENANCE_REMINDER_DAYS", 180, 0),
+            maintenance_reminder_days_scalp=_int(env, "MAINTENANCE_REMINDER_DAYS_SCALP", 90, 0),
             extra=dict(env),
         )
         return settings

@@ -7,12 +7,14 @@ import asyncio
 import logging
 from typing import List, Optional, Sequence
 
+from bot.checkins.sender import CheckinSender
 from bot.escalation.notifier import Notifier
 from bot.responses import render
 from bot.service import ClinicService
 from bot.settings import Settings
 from bot.store import repository
 from bot.store.errors import StoreError
+from bot.store.models import utcnow
 from bot.store.uow import UnitOfWork
 from bot.telegram.ports import (EscalationLine, EscalationOutcome, GatewayDeps, LinkedPatient, Refused,
                                 StaffMember)
@@ -57,7 +59,8 @@ class StoreCheckIns(_Store):
         await self.run(repository.set_checkins_paused, patient_id, True, commit=True)
 
     async def resume(self, patient_id: int) -> None:
-        await self.run(repository.set_checkins_paused, patient_id, False, commit=True)
+        # With `now`, only future check-ins come back: none missed while paused is sent at once.
+        await self.run(repository.set_checkins_paused, patient_id, False, now=utcnow(), commit=True)
 
 
 class StorePhotos(_Store):
@@ -150,13 +153,16 @@ def gateway_deps(settings: Settings, service: Optional[ClinicService] = None, ru
     service = service or ClinicService.from_settings(settings)
     factory = service.session_factory
 
-    async def notifier(application) -> None:
+    async def deliver(application) -> None:
+        """The alert notifier and the check-in sender, sharing the bot's rate-limited messenger."""
         from bot.telegram.messenger import TelegramMessenger
 
-        await Notifier.from_settings(settings, factory, TelegramMessenger(application.bot)).run_forever()
+        messenger = TelegramMessenger(application.bot)
+        await asyncio.gather(Notifier.from_settings(settings, factory, messenger).run_forever(),
+                             CheckinSender.from_settings(settings, factory, messenger).run_forever())
 
     return GatewayDeps(
         links=StoreLinks(factory), checkins=StoreCheckIns(factory), photos=StorePhotos(factory),
         staff=StoreStaff(factory), escalations=StoreEscalations(factory), fallback=SafetyNetTriage(service),
-        background=notifier if run_notifier else None,
+        background=deliver if run_notifier else None,
     )

@@ -31,6 +31,8 @@ EXTRA_TERMINATION = [",", ";", ":", "-", "–", "and", "just", "only", "though",
                      "the", "it", "it's", "its", "my", "which", "whereas", "while", "plus", "also", "&"]
 # "no," / "no." as an answer to a question is not a negation of what follows.
 EXTRA_PSEUDO = ["no ,", "no .", "no !", "no worse", "no better", "not sure", "not too sure", "no idea",
+                "barely breathe", "hardly breathe", "can't get my breath", "cant get my breath",
+                "can't get enough air", "cant get enough air",
                 "can't breathe", "cant breathe", "cannot breathe", "can not breathe", "can't swallow",
                 "cant swallow", "cannot swallow", "not able to breathe", "can't stop", "cant stop", "won't stop",
                 "wont stop", "not stopping", "doesn't stop", "doesnt stop", "not going down", "not getting better",

@@ -247,15 +247,29 @@ class AlertDelivery(Base):
 
 
 class ScheduledCheckin(Base):
+    """A message the bot will send the patient at `due_at` (bot.checkins). Stored, so restarts lose nothing.
+
+    A row ends either `sent_at` (delivered) or `skipped_at` (never to be sent: a later check-in made it stale,
+    it fell due while paused, or Telegram refused it for good). `paused` is the patient's /stop.
+    Claiming works like the alert outbox: a sender sets `claim_token` and a lease (`claimed_until`) before
+    sending, so two senders never both send a row; after a failed attempt `claimed_until` holds the retry time.
+    """
+
     __tablename__ = "scheduled_checkins"
 
     id = Column(Integer, primary_key=True)
     patient_id = Column(Integer, ForeignKey("patients.id", ondelete="CASCADE"), nullable=False, index=True)
     treatment_id = Column(Integer, ForeignKey("treatments.id", ondelete="CASCADE"), nullable=False)
     due_at = Column(UTCDateTime, nullable=False, index=True)
-    kind = Column(String(32), nullable=False)  # e.g. "24h", "72h", "7d"
+    kind = Column(String(32), nullable=False)  # "24h", "72h", "1w", "4w", "12w" or "maintenance"
     sent_at = Column(UTCDateTime, nullable=True)
     paused = Column(Boolean, nullable=False, default=False)
+    # Added in migration 0003:
+    skipped_at = Column(UTCDateTime, nullable=True)
+    attempts = Column(Integer, nullable=False, default=0, server_default="0")
+    claim_token = Column(String(64), nullable=True)
+    claimed_until = Column(UTCDateTime, nullable=True)
+    last_error = Column(Text, nullable=True)
 
 
 class AuditEvent(Base):

@@ -20,12 +20,13 @@ import datetime as dt
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.checkins.schedule import plan_checkins
 from bot.escalation.alerts import AlertContext
 from bot.escalation.policy import INITIAL, PATIENT_ACK_NOTICE, EscalationPolicy, PractitionerRef
 from bot.store import errors
@@ -179,8 +180,15 @@ def add_patient_with_treatment(
     link_code_ttl: dt.timedelta = DEFAULT_LINK_CODE_TTL,
     now: Optional[dt.datetime] = None,
     actor: str = "admin",
+    checkin_hours: Optional[Sequence[int]] = None,
+    maintenance_days: Optional[Mapping[str, int]] = None,
 ) -> NewPatient:
-    """Register a patient and their treatment; returns the one-time code that links their Telegram chat."""
+    """Register a patient and their treatment; returns the one-time code that links their Telegram chat.
+
+    checkin_hours / maintenance_days: schedule check-ins (hours after the treatment) and a maintenance
+    reminder (days after it, by area), normally settings.checkin_schedule_hours and
+    settings.maintenance_reminder_days. None (the default) schedules nothing.
+    """
     now = now or utcnow()
     display_name = _required_text(display_name, "Patient name")
     patient = Patient(display_name=display_name, phone=(phone or None), created_at=now)
@@ -190,6 +198,8 @@ def add_patient_with_treatment(
     treatment = add_treatment(uow, patient.id, performed_at, area, method, practitioner_id, product_batch,
                               now=now, actor=actor)
     code = new_link_code(uow, patient.id, link_code_ttl, now=now, actor=actor)
+    if checkin_hours is not None or maintenance_days:
+        schedule_treatment_checkins(uow, treatment, checkin_hours or (), maintenance_days, now=now, actor=actor)
     return NewPatient(patient, treatment, code.code, code.expires_at)
 
 
@@ -570,38 +580,76 @@ def _latest_unresolved_escalation(uow: UnitOfWork, patient_id: int) -> Optional[
     return uow.session.execute(query).scalar_one_or_none()
 
 
-def set_checkins_paused(uow: UnitOfWork, patient_id: int, paused: bool, actor: Optional[str] = None) -> int:
-    """Pause (/stop) or resume (/resume) the patient's unsent check-ins. Returns how many changed."""
+def set_checkins_paused(
+    uow: UnitOfWork, patient_id: int, paused: bool, actor: Optional[str] = None, now: Optional[dt.datetime] = None
+) -> int:
+    """Pause (/stop) or resume (/resume) the patient's pending check-ins. Returns how many changed.
+
+    When resuming with `now` given, only check-ins still in the future are resumed; those that fell due while
+    paused are skipped, so /resume does not trigger a "how are you?" the patient opted out of at the time.
+    (Without `now` every pending one is resumed; the sender then still sends at most the latest due one.)
+    """
     get_patient(uow, patient_id)
+    pending = (ScheduledCheckin.patient_id == patient_id, ScheduledCheckin.sent_at.is_(None),
+               ScheduledCheckin.skipped_at.is_(None))
+    detail: Dict[str, Any] = {}
+    if not paused and now is not None:
+        missed = uow.session.execute(
+            update(ScheduledCheckin)
+            .where(*pending, ScheduledCheckin.paused.is_(True), ScheduledCheckin.due_at <= now)
+            .values(skipped_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount or 0
+        detail["skipped_while_paused"] = missed
+        pending += (ScheduledCheckin.due_at > now,)
     statement = (
         update(ScheduledCheckin)
-        .where(ScheduledCheckin.patient_id == patient_id, ScheduledCheckin.sent_at.is_(None),
-               ScheduledCheckin.paused.is_(not paused))
+        .where(*pending, ScheduledCheckin.paused.is_(not paused))
         .values(paused=paused)
         .execution_options(synchronize_session=False)
     )
     changed = uow.session.execute(statement).rowcount or 0
     audit(uow, "patient", patient_id, "checkins_paused" if paused else "checkins_resumed",
-          actor or f"patient:{patient_id}", {"checkins": changed})
+          actor or f"patient:{patient_id}", {"checkins": changed, **detail}, now)
     return changed
 
 
 def schedule_checkin(
-    uow: UnitOfWork, patient_id: int, treatment_id: int, due_at: dt.datetime, kind: str, actor: str = "admin"
+    uow: UnitOfWork, patient_id: int, treatment_id: int, due_at: dt.datetime, kind: str, actor: str = "admin",
+    now: Optional[dt.datetime] = None,
 ) -> ScheduledCheckin:
     checkin = ScheduledCheckin(patient_id=patient_id, treatment_id=treatment_id, due_at=due_at, kind=kind,
-                               paused=False)
+                               paused=False, attempts=0)
     uow.session.add(checkin)
     uow.flush()
-    audit(uow, "checkin", checkin.id, "scheduled", actor, {"kind": kind, "due_at": due_at.isoformat()})
+    audit(uow, "checkin", checkin.id, "scheduled", actor, {"kind": kind, "due_at": due_at.isoformat()}, now)
     return checkin
+
+
+def schedule_treatment_checkins(
+    uow: UnitOfWork,
+    treatment: Treatment,
+    checkin_hours: Sequence[int],
+    maintenance_days: Optional[Mapping[str, int]] = None,
+    now: Optional[dt.datetime] = None,
+    actor: str = "admin",
+) -> List[ScheduledCheckin]:
+    """Store the check-ins planned for this treatment (bot.checkins.schedule), skipping those already past.
+
+    A check-in that is already due when the treatment is entered (entered days late) is not scheduled: the
+    patient was just at the clinic, and a burst of "how are you?" messages on linking would be noise.
+    """
+    now = now or utcnow()
+    planned = plan_checkins(treatment.performed_at, treatment.area, checkin_hours, maintenance_days)
+    return [schedule_checkin(uow, treatment.patient_id, treatment.id, p.due_at, p.kind, actor=actor, now=now)
+            for p in planned if p.due_at > now]
 
 
 def due_checkins(uow: UnitOfWork, now: Optional[dt.datetime] = None) -> List[ScheduledCheckin]:
     query = (
         select(ScheduledCheckin)
-        .where(ScheduledCheckin.sent_at.is_(None), ScheduledCheckin.paused.is_(False),
-               ScheduledCheckin.due_at <= (now or utcnow()))
+        .where(ScheduledCheckin.sent_at.is_(None), ScheduledCheckin.skipped_at.is_(None),
+               ScheduledCheckin.paused.is_(False), ScheduledCheckin.due_at <= (now or utcnow()))
         .order_by(ScheduledCheckin.due_at)
     )
     return list(uow.session.execute(query).scalars())
@@ -722,7 +770,7 @@ def export_patient(uow: UnitOfWork, patient_id: int) -> Dict[str, Any]:
         "photos": [_as_dict(p) for p in photos],
         "escalations": [_as_dict(e) for e in escalations],
         "alert_deliveries": [_as_dict(d, exclude=("claim_token",)) for d in deliveries],
-        "checkins": [_as_dict(c) for c in checkins],
+        "checkins": [_as_dict(c, exclude=("claim_token",)) for c in checkins],
         "audit_events": [_as_dict(a) for a in audit_rows],
     }
 

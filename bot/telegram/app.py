@@ -12,6 +12,7 @@ Run it:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import logging
 import sys
@@ -40,6 +41,7 @@ from bot.telegram.rasa import RasaClient
 from bot.telegram.sending import ClinicRateLimiter
 
 log = logging.getLogger(__name__)
+BACKGROUND_KEY = "background_task"
 
 # Only what the handlers use: Telegram then does not even send the rest.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
@@ -71,6 +73,7 @@ def build_application(settings: Settings, deps: GatewayDeps) -> Application:
         .rate_limiter(ClinicRateLimiter())
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(_on_startup)
+        .post_stop(stop_background)
         .post_shutdown(_on_shutdown)
         .build()
     )
@@ -135,10 +138,32 @@ async def _on_startup(application: Application) -> None:
         await application.bot.set_my_commands(PATIENT_COMMANDS)
     except TelegramError as error:
         log.warning("could not set the bot's command menu: %s", error)
-    gateway: Optional[Gateway] = application.bot_data.get("gateway")
-    if gateway is not None and gateway.deps.background is not None:
-        application.create_task(gateway.deps.background(application), name="background")
+    start_background(application)
     log.info("Telegram gateway ready as @%s", application.bot.username)
+
+
+def start_background(application: Application) -> None:
+    """Start deps.background (the notifier and check-ins) beside the bot.
+
+    A plain asyncio task, not application.create_task: Application.stop() waits for those, and this one runs
+    until it is cancelled by stop_background (post_stop)."""
+    gateway: Optional[Gateway] = application.bot_data.get("gateway")
+    if gateway is not None and gateway.deps.background is not None and BACKGROUND_KEY not in application.bot_data:
+        application.bot_data[BACKGROUND_KEY] = asyncio.create_task(gateway.deps.background(application),
+                                                                   name="gateway-background")
+
+
+async def stop_background(application: Application) -> None:
+    """Cancel the background task and wait until it has stopped."""
+    task: Optional[asyncio.Task] = application.bot_data.pop(BACKGROUND_KEY, None)
+    if task is not None:
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        except Exception:  # already logged by the task itself; shutting down regardless
+            log.exception("background task ended with an error")
 
 
 async def _on_shutdown(application: Application) -> None:

@@ -19,6 +19,8 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
     "breathing_difficulty": (
         r"\b(cant|cannot|can not|cnt|couldnt|could not|struggling to|struggle to|hard to|trouble|difficulty|"
         r"difficult to|unable to)\s+(breath|breathe|breathing|brethe|breth|breathin)\b",
+        # "I can barely breathe", "can hardly get my breath"
+        r"\b(barely|hardly|struggling|struggle|can ?t|cannot)\s+(\w+\s+){0,2}(breath|breathe|breathing|brethe)\b",
         r"\bshort(ness)? of breath\b",
         r"\bbreathless\b",
         r"\bwheez\w*",

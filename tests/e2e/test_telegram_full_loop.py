@@ -4,6 +4,7 @@ server through the gateway, a red flag reaches the practitioner's chat, Acknowle
 Then Rasa is stopped and the gateway's safety net must still alert."""
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 import time
@@ -12,7 +13,7 @@ import pytest
 
 from bot.cli import main as aftercare
 from bot.settings import Settings
-from bot.telegram.app import ALLOWED_UPDATES, build_application
+from bot.telegram.app import ALLOWED_UPDATES, build_application, start_background, stop_background
 from bot.telegram.standin import BotApiStandIn
 from bot.wiring import gateway_deps
 
@@ -35,7 +36,7 @@ def registered(servers, capsys, monkeypatch):
     doctor_chat = next(_doctor_chats)
     out = cli(capsys, "practitioner", "add", "--name", "Dr Lee", "--chat-id", str(doctor_chat), "--role", "treating")
     practitioner_id = re.search(r"practitioner (\d+) added", out).group(1)
-    treated = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(time.time() - 30 * 3600))
+    treated = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=30)).isoformat(timespec="minutes")
     out = cli(capsys, "patient", "add", "--name", "Ann Example", "--treated-at", treated, "--area", "face",
               "--method", "microneedling", "--practitioner", practitioner_id)
     return re.search(r"link code: (\S+)", out).group(1), doctor_chat
@@ -49,10 +50,12 @@ async def start_gateway(servers, tg):
     await app.initialize()
     await app.start()
     await app.updater.start_polling(poll_interval=0, allowed_updates=ALLOWED_UPDATES)
+    start_background(app)  # what post_init does under run_polling: the notifier and check-ins
     return app
 
 
 async def stop_gateway(app):
+    await stop_background(app)
     await app.updater.stop()
     await app.stop()
     await app.shutdown()
@@ -97,8 +100,9 @@ async def test_patient_to_practitioner_and_back(servers, registered):
             ack = next(data for _, data in alert.buttons if data.startswith("ack:"))
             mark = tg.mark()
             tg.press_button(doctor_chat, alert.message_id, ack)
-            notice = await tg.wait_for_sent(method="sendMessage", chat_id=PATIENT_CHAT, since=mark, timeout=15)
-            assert "Lee" in notice.text or "practitioner" in notice.text.lower()
+            notice = await tg.wait_for_sent(lambda call: "Dr Lee" in call.text, method="sendMessage",
+                                            chat_id=PATIENT_CHAT, since=mark, timeout=15)
+            assert "has seen your message" in notice.text
         finally:
             await stop_gateway(app)
 

@@ -1,0 +1,6 @@
+"""Scheduled check-ins: the bot asks patients how they are doing at set times after their treatment.
+
+schedule.py  which check-ins a treatment gets, and when (pure)
+texts.py     what the patient reads, and the quick-answer buttons
+sender.py    sends the ones that are due, from the database, exactly once each
+"""

@@ -1,0 +1,71 @@
+"""Conversations with the real Rasa server and action server over the REST channel: one per triage level,
+asserting the replies are the advice texts the criteria choose (bot.responses renders the same files)."""
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from bot.responses import render
+from bot.triage.advice import response_name
+
+pytestmark = [pytest.mark.e2e, pytest.mark.rasa]
+SLOTS = {"clinic_phone": "+44 20 7946 0000", "emergency_number": "999"}
+
+
+def say(servers, sender: str, text: str, keep_disclaimer: bool = False) -> list:
+    """The bot's replies; the first-contact disclaimer (tested on its own) is left out unless asked for."""
+    response = httpx.post(f"{servers.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text},
+                          timeout=30)
+    response.raise_for_status()
+    replies = [item.get("text", "") for item in response.json()]
+    disclaimer = render("utter_disclaimer", SLOTS)
+    return replies if keep_disclaimer else [r for r in replies if r != disclaimer]
+
+
+def advice(key: str) -> str:
+    return render(response_name(key), SLOTS)
+
+
+@pytest.fixture
+def sender():
+    return f"e2e-{uuid.uuid4().hex[:8]}"
+
+
+def test_first_contact_says_it_is_automated_and_how_to_reach_people(servers, sender):
+    replies = say(servers, sender, "hello", keep_disclaimer=True)
+    assert "automated" in replies[0] and "+44 20 7946 0000" in replies[0] and "999" in replies[0]
+
+
+def test_normal_reaction(servers, sender):
+    replies = say(servers, sender, "had it done this morning, my face is red and a bit puffy")
+    if render("utter_ask_trend", SLOTS) in replies:
+        replies = say(servers, sender, "getting better")
+    assert advice("practitioner_alerted") not in replies
+    assert advice("expected_redness_swelling") in replies
+
+
+def test_monitor(servers, sender):
+    replies = say(servers, sender, "I had microinjections 2 days ago and there is some bruising where the needles went")
+    if render("utter_ask_trend", SLOTS) in replies:
+        replies = say(servers, sender, "about the same")
+    assert advice("monitor_bruising") in replies
+    assert advice("practitioner_alerted") not in replies
+
+
+def test_urgent(servers, sender):
+    replies = say(servers, sender, "treatment was 3 days ago and now there's pus and the redness is spreading")
+    assert replies[0] == advice("practitioner_alerted")
+
+
+def test_emergency(servers, sender):
+    replies = say(servers, sender, "my tongue is swelling and I can't breathe")
+    assert replies[0] == advice("call_emergency")
+
+
+def test_no_symptom_is_not_triaged(servers, sender):
+    say(servers, sender, "hi")
+    replies = say(servers, sender, "what's the weather like in paris")
+    assert not any(r.startswith(advice("practitioner_alerted")[:40]) for r in replies)
+    assert replies == [render("utter_out_of_scope", SLOTS)]
