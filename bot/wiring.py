@@ -123,7 +123,8 @@ def format_patient_summary(summary: dict) -> str:
 class SafetyNetTriage:
     """Rasa or the action server is down: run our own spaCy pipeline and the triage core, record and escalate
     exactly as the action would, and answer with the same advice texts. No clarifying questions here: with
-    the assistant degraded, anything that needs a question is answered with the advice for what we know."""
+    the assistant degraded, anything that needs a question is answered with the advice for what we know.
+    The gateway adds its own "we are running in a reduced mode, call the clinic" line after these."""
 
     def __init__(self, service: ClinicService):
         self.service = service
@@ -138,12 +139,9 @@ class SafetyNetTriage:
         slots = {"clinic_phone": self.service.settings.clinic_phone,
                  "emergency_number": self.service.settings.emergency_number}
         if outcome.decision.level is Level.NONE:
-            return [render("utter_safety_net_no_symptom", slots)]
+            return []
         self.service.record(outcome, source="safety_net")
-        replies = [render(response_name(key), slots) for key in outcome.decision.advice]
-        if not outcome.decision.level.escalates:
-            replies.append(render("utter_safety_net_degraded", slots))
-        return replies
+        return [render(response_name(key), slots) for key in outcome.decision.advice]
 
     async def __call__(self, patient_id: int, text: str) -> List[str]:
         return await asyncio.to_thread(self._triage, patient_id, text)
