@@ -26,14 +26,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Tuple
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.checkins import texts
 from bot.escalation.errors import PermanentSendError, RetryAfter, SendError, TransientSendError
-from bot.escalation.notifier import Buttons, Messenger
-from bot.store import repository
+from bot.escalation.notifier import Buttons, Messenger, send_once
+from bot.store import leases, repository
 from bot.store.models import ChatLink, ScheduledCheckin, Treatment, utcnow
 from bot.store.uow import SessionFactory, UnitOfWork
 
@@ -71,11 +71,6 @@ def _pending() -> ColumnElement:
     """Not sent, not skipped, not paused by the patient."""
     return and_(ScheduledCheckin.sent_at.is_(None), ScheduledCheckin.skipped_at.is_(None),
                 ScheduledCheckin.paused.is_(False))
-
-
-def _free(now: dt.datetime) -> ColumnElement:
-    """Nobody holds a lease on it and it is not waiting for a retry time."""
-    return or_(ScheduledCheckin.claimed_until.is_(None), ScheduledCheckin.claimed_until <= now)
 
 
 def _superseded(now: dt.datetime) -> ColumnElement:
@@ -170,7 +165,7 @@ class CheckinSender:
 
     def _skip_stale(self, uow: UnitOfWork, now: dt.datetime) -> int:
         query = select(ScheduledCheckin).where(
-            _pending(), _free(now), ScheduledCheckin.due_at <= now, _superseded(now)
+            _pending(), leases.lease_free(ScheduledCheckin, now), ScheduledCheckin.due_at <= now, _superseded(now)
         ).order_by(ScheduledCheckin.id)
         if uow.session.get_bind().dialect.name == "postgresql":
             # Rows another sender is working on right now are left to it.
@@ -187,26 +182,9 @@ class CheckinSender:
     def _claim_rows(self, session: Session, token: str, now: dt.datetime) -> List[ScheduledCheckin]:
         # NOT superseded: only a patient's latest due check-in is ever claimed, even if step 1 left an older
         # one behind because another sender had it locked.
-        due = and_(_pending(), _free(now), ScheduledCheckin.due_at <= now, _linked(), ~_superseded(now))
-        oldest_first = (ScheduledCheckin.due_at, ScheduledCheckin.id)
-        lease_end = now + self.lease
-        if session.get_bind().dialect.name == "postgresql":
-            query = select(ScheduledCheckin).where(due).order_by(*oldest_first).limit(self.batch_size)
-            rows = list(session.execute(query.with_for_update(skip_locked=True)).scalars())
-            for row in rows:
-                row.claim_token, row.claimed_until, row.attempts = token, lease_end, row.attempts + 1
-            session.flush()
-            return rows
-        # SQLite (and anything else): claim in one UPDATE, then read back what carries our token.
-        ids = select(ScheduledCheckin.id).where(due).order_by(*oldest_first).limit(self.batch_size)
-        session.execute(
-            update(ScheduledCheckin)
-            .where(ScheduledCheckin.id.in_(ids.scalar_subquery()))
-            .values(claim_token=token, claimed_until=lease_end, attempts=ScheduledCheckin.attempts + 1)
-            .execution_options(synchronize_session=False)
-        )
-        query = select(ScheduledCheckin).where(ScheduledCheckin.claim_token == token).order_by(*oldest_first)
-        return list(session.execute(query).scalars())
+        due = and_(_pending(), ScheduledCheckin.due_at <= now, _linked(), ~_superseded(now))
+        return leases.claim(session, ScheduledCheckin, due, (ScheduledCheckin.due_at, ScheduledCheckin.id), token,
+                            now, self.lease, self.batch_size)
 
     def _word(self, uow: UnitOfWork, row: ScheduledCheckin, token: str, now: dt.datetime) -> ClaimedCheckin:
         session = uow.session
@@ -222,13 +200,7 @@ class CheckinSender:
         return ClaimedCheckin(row.id, token, chat_id, row.kind, text, buttons)
 
     async def _send(self, checkin: ClaimedCheckin) -> object:
-        """Send one check-in; returns the external message id or the exception that stopped it."""
-        try:
-            return await self.messenger.send_alert(checkin.chat_id, checkin.text, checkin.buttons)
-        except SendError as error:
-            return error
-        except (asyncio.TimeoutError, OSError) as error:  # an adapter that let a network error through
-            return TransientSendError(f"{type(error).__name__}: {error}")
+        return await send_once(self.messenger, checkin.chat_id, checkin.text, checkin.buttons)
 
     def _record_outcome(self, checkin: ClaimedCheckin, outcome: object, now: dt.datetime) -> str:
         """Write the result of one send. Returns the CheckinPassStats field to count it under."""

@@ -27,14 +27,14 @@ import uuid
 from dataclasses import dataclass
 from typing import IO, Callable, List, Optional, Protocol, Sequence, Tuple
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from bot.escalation import alerts
 from bot.escalation.errors import PermanentSendError, RetryAfter, SendError, TransientSendError
 from bot.escalation.followups import schedule_followups
 from bot.escalation.policy import EscalationPolicy
-from bot.store import repository
+from bot.store import leases, repository
 from bot.store.models import AlertDelivery, Escalation, utcnow
 from bot.store.uow import SessionFactory, UnitOfWork
 
@@ -76,6 +76,16 @@ class PassStats:
     failed: int = 0
     cancelled: int = 0
     lost_lease: int = 0  # sent, but another notifier had taken the row over (it will be sent again)
+
+
+async def send_once(messenger: "Messenger", chat_id: int, text: str, buttons: Buttons) -> object:
+    """Send one message; returns the external message id or the SendError that stopped it (never raises one)."""
+    try:
+        return await messenger.send_alert(chat_id, text, buttons)
+    except SendError as error:
+        return error
+    except (asyncio.TimeoutError, OSError) as error:  # an adapter that let a network error through
+        return TransientSendError(f"{type(error).__name__}: {error}")
 
 
 class Notifier:
@@ -184,30 +194,9 @@ class Notifier:
             return alerts.render_minimal(row.escalation_id, row.kind, row.round)
 
     def _claim_rows(self, session: Session, token: str, now: dt.datetime) -> List[AlertDelivery]:
-        due = and_(
-            AlertDelivery.status == "pending",
-            AlertDelivery.next_attempt_at <= now,
-            or_(AlertDelivery.claimed_until.is_(None), AlertDelivery.claimed_until <= now),
-        )
-        oldest_first = (AlertDelivery.next_attempt_at, AlertDelivery.id)
-        lease_end = now + self.lease
-        if session.get_bind().dialect.name == "postgresql":
-            query = select(AlertDelivery).where(due).order_by(*oldest_first).limit(self.batch_size)
-            rows = list(session.execute(query.with_for_update(skip_locked=True)).scalars())
-            for row in rows:
-                row.claim_token, row.claimed_until, row.attempts = token, lease_end, row.attempts + 1
-            session.flush()
-            return rows
-        # SQLite (and anything else): claim in one UPDATE, then read back what carries our token.
-        ids = select(AlertDelivery.id).where(due).order_by(*oldest_first).limit(self.batch_size)
-        session.execute(
-            update(AlertDelivery)
-            .where(AlertDelivery.id.in_(ids.scalar_subquery()))
-            .values(claim_token=token, claimed_until=lease_end, attempts=AlertDelivery.attempts + 1)
-            .execution_options(synchronize_session=False)
-        )
-        query = select(AlertDelivery).where(AlertDelivery.claim_token == token).order_by(*oldest_first)
-        return list(session.execute(query).scalars())
+        due = and_(AlertDelivery.status == "pending", AlertDelivery.next_attempt_at <= now)
+        return leases.claim(session, AlertDelivery, due, (AlertDelivery.next_attempt_at, AlertDelivery.id), token,
+                            now, self.lease, self.batch_size)
 
     @staticmethod
     def _no_longer_needed(uow: UnitOfWork, row: AlertDelivery) -> bool:
@@ -218,13 +207,7 @@ class Notifier:
         return escalation is None or escalation.state != "open"
 
     async def _send(self, delivery: ClaimedDelivery) -> object:
-        """Send one message; returns the external message id or the exception that stopped it."""
-        try:
-            return await self.messenger.send_alert(delivery.chat_id, delivery.text, delivery.buttons)
-        except SendError as error:
-            return error
-        except (asyncio.TimeoutError, OSError) as error:  # an adapter that let a network error through
-            return TransientSendError(f"{type(error).__name__}: {error}")
+        return await send_once(self.messenger, delivery.chat_id, delivery.text, delivery.buttons)
 
     def _record_outcome(self, delivery: ClaimedDelivery, outcome: object, now: dt.datetime) -> str:
         """Write the result of one send. Returns the PassStats field to count it under."""
