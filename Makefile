@@ -38,8 +38,9 @@ $(STAMP): pyproject.toml requirements.lock
 	  echo "       Install Python 3.10 (e.g. 'pyenv install 3.10') and run make again."; exit 1; fi
 	@echo ">> creating $(VENV) with $(PYTHON310) (first time takes a few minutes: Rasa brings TensorFlow)"
 	@test -x $(PY) || $(PYTHON310) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --upgrade "pip<25" "setuptools<71" wheel
-	@$(PY) -m pip install --progress-bar off -c requirements.lock -e ".[dev]" | grep -E '^(Successfully|ERROR)' || true
+	@$(PY) -m pip install --quiet --upgrade "pip<25" "setuptools<71" wheel 2> >(grep -v "is ignored" >&2)
+	@$(PY) -m pip install --progress-bar off -c requirements.lock -e ".[dev]" > $(VENV)/pip.log 2>&1 \
+	  || { tail -30 $(VENV)/pip.log; echo "ERROR: pip install failed; full log in $(VENV)/pip.log"; exit 1; }
 	@$(PY) -c "import rasa, spacy, negspacy, telegram, sqlalchemy, alembic" || { echo "ERROR: install incomplete"; exit 1; }
 	@touch $(STAMP)
 

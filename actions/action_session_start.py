@@ -23,7 +23,10 @@ class ActionSessionStart(Action):
         events += [SlotSet(key, value) for key, value in tracker.current_slot_values().items() if value is not None]
         events += [SlotSet(c.SLOT_CLINIC_PHONE, settings.clinic_phone),
                    SlotSet(c.SLOT_EMERGENCY_NUMBER, settings.emergency_number)]
-        if not tracker.get_slot(c.SLOT_DISCLAIMER_SHOWN):
+        metadata = tracker.get_slot(c.SLOT_SESSION_METADATA) or {}
+        if metadata.get("disclaimer_shown"):  # the Telegram gateway said it when the chat was linked
+            events.append(SlotSet(c.SLOT_DISCLAIMER_SHOWN, True))
+        elif not tracker.get_slot(c.SLOT_DISCLAIMER_SHOWN):
             dispatcher.utter_message(response=c.UTTER_DISCLAIMER, clinic_phone=settings.clinic_phone,
                                      emergency_number=settings.emergency_number)
             events.append(SlotSet(c.SLOT_DISCLAIMER_SHOWN, True))

@@ -21,6 +21,7 @@ SLOT_TREATMENT_AREA = "treatment_area"
 SLOT_DISCLAIMER_SHOWN = "disclaimer_shown"
 SLOT_CLINIC_PHONE = "clinic_phone"
 SLOT_EMERGENCY_NUMBER = "emergency_number"
+SLOT_SESSION_METADATA = "session_started_metadata"  # Rasa's own: metadata of the message that started the session
 
 # Responses
 UTTER_DISCLAIMER = "utter_disclaimer"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sys
+import threading
 from typing import List, Optional
 
 import httpx
@@ -45,6 +46,25 @@ def ensure_demo_clinic(session_factory, settings: Settings, now: Optional[dt.dat
         repository.redeem_link_code(uow, new.link_code, DEMO_PATIENT_CHAT, now=now)
         uow.commit()
         return new.patient.id
+
+
+def _stdin_lines() -> "asyncio.Queue[Optional[str]]":
+    """Lines typed by the user, read on a daemon thread.
+
+    Not asyncio.to_thread(input): on Ctrl-C, asyncio.run() waits for its worker threads, and one blocked in
+    input() would keep `make run` from ever stopping the servers it started."""
+    loop = asyncio.get_running_loop()
+    queue: "asyncio.Queue[Optional[str]]" = asyncio.Queue()
+
+    def read() -> None:
+        while True:
+            line = sys.stdin.readline()
+            loop.call_soon_threadsafe(queue.put_nowait, line if line else None)
+            if not line:
+                return
+
+    threading.Thread(target=read, name="console-input", daemon=True).start()
+    return queue
 
 
 class ConsoleChat:
@@ -97,15 +117,18 @@ class ConsoleChat:
         async with httpx.AsyncClient(timeout=self.settings.rasa_timeout_seconds) as client:
             for reply in await self.send(client, "/session_start"):
                 print(f"bot> {reply}", file=self.out)
+            lines = _stdin_lines()
             while True:
-                try:
-                    text = (await asyncio.to_thread(input, "you> ")).strip()
-                except (EOFError, KeyboardInterrupt):
+                print("you> ", end="", file=self.out, flush=True)
+                line = await lines.get()
+                if line is None:  # end of input
                     break
+                text = line.strip()
                 if text in ("/quit", "/exit"):
                     break
                 if text in ("/ack", "/resolve", "/open"):
                     print(f"[practitioner] {self.staff_command(text)}", file=self.out)
+                    await asyncio.sleep(1.5)  # the notice to the patient is printed by the notifier
                     continue
                 if not text:
                     continue

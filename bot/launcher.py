@@ -59,7 +59,12 @@ def _stop(processes: List[subprocess.Popen]) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM (e.g. `make` being stopped) cleans up exactly like Ctrl-C
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         settings = Settings.from_env()
         if settings.telegram_enabled:
@@ -68,11 +73,16 @@ def main() -> int:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("alembic", "httpx", "httpcore"):  # keep the terminal chat readable
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     if not MODEL.exists():
         print("No trained model: run `make run` (it trains first) or `make train`.", file=sys.stderr)
         return 2
     log_dir = settings.data_dir / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
+    # Rasa falls back to an in-memory tracker store, call by call, when its database cannot be opened: that
+    # would silently forget every conversation. The folder exists, and endpoints.yml reads this variable.
+    os.environ["RASA_TRACKER_DB"] = str(settings.data_dir / "rasa_tracker.db")
 
     from bot.store import db
 

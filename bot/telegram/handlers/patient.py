@@ -198,7 +198,9 @@ async def _converse(
     async with typing_indicator(context.bot, chat_id):
         try:
             replies = await gateway.rasa.send(
-                sender_id(patient.id), message, {"chat_id": chat_id, "message_id": message_id}
+                sender_id(patient.id), message,
+                # /start already said the bot is automated and how to reach people: Rasa need not repeat it.
+                {"chat_id": chat_id, "message_id": message_id, "disclaimer_shown": True},
             )
             log.info("relayed a message for patient %s to Rasa (%d replies)", patient.id, len(replies))
         except RasaUnavailable as error:

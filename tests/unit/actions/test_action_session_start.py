@@ -1,0 +1,37 @@
+"""action_session_start: the disclaimer once per patient, unless the Telegram gateway already gave it."""
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.action_session_start import ActionSessionStart
+from tests.unit.actions.conftest import responses, slot_events
+
+
+def tracker(slots):
+    return Tracker(sender_id="patient-1", slots=slots, latest_message={}, events=[], paused=False,
+                   followup_action=None, active_loop={}, latest_action_name="action_listen")
+
+
+async def run(slots):
+    dispatcher = CollectingDispatcher()
+    events = await ActionSessionStart().run(dispatcher, tracker(slots), {})
+    return responses(dispatcher), events
+
+
+async def test_first_contact_gets_the_disclaimer_and_the_clinic_details(clinic):
+    said, events = await run({})
+    assert said == ["utter_disclaimer"]
+    assert events[0]["event"] == "session_started" and events[-1]["name"] == "action_listen"
+    slots = slot_events(events)
+    assert slots["disclaimer_shown"] is True and slots["clinic_phone"] == "0123 456"
+
+
+async def test_disclaimer_is_said_once(clinic):
+    said, events = await run({"disclaimer_shown": True})
+    assert said == []
+    assert slot_events(events)["disclaimer_shown"] is True  # carried over to the new session
+
+
+async def test_no_second_disclaimer_after_the_gateways(clinic):
+    said, events = await run({"session_started_metadata": {"disclaimer_shown": True}})
+    assert said == []
+    assert slot_events(events)["disclaimer_shown"] is True
