@@ -60,7 +60,7 @@ async def test_text_is_relayed_to_rasa_with_typing_and_buttons(bot: RunningBot) 
     assert question.buttons == [("Yes", "rasa:/affirm"), ("No", "rasa:/deny")]
     assert bot.rasa.requests[0] == {
         "sender": "patient-7", "message": "my cheeks are red",
-        "metadata": {"chat_id": PATIENT_CHAT, "message_id": update["message"]["message_id"]},
+        "metadata": {"chat_id": PATIENT_CHAT, "message_id": update["message"]["message_id"], "disclaimer_shown": True},
     }
     typing = bot.tg.sent("sendChatAction", chat_id=PATIENT_CHAT)
     assert typing and typing[0].params["action"] == "typing" and typing[0].time <= question.time
