@@ -86,8 +86,9 @@ class Servers:
             self.stop(name)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def servers(tmp_path_factory):
+    """One action server and one Rasa server for all end-to-end tests (each start costs ~40 s of model loading)."""
     if not MODEL.exists():
         pytest.fail("no trained model: `make test` trains it before running the tests")
     from bot.store import db
