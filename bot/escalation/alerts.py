@@ -93,8 +93,7 @@ def render_practitioner_alert(ctx: AlertContext, now: dt.datetime) -> str:
 def render_minimal(escalation_id: int, kind: str, round_: int) -> Tuple[str, Optional[Buttons]]:
     """Used when the record could not be read to word the alert: better a bare alert than none."""
     if kind == "patient_ack_notice":
-        text = "The clinic has seen your message and will be in touch with you shortly."
-        return f"{text}\n{alert_ref(escalation_id, kind, round_)}", None
+        return "The clinic has seen your message and will be in touch with you shortly.", None
     text = (f"Aftercare escalation #{escalation_id} needs attention (details could not be loaded; "
             f"see `aftercare escalations`).")
     return f"{text}\n{alert_ref(escalation_id, kind, round_)}", action_buttons(escalation_id)
@@ -105,9 +104,8 @@ def render_patient_ack_notice(ctx: AlertContext) -> str:
     return (
         f"{who} at {ctx.clinic_name} has seen your message and will be in touch with you shortly.\n"
         f"If you get worse before then (for example trouble breathing, or swelling of the lips, tongue or "
-        f"throat), call {ctx.emergency_number} straight away.\n"
-        f"{alert_ref(ctx.escalation_id, ctx.kind, ctx.round)}"
-    )
+        f"throat), call {ctx.emergency_number} straight away."
+    )  # no reference line: it is for staff-side deduplication and would only puzzle a patient
 
 
 def truncate_words(text: str, limit: int) -> str:

@@ -53,6 +53,7 @@ def test_patient_notice_has_no_buttons_and_no_clinical_detail():
     assert buttons is None
     assert text.startswith("Dr Treating at Glow Clinic has seen your message")
     assert "999" in text and "pus" not in text
+    assert alerts.parse_alert_ref(text) is None  # staff-side reference lines are not shown to patients
 
 
 def test_long_words_are_truncated_at_a_word_boundary():
