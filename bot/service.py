@@ -11,15 +11,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 from bot.settings import Settings
 from bot.triage.conversation import answer_to_question, merge
 from bot.triage.criteria import Criteria, load_criteria
 from bot.triage.engine import triage
 from bot.triage.findings import report_from_entities
-from bot.triage.model import Decision, Level, PatientContext, Report
+from bot.triage.model import Decision, PatientContext, Report
 
 logger = logging.getLogger(__name__)
 
