@@ -55,7 +55,7 @@ class ActionTriage(Action):
 
         decision = outcome.decision
         if decision.level is Level.NONE and not outcome.report.findings:
-            return events + self._nothing_to_triage(dispatcher, message, pending is not None)
+            return events + self._nothing_to_triage(dispatcher, message)
 
         if not outcome.final:
             dispatcher.utter_message(response=ASK_RESPONSES[outcome.ask])
@@ -71,8 +71,7 @@ class ActionTriage(Action):
                          SlotSet(c.SLOT_ASKED, [])]
 
     @staticmethod
-    def _nothing_to_triage(dispatcher: CollectingDispatcher, message: Dict[str, Any],
-                           had_pending: bool) -> List[Dict[Text, Any]]:
+    def _nothing_to_triage(dispatcher: CollectingDispatcher, message: Dict[str, Any]) -> List[Dict[Text, Any]]:
         intent = (message.get("intent") or {}).get("name")
         if intent in (c.INTENT_REPORT_SYMPTOM, c.INTENT_EMERGENCY):
             # The patient says something is wrong but we recognised no symptom: ask in plain words, never guess.
