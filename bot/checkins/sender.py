@@ -129,19 +129,8 @@ class CheckinSender:
 
         Check-ins are not urgent: polling every half minute is plenty and costs one small query.
         """
-        stop = stop or asyncio.Event()
-        while not stop.is_set():
-            try:
-                stats = await self.run_once(self.clock())
-            except Exception:  # a database hiccup must not stop check-ins for good
-                log.exception("check-in pass failed; retrying in %.0fs", poll_interval)
-                stats = CheckinPassStats()
-            if stats.claimed >= self.batch_size:
-                continue  # more may be waiting: go again without sleeping
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=poll_interval)
-            except asyncio.TimeoutError:
-                pass
+        await leases.poll_forever(lambda: self.run_once(self.clock()), self.batch_size, poll_interval, stop,
+                                  "check-in")
 
     async def run_once(self, now: Optional[dt.datetime] = None) -> CheckinPassStats:
         now = now or self.clock()

@@ -130,19 +130,8 @@ class Notifier:
     # The loop ------------------------------------------------------------------------------------------------
     async def run_forever(self, poll_interval: float = 2.0, stop: Optional[asyncio.Event] = None) -> None:
         """Poll until `stop` is set (or the task is cancelled). Errors are logged, never fatal."""
-        stop = stop or asyncio.Event()
-        while not stop.is_set():
-            try:
-                stats = await self.run_once(self.clock())
-            except Exception:  # a database hiccup must not stop alerting for good
-                log.exception("notifier pass failed; retrying in %.0fs", poll_interval)
-                stats = PassStats()
-            if stats.claimed >= self.batch_size:
-                continue  # more may be waiting: go again without sleeping
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=poll_interval)
-            except asyncio.TimeoutError:
-                pass
+        await leases.poll_forever(lambda: self.run_once(self.clock()), self.batch_size, poll_interval, stop,
+                                  "notifier")
 
     async def run_once(self, now: Optional[dt.datetime] = None) -> PassStats:
         now = now or self.clock()

@@ -7,11 +7,15 @@ dies, its lease runs out and another one claims the row again (at-least-once del
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from typing import Any, List, Sequence
+import logging
+from typing import Any, Awaitable, Callable, List, Optional, Sequence
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
 
 
 def lease_free(model: Any, now: dt.datetime):
@@ -40,3 +44,23 @@ def claim(session: Session, model: Any, due, order_by: Sequence, token: str, now
         .execution_options(synchronize_session=False)
     )
     return list(session.execute(select(model).where(model.claim_token == token).order_by(*order_by)).scalars())
+
+
+async def poll_forever(run_pass: Callable[[], Awaitable[Any]], batch_size: int, poll_interval: float,
+                       stop: Optional[asyncio.Event], label: str) -> None:
+    """Run `run_pass` until `stop` is set (or the task is cancelled); errors are logged, never fatal.
+
+    A pass that claimed a full batch is followed at once by the next one: more rows may be waiting."""
+    stop = stop or asyncio.Event()
+    while not stop.is_set():
+        claimed = 0
+        try:
+            claimed = (await run_pass()).claimed
+        except Exception:  # a database hiccup must not stop sending for good
+            log.exception("%s pass failed; retrying in %.0fs", label, poll_interval)
+        if claimed >= batch_size:
+            continue
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=poll_interval)
+        except asyncio.TimeoutError:
+            pass
