@@ -194,10 +194,7 @@ class CheckinSender:
     def _record_outcome(self, checkin: ClaimedCheckin, outcome: object, now: dt.datetime) -> str:
         """Write the result of one send. Returns the CheckinPassStats field to count it under."""
         with UnitOfWork(self.session_factory) as uow:
-            row = uow.session.execute(
-                select(ScheduledCheckin).where(ScheduledCheckin.id == checkin.id,
-                                               ScheduledCheckin.claim_token == checkin.token).with_for_update()
-            ).scalar_one_or_none()
+            row = leases.still_ours(uow.session, ScheduledCheckin, checkin.id, checkin.token)
             if row is None:
                 # Our lease ran out and another sender took the row over; it records the outcome.
                 log.debug("check-in %s changed hands before its outcome was recorded", checkin.id)

@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass
 from typing import IO, Callable, List, Optional, Protocol, Sequence, Tuple
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_
 from sqlalchemy.orm import Session
 
 from bot.escalation import alerts
@@ -201,10 +201,7 @@ class Notifier:
     def _record_outcome(self, delivery: ClaimedDelivery, outcome: object, now: dt.datetime) -> str:
         """Write the result of one send. Returns the PassStats field to count it under."""
         with UnitOfWork(self.session_factory) as uow:
-            row = uow.session.execute(
-                select(AlertDelivery).where(AlertDelivery.id == delivery.id,
-                                            AlertDelivery.claim_token == delivery.token).with_for_update()
-            ).scalar_one_or_none()
+            row = leases.still_ours(uow.session, AlertDelivery, delivery.id, delivery.token)
             if row is None or row.status != "pending":
                 # Our lease ran out and another notifier took the row over; it will record the outcome.
                 log.debug("delivery %s changed hands before its outcome was recorded", delivery.id)

@@ -64,3 +64,10 @@ async def poll_forever(run_pass: Callable[[], Awaitable[Any]], batch_size: int, 
             await asyncio.wait_for(stop.wait(), timeout=poll_interval)
         except asyncio.TimeoutError:
             pass
+
+
+def still_ours(session: Session, model: Any, row_id: int, token: str) -> Optional[Any]:
+    """The claimed row, locked for the outcome update, if it still carries our token; None when our lease ran out
+    and another process took it over (that process records the outcome)."""
+    query = select(model).where(model.id == row_id, model.claim_token == token).with_for_update()
+    return session.execute(query).scalar_one_or_none()
