@@ -74,8 +74,8 @@ run: train
 
 test: train validate
 	@$(BIN)/pytest -q -ra $(PYTEST_ARGS)
-	@echo ">> Rasa conversation tests (tests/test_stories.yml)"
-	@$(BIN)/rasa test core --stories tests/test_stories.yml --model $(MODEL_DIR)/aftercare.tar.gz \
+	@echo ">> Rasa conversation tests (tests/stories)"
+	@$(BIN)/rasa test core --stories tests/stories --model $(MODEL_DIR)/aftercare.tar.gz \
 	  --out results/core --fail-on-prediction-errors --quiet
 
 test-fast: $(SPACY_STAMP)
