@@ -16,7 +16,7 @@ import httpx
 from bot.checkins.sender import CheckinSender
 from bot.escalation.notifier import ConsoleMessenger, Notifier
 from bot.settings import Settings
-from bot.store import repository
+from bot.store import leases, repository
 from bot.store.uow import UnitOfWork
 
 DEMO_PATIENT_CHAT = 1
@@ -79,7 +79,7 @@ class ConsoleChat:
 
     async def send(self, client: httpx.AsyncClient, text: str) -> List[str]:
         """Relay one message to Rasa as the demo patient; the bot's replies."""
-        response = await client.post(f"{self.settings.rasa_url}/webhooks/rest/webhook",
+        response = await client.post(f"{self.settings.rasa_urls[0]}/webhooks/rest/webhook",
                                      json={"sender": f"patient-{self.patient_id}", "message": text})
         response.raise_for_status()
         replies = []
@@ -110,7 +110,8 @@ class ConsoleChat:
 
     async def run(self) -> None:
         stop = asyncio.Event()
-        notifier = asyncio.create_task(self.notifier.run_forever(poll_interval=1.0, stop=stop))
+        nudge = leases.Nudge()
+        notifier = asyncio.create_task(self.notifier.run_forever(poll_interval=1.0, stop=stop, nudge=nudge))
         checkins = asyncio.create_task(self.checkins.run_forever(poll_interval=5.0, stop=stop))
         print(f"\nYou are the demo patient (treated 20 hours ago, face, microneedling). Type a message; "
               f"/ack /resolve /open act as the practitioner; /quit or Ctrl-C ends.\n", file=self.out)
@@ -137,8 +138,9 @@ class ConsoleChat:
                 except httpx.HTTPError as error:
                     replies = [f"(the assistant is not reachable: {type(error).__name__}). For anything urgent "
                                f"call the clinic on {self.settings.clinic_phone}."]
+                nudge()
                 for reply in replies:
                     print(f"bot> {reply}", file=self.out)
-                await asyncio.sleep(1.2)  # let the notifier print the practitioner's alert before the next prompt
+                await asyncio.sleep(0.4)  # let the notifier print the practitioner's alert before the next prompt
         stop.set()
         await asyncio.gather(notifier, checkins)

@@ -100,7 +100,7 @@ def main() -> int:
                                          "-m", str(MODEL), "--endpoints", "endpoints.yml",
                                          "--credentials", "credentials.yml"], log_dir))
         _wait_ready("http://127.0.0.1:5055/health", processes[0], "the action server")
-        _wait_ready(f"{settings.rasa_url}/status", processes[1], "Rasa (loading the model)")
+        _wait_ready(f"{settings.rasa_urls[0]}/status", processes[1], "Rasa (loading the model)")
         if settings.telegram_enabled:
             from bot.telegram.app import main as telegram_main
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Mapping, Optional, Tuple
+from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "var"
@@ -79,6 +79,15 @@ def _hours_list(env: Mapping[str, str], name: str, default: Tuple[int, ...]) -> 
     return tuple(sorted(hours))
 
 
+def worker_urls(base_urls: Union[str, Sequence[str]]) -> Tuple[str, ...]:
+    """Base URLs from "http://a:5005" or "http://a:5005,http://b:5005" (RASA_URL) or a list; no trailing /."""
+    items = base_urls.split(",") if isinstance(base_urls, str) else base_urls
+    urls = tuple(url.strip().rstrip("/") for url in items if url and url.strip())
+    if not urls:
+        raise ConfigError("RASA_URL is empty: give the Rasa server's URL, e.g. http://127.0.0.1:5005")
+    return urls
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = DEFAULT_DATA_DIR
@@ -89,6 +98,7 @@ class Settings:
     clinic_phone: str = "the clinic's phone number"
     emergency_number: str = "your local emergency number (999 / 112 / 911)"
 
+    # One Rasa server, or several workers comma-separated (production profile): see rasa_urls.
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_timeout_seconds: float = 20.0
     criteria_path: Path = PROJECT_ROOT / "data" / "triage" / "criteria.yml"
@@ -122,6 +132,11 @@ class Settings:
         return {"face": self.maintenance_reminder_days_face, "scalp": self.maintenance_reminder_days_scalp}
 
     @property
+    def rasa_urls(self) -> Tuple[str, ...]:
+        """The Rasa workers' base URLs; the first is the one `make run` starts and the console talks to."""
+        return worker_urls(self.rasa_url)
+
+    @property
     def telegram_enabled(self) -> bool:
         return bool(self.telegram_bot_token)
 
@@ -144,7 +159,7 @@ class Settings:
             clinic_name=env.get("CLINIC_NAME") or cls.clinic_name,
             clinic_phone=env.get("CLINIC_PHONE") or cls.clinic_phone,
             emergency_number=env.get("EMERGENCY_NUMBER") or cls.emergency_number,
-            rasa_url=(env.get("RASA_URL") or cls.rasa_url).rstrip("/"),
+            rasa_url=",".join(worker_urls(env.get("RASA_URL") or cls.rasa_url)),
             criteria_path=Path(env.get("CRITERIA_PATH") or cls.criteria_path),
             spacy_model_path=Path(env.get("SPACY_MODEL_PATH") or cls.spacy_model_path),
             telegram_bot_token=token,

@@ -12,7 +12,7 @@ from bot.escalation.notifier import Notifier
 from bot.responses import render
 from bot.service import ClinicService
 from bot.settings import Settings
-from bot.store import repository
+from bot.store import leases, repository
 from bot.store.errors import StoreError
 from bot.store.models import utcnow
 from bot.store.uow import UnitOfWork
@@ -150,17 +150,18 @@ class SafetyNetTriage:
 def gateway_deps(settings: Settings, service: Optional[ClinicService] = None, run_notifier: bool = True) -> GatewayDeps:
     service = service or ClinicService.from_settings(settings)
     factory = service.session_factory
+    nudge = leases.Nudge()
 
     async def deliver(application) -> None:
         """The alert notifier and the check-in sender, sharing the bot's rate-limited messenger."""
         from bot.telegram.messenger import TelegramMessenger
 
         messenger = TelegramMessenger(application.bot)
-        await asyncio.gather(Notifier.from_settings(settings, factory, messenger).run_forever(),
+        await asyncio.gather(Notifier.from_settings(settings, factory, messenger).run_forever(nudge=nudge),
                              CheckinSender.from_settings(settings, factory, messenger).run_forever())
 
     return GatewayDeps(
         links=StoreLinks(factory), checkins=StoreCheckIns(factory), photos=StorePhotos(factory),
         staff=StoreStaff(factory), escalations=StoreEscalations(factory), fallback=SafetyNetTriage(service),
-        background=deliver if run_notifier else None,
+        background=deliver if run_notifier else None, answered=nudge if run_notifier else None,
     )

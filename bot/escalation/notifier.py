@@ -128,10 +128,14 @@ class Notifier:
                    emergency_number=getattr(settings, "emergency_number"), **kwargs)  # type: ignore[arg-type]
 
     # The loop ------------------------------------------------------------------------------------------------
-    async def run_forever(self, poll_interval: float = 2.0, stop: Optional[asyncio.Event] = None) -> None:
-        """Poll until `stop` is set (or the task is cancelled). Errors are logged, never fatal."""
+    async def run_forever(self, poll_interval: float = 2.0, stop: Optional[asyncio.Event] = None,
+                          nudge: Optional[leases.Nudge] = None) -> None:
+        """Poll until `stop` is set (or the task is cancelled), at once when nudged. Errors are logged, never fatal.
+
+        The poll is the safety net (follow-ups, retries, alerts written while nobody nudged); the nudge after
+        each answered patient message is what makes a new alert arrive right after the patient's reply."""
         await leases.poll_forever(lambda: self.run_once(self.clock()), self.batch_size, poll_interval, stop,
-                                  "notifier")
+                                  "notifier", nudge)
 
     async def run_once(self, now: Optional[dt.datetime] = None) -> PassStats:
         now = now or self.clock()

@@ -46,13 +46,35 @@ def claim(session: Session, model: Any, due, order_by: Sequence, token: str, now
     return list(session.execute(select(model).where(model.claim_token == token).order_by(*order_by)).scalars())
 
 
+class Nudge:
+    """Cuts a poller's sleep short. Alerts are written by another process (the action server), so the poller
+    cannot see them appear; but the gateway knows when a patient's message has just been answered, and an
+    answer is exactly when alert rows may have been committed. Nudging then sends the alert at once instead of
+    up to a poll interval later. Calling it is cheap and safe from the event loop's thread."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def __call__(self) -> None:
+        self._event.set()
+
+    def clear(self) -> None:
+        self._event.clear()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+
 async def poll_forever(run_pass: Callable[[], Awaitable[Any]], batch_size: int, poll_interval: float,
-                       stop: Optional[asyncio.Event], label: str) -> None:
+                       stop: Optional[asyncio.Event], label: str, nudge: Optional[Nudge] = None) -> None:
     """Run `run_pass` until `stop` is set (or the task is cancelled); errors are logged, never fatal.
 
-    A pass that claimed a full batch is followed at once by the next one: more rows may be waiting."""
+    A pass that claimed a full batch is followed at once by the next one: more rows may be waiting. Between
+    passes it sleeps `poll_interval`, or less when nudged."""
     stop = stop or asyncio.Event()
     while not stop.is_set():
+        if nudge is not None:
+            nudge.clear()  # before the pass: a nudge that arrives during it is not lost, it runs another pass
         claimed = 0
         try:
             claimed = (await run_pass()).claimed
@@ -60,10 +82,19 @@ async def poll_forever(run_pass: Callable[[], Awaitable[Any]], batch_size: int, 
             log.exception("%s pass failed; retrying in %.0fs", label, poll_interval)
         if claimed >= batch_size:
             continue
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=poll_interval)
-        except asyncio.TimeoutError:
-            pass
+        await _sleep(poll_interval, stop, nudge)
+
+
+async def _sleep(seconds: float, stop: asyncio.Event, nudge: Optional[Nudge]) -> None:
+    """Sleep until `seconds` pass, `stop` is set or `nudge` is called, whichever is first."""
+    waiters = [asyncio.ensure_future(stop.wait())]
+    if nudge is not None:
+        waiters.append(asyncio.ensure_future(nudge.wait()))
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 def still_ours(session: Session, model: Any, row_id: int, token: str) -> Optional[Any]:

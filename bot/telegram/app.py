@@ -77,7 +77,7 @@ def build_application(settings: Settings, deps: GatewayDeps) -> Application:
         .post_shutdown(_on_shutdown)
         .build()
     )
-    attach_gateway(application, Gateway(settings, deps, RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)))
+    attach_gateway(application, Gateway(settings, deps, RasaClient(settings.rasa_urls, settings.rasa_timeout_seconds)))
     register_handlers(application)
     return application
 

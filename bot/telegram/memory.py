@@ -148,13 +148,18 @@ class MemoryDeps:
     staff: MemoryStaff = field(default_factory=MemoryStaff)
     fallback: MemoryFallback = field(default_factory=MemoryFallback)
     escalations: MemoryEscalations = field(init=False)
+    answered: int = 0  # how many times the gateway said a patient's message was answered (nudging the notifier)
 
     def __post_init__(self) -> None:
         self.escalations = MemoryEscalations(self.staff)
 
+    def _answered(self) -> None:
+        self.answered += 1
+
     @property
     def deps(self) -> GatewayDeps:
-        return GatewayDeps(self.links, self.checkins, self.photos, self.staff, self.escalations, self.fallback)
+        return GatewayDeps(self.links, self.checkins, self.photos, self.staff, self.escalations, self.fallback,
+                           answered=self._answered)
 
 
 def demo_deps(staff_chat_id: int = 2001) -> MemoryDeps:

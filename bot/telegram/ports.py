@@ -133,3 +133,5 @@ class GatewayDeps:
     fallback: FallbackTriage
     # Started with the bot (post_init) and given the Application: the notifier runs here in production.
     background: Optional[Callable[[Any], Awaitable[None]]] = None
+    # Called after each patient message has been answered: alerts it caused can go out now (bot.store.leases.Nudge).
+    answered: Optional[Callable[[], None]] = None

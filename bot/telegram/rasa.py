@@ -4,14 +4,23 @@ Rasa answers a message with a list of bot utterances, each with some of: "text",
 ([{"title", "payload"}]), "image" (a URL), "custom". Anything that goes wrong (Rasa not running, a 5xx, a
 timeout, an answer that is not that list) becomes `RasaUnavailable`, so the caller has one thing to handle:
 fall back to the triage safety net.
+
+Several Rasa workers (the production profile): each patient goes to one worker, picked by a stable hash of the
+sender, so a busy clinic's conversations spread over the workers. When that worker refuses the connection the
+next one is tried: the message never reached the first, so it cannot be processed twice. A timeout is not
+retried elsewhere, since the first worker may still be processing it. The lock store (Redis) keeps a
+conversation in order even when two workers do see it.
 """
 from __future__ import annotations
 
 import logging
+import zlib
 from dataclasses import dataclass
-from typing import Any, List, Mapping, Optional, Tuple
+from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 import httpx
+
+from bot.settings import worker_urls
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +44,9 @@ def sender_id(patient_id: int) -> str:
 
 
 class RasaClient:
-    def __init__(self, base_url: str, timeout: float, client: Optional[httpx.AsyncClient] = None) -> None:
-        self.url = base_url.rstrip("/") + REST_WEBHOOK_PATH
+    def __init__(self, base_urls: Union[str, Sequence[str]], timeout: float,
+                 client: Optional[httpx.AsyncClient] = None) -> None:
+        self.urls = tuple(url + REST_WEBHOOK_PATH for url in worker_urls(base_urls))
         self.timeout = timeout
         # One pooled client for the life of the bot; closed by aclose() at shutdown.
         self._client = client or httpx.AsyncClient(timeout=timeout)
@@ -44,14 +54,28 @@ class RasaClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    def urls_for(self, sender: str) -> Tuple[str, ...]:
+        """The workers to try for `sender`, its own first: stable across restarts (crc32, not hash())."""
+        first = zlib.crc32(sender.encode("utf-8")) % len(self.urls)
+        return self.urls[first:] + self.urls[:first]
+
     async def send(self, sender: str, message: str, metadata: Mapping[str, Any]) -> List[RasaReply]:
         body = {"sender": sender, "message": message, "metadata": dict(metadata)}
-        try:
-            response = await self._client.post(self.url, json=body, timeout=self.timeout)
-        except httpx.TimeoutException as error:
-            raise RasaUnavailable(f"Rasa did not answer within {self.timeout:g}s") from error
-        except httpx.HTTPError as error:
-            raise RasaUnavailable(f"Rasa unreachable: {type(error).__name__}") from error
+        candidates = self.urls_for(sender)
+        for index, url in enumerate(candidates):
+            try:
+                response = await self._client.post(url, json=body, timeout=self.timeout)
+                break
+            except httpx.ConnectError as error:
+                if index + 1 < len(candidates):
+                    log.warning("Rasa worker %d of %d refused the connection; trying the next", index + 1,
+                                len(candidates))
+                    continue
+                raise RasaUnavailable(f"Rasa unreachable: {type(error).__name__}") from error
+            except httpx.TimeoutException as error:
+                raise RasaUnavailable(f"Rasa did not answer within {self.timeout:g}s") from error
+            except httpx.HTTPError as error:
+                raise RasaUnavailable(f"Rasa unreachable: {type(error).__name__}") from error
         if response.status_code != 200:
             raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
         try:

@@ -210,6 +210,8 @@ async def _converse(
             except Exception:
                 # The patient must still hear "call the clinic" below, so this is logged, not raised.
                 log.exception("the triage fallback failed for patient %s", patient.id)
+    if gateway.deps.answered is not None:
+        gateway.deps.answered()  # before our replies go out: the practitioner's alert must not wait behind them
     if replies is None:
         for text in fallback:
             await _send_text(context, chat_id, text)

@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 from bot.escalation.errors import PermanentSendError, RetryAfter, TransientSendError
 from bot.escalation.notifier import ConsoleMessenger, Notifier
 from bot.escalation.policy import EscalationPolicy
-from bot.store import repository
+from bot.store import leases, repository
 from bot.store.models import AlertDelivery, AuditEvent, Escalation
 from bot.store.uow import UnitOfWork
 from bot.triage.model import Level
@@ -183,6 +183,30 @@ async def test_run_forever_stops_when_asked(session_factory, clinic):
     stop.set()
     await asyncio.wait_for(task, 5)
     assert len(messenger.messages) == 1
+
+
+async def test_a_nudge_sends_a_new_alert_without_waiting_for_the_poll(session_factory, clinic):
+    """The gateway nudges after each answered message; the poll interval (an hour here) is only the safety net."""
+    messenger = RecordingMessenger()
+    stop, nudge = asyncio.Event(), leases.Nudge()
+    notifier = _notifier(session_factory, messenger)
+    passes = []
+    run_once = notifier.run_once
+    notifier.run_once = lambda now=None: passes.append(now) or run_once(now)  # type: ignore[method-assign]
+    task = asyncio.create_task(notifier.run_forever(poll_interval=3600, stop=stop, nudge=nudge))
+    while not passes:  # the first pass (nothing to send) has run; the loop now sleeps for an hour
+        await asyncio.sleep(0.01)
+    escalation_id = _report(session_factory, clinic)
+    nudge()
+    for _ in range(500):
+        if messenger.messages:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert [(chat, buttons[0]) for chat, _, buttons in messenger.messages] == [
+        (TREATING_CHAT, ("Acknowledge", f"ack:{escalation_id}"))]
+    assert len(passes) == 2  # one at start, one for the nudge: no busy loop
 
 
 # Fault tests -----------------------------------------------------------------------------------------------------

@@ -109,7 +109,7 @@ async def test_when_rasa_fails_the_fallback_answers_and_the_patient_is_told_to_c
     if failure == "http_500":
         bot.rasa.status = 500
     elif failure == "unreachable":
-        gateway.rasa.url = f"http://127.0.0.1:{free_port()}/webhooks/rest/webhook"
+        gateway.rasa.urls = (f"http://127.0.0.1:{free_port()}/webhooks/rest/webhook",)
     else:
         bot.rasa.delay, gateway.rasa.timeout = 1.0, 0.2
     bot.memory.fallback.replies = ["I've passed this to your practitioner."]
@@ -120,6 +120,18 @@ async def test_when_rasa_fails_the_fallback_answers_and_the_patient_is_told_to_c
     replies = [c.text for c in bot.tg.sent("sendMessage", chat_id=PATIENT_CHAT)[-2:]]
     assert replies == ["I've passed this to your practitioner.", urgent.text]
     assert bot.memory.fallback.calls == [(7, "I have a fever and the swelling is getting worse")]
+    assert bot.memory.answered == 1  # the safety net may have written an alert: the notifier is nudged
+
+
+async def test_each_answered_message_nudges_the_notifier_before_the_reply_goes_out(bot: RunningBot) -> None:
+    seen_at_reply = []
+    bot.rasa.replies = lambda body: seen_at_reply.append(bot.memory.answered) or [{"text": "Noted."}]
+    for number in range(2):
+        mark = bot.tg.mark()
+        bot.tg.inject_text(PATIENT_CHAT, f"message {number}")
+        await bot.tg.wait_for_sent(lambda c: c.text == "Noted.", chat_id=PATIENT_CHAT, since=mark)
+        assert bot.memory.answered == number + 1
+    assert seen_at_reply == [0, 1]  # Rasa had answered (and any alert rows were committed) before each nudge
 
 
 async def test_photos_are_stored_and_a_caption_is_read_like_text(bot: RunningBot) -> None:
