@@ -1,5 +1,8 @@
 """`make run`: start the action server and Rasa on loopback, then the terminal chat (or, with
 TELEGRAM_BOT_TOKEN set, the Telegram gateway). Ctrl-C stops every process it started.
+
+With AFTERCARE_PROFILE=production it starts RASA_WORKERS Rasa workers (PostgreSQL tracker store, Redis lock
+store), each with its own action server, and the gateway spreads patients over them (bot/profiles.py).
 """
 from __future__ import annotations
 
@@ -11,20 +14,23 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import List
+from dataclasses import replace
+from typing import Dict, List
 
 import httpx
 
+from bot import profiles
 from bot.settings import PROJECT_ROOT, ConfigError, Settings
 
 BIN = Path(sys.executable).parent
 MODEL = PROJECT_ROOT / "models" / "aftercare.tar.gz"
 
 
-def _start(name: str, args: List[str], log_dir: Path) -> subprocess.Popen:
+def _start(name: str, args: List[str], log_dir: Path, env: Dict[str, str]) -> subprocess.Popen:
     log = open(log_dir / f"{name}.log", "ab")
     # Own process group: Ctrl-C in the terminal reaches us, and we stop the whole group of each child.
-    return subprocess.Popen(args, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(args, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, **env})
 
 
 def _wait_ready(url: str, process: subprocess.Popen, what: str, timeout: float = 240.0) -> None:
@@ -69,6 +75,7 @@ def main() -> int:
         settings = Settings.from_env()
         if settings.telegram_enabled:
             settings.require_telegram()
+        workers = profiles.plan(settings, os.environ)
     except ConfigError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
@@ -80,9 +87,6 @@ def main() -> int:
         return 2
     log_dir = settings.data_dir / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
-    # Rasa falls back to an in-memory tracker store, call by call, when its database cannot be opened: that
-    # would silently forget every conversation. The folder exists, and endpoints.yml reads this variable.
-    os.environ["RASA_TRACKER_DB"] = str(settings.data_dir / "rasa_tracker.db")
 
     from bot.store import db
 
@@ -91,16 +95,24 @@ def main() -> int:
     session_factory = db.make_session_factory(settings.database_url)
 
     env_note = "" if settings.telegram_enabled else " (terminal mode: no TELEGRAM_BOT_TOKEN)"
-    print(f">> logs in {log_dir}{env_note}")
+    print(f">> {settings.profile} profile, {len(workers)} Rasa worker(s); logs in {log_dir}{env_note}")
     processes: List[subprocess.Popen] = []
     try:
-        processes.append(_start("actions", [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
-                                            "--port", "5055"], log_dir))
-        processes.append(_start("rasa", [str(BIN / "rasa"), "run", "--enable-api", "-i", "127.0.0.1", "-p", "5005",
-                                         "-m", str(MODEL), "--endpoints", "endpoints.yml",
-                                         "--credentials", "credentials.yml"], log_dir))
-        _wait_ready("http://127.0.0.1:5055/health", processes[0], "the action server")
-        _wait_ready(f"{settings.rasa_urls[0]}/status", processes[1], "Rasa (loading the model)")
+        for worker in workers:
+            suffix = f"-{worker.index}" if len(workers) > 1 else ""
+            actions = _start(f"actions{suffix}", [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
+                                                  "--port", str(worker.actions_port)], log_dir, {})
+            # Rasa falls back to an in-memory tracker store, call by call, when its database cannot be opened:
+            # that would silently forget every conversation. The plan gives it a database that exists.
+            rasa = _start(f"rasa{suffix}", [str(BIN / "rasa"), "run", "--enable-api", "-i", "127.0.0.1",
+                                            "-p", str(worker.rasa_port), "-m", str(MODEL),
+                                            "--endpoints", worker.endpoints, "--credentials", "credentials.yml"],
+                          log_dir, dict(worker.env))
+            processes += [actions, rasa]
+        for worker, (actions, rasa) in zip(workers, zip(processes[::2], processes[1::2])):
+            _wait_ready(f"{worker.actions_url}/health", actions, f"action server {worker.index + 1}")
+            _wait_ready(f"{worker.rasa_url}/status", rasa, f"Rasa worker {worker.index + 1} (loading the model)")
+        settings = replace(settings, rasa_url=",".join(worker.rasa_url for worker in workers))
         if settings.telegram_enabled:
             from bot.telegram.app import main as telegram_main
 

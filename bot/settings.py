@@ -92,6 +92,10 @@ def worker_urls(base_urls: Union[str, Sequence[str]]) -> Tuple[str, ...]:
 class Settings:
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str = ""
+    # embedded: one Rasa server, SQLite (make run). production: RASA_WORKERS Rasa workers on PostgreSQL + Redis.
+    profile: str = "embedded"
+    rasa_workers: int = 1
+    redis_url: str = "redis://127.0.0.1:6379/0"
     log_level: str = "INFO"
 
     clinic_name: str = "the clinic"
@@ -152,9 +156,15 @@ class Settings:
         mode = (env.get("TELEGRAM_MODE") or "polling").strip().lower()
         if mode not in {"polling", "webhook"}:
             raise ConfigError(f"TELEGRAM_MODE={mode!r}: use 'polling' (default) or 'webhook'.")
+        profile = (env.get("AFTERCARE_PROFILE") or "embedded").strip().lower()
+        if profile not in {"embedded", "production"}:
+            raise ConfigError(f"AFTERCARE_PROFILE={profile!r}: use 'embedded' (default) or 'production'.")
         settings = cls(
             data_dir=data_dir,
             database_url=database_url,
+            profile=profile,
+            rasa_workers=_int(env, "RASA_WORKERS", 1, 1),
+            redis_url=env.get("REDIS_URL") or cls.redis_url,
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
             clinic_name=env.get("CLINIC_NAME") or cls.clinic_name,
             clinic_phone=env.get("CLINIC_PHONE") or cls.clinic_phone,
