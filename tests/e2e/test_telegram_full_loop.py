@@ -85,16 +85,17 @@ async def test_patient_to_practitioner_and_back(servers, registered):
             await tg.wait_for_sent(method="sendMessage", chat_id=PATIENT_CHAT, since=mark, timeout=60)
             mark = tg.mark()
             tg.inject_text(PATIENT_CHAT, "it's getting better than yesterday")
-            await tg.wait_for_sent(method="sendMessage", chat_id=PATIENT_CHAT, since=mark, timeout=60)
+            await tg.wait_for_sent(lambda c: "normal" in c.text.lower(), method="sendMessage", chat_id=PATIENT_CHAT,
+                                   since=mark, timeout=60)
 
-            # A red flag: urgent advice to the patient and an alert to the practitioner within seconds.
+            # A red flag: urgent advice to the patient and an alert to the practitioner at about the same time
+            # (the gateway nudges the notifier as soon as Rasa has answered).
             mark = tg.mark()
             tg.inject_text(PATIENT_CHAT, "now there is yellow pus oozing from the needle marks and I feel feverish")
-            reply = await tg.wait_for_sent(method="sendMessage", chat_id=PATIENT_CHAT, since=mark, timeout=60)
-            sent_at = time.monotonic()
+            reply = await tg.wait_for_sent(lambda c: "practitioner" in c.text.lower(), method="sendMessage",
+                                           chat_id=PATIENT_CHAT, since=mark, timeout=60)
             alert = await tg.wait_for_sent(method="sendMessage", chat_id=doctor_chat, since=mark, timeout=10)
-            print(f"\nalert reached the practitioner {time.monotonic() - sent_at:.2f}s after the patient's reply")
-            assert "practitioner" in " ".join(texts(tg, PATIENT_CHAT, mark)).lower()
+            print(f"\nalert reached the practitioner {alert.time - reply.time:+.3f}s after the patient's reply")
             assert "Ann Example" in alert.text and "URGENT" in alert.text.upper()
             assert not [t for t in texts(tg, doctor_chat, 0) if t != alert.text], "the normal report alerted"
 
