@@ -192,9 +192,15 @@ async def test_a_nudge_sends_a_new_alert_without_waiting_for_the_poll(session_fa
     notifier = _notifier(session_factory, messenger)
     passes = []
     run_once = notifier.run_once
-    notifier.run_once = lambda now=None: passes.append(now) or run_once(now)  # type: ignore[method-assign]
+
+    async def counted(now=None):
+        stats = await run_once(now)
+        passes.append(stats)
+        return stats
+
+    notifier.run_once = counted  # type: ignore[method-assign]
     task = asyncio.create_task(notifier.run_forever(poll_interval=3600, stop=stop, nudge=nudge))
-    while not passes:  # the first pass (nothing to send) has run; the loop now sleeps for an hour
+    while not passes:  # the first pass (nothing to send) is over; the loop now sleeps for an hour
         await asyncio.sleep(0.01)
     escalation_id = _report(session_factory, clinic)
     nudge()
