@@ -6,6 +6,7 @@
     aftercare practitioner update 1 [--chat-id 123456] [--role on_call] [--active no]
     aftercare patient add --name "Jane D" --treated-at 2026-11-24T14:30 --area face --method microneedling --practitioner 1
     aftercare patient link PATIENT_ID          (a new link code when the first one expired)
+    aftercare appointment add PATIENT_ID --at 2026-12-03T10:00 --area face --method microneedling --practitioner 1
     aftercare escalations [--json]
     aftercare export PATIENT_ID
 
@@ -72,6 +73,18 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     link = _command(patient_commands, "link", "issue a new link code (the old one expired or was lost)",
                     cmd_patient_link)
     link.add_argument("patient_id", type=int)
+
+    appointment = subparsers.add_parser("appointment", help="planned treatments (preparation and screening)")
+    appointment_commands = appointment.add_subparsers(dest="appointment_command", metavar="{add}", required=True)
+    add = _command(appointment_commands, "add", "book a treatment; the patient gets the preparation guidance and "
+                   "screening questions before it", cmd_appointment_add)
+    add.add_argument("patient_id", type=int)
+    add.add_argument("--at", required=True, type=_parse_time,
+                     help="when the appointment is, ISO 8601 (e.g. 2026-12-03T10:00); without an offset it is "
+                          "read as this computer's local time")
+    add.add_argument("--area", required=True, choices=AREAS)
+    add.add_argument("--method", required=True, choices=METHODS)
+    add.add_argument("--practitioner", required=True, type=int, help="id of the practitioner who will treat")
 
     escalations = _command(subparsers, "escalations", "list escalations not resolved yet", cmd_escalations)
     escalations.add_argument("--json", action="store_true", help="machine-readable output")
@@ -178,6 +191,19 @@ def cmd_patient_add(args: argparse.Namespace, settings: Settings) -> int:
     print(f"patient id: {new.patient.id}")
     print(f"treatment id: {new.treatment.id}")
     _print_link(settings, new.link_code, new.link_expires_at)
+    return EXIT_OK
+
+
+def cmd_appointment_add(args: argparse.Namespace, settings: Settings) -> int:
+    with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
+        appointment = repository.add_appointment(
+            uow, args.patient_id, args.at, args.area, args.method, args.practitioner,
+            preparation_lead=dt.timedelta(days=settings.preparation_lead_days), actor="cli",
+        )
+        uow.commit()
+    print(f"appointment id: {appointment.id} ({appointment.scheduled_at:%Y-%m-%d %H:%M} UTC)")
+    print(f"preparation guidance and screening questions go out {settings.preparation_lead_days} day(s) before "
+          "(at once if sooner), once the patient's chat is linked")
     return EXIT_OK
 
 
