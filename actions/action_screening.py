@@ -22,8 +22,16 @@ class ValidateScreeningForm(FormValidationAction):
         return c.VALIDATE_SCREENING_FORM
 
     def _answer(self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        answer = items.read_answer(value if isinstance(value, str) else None, intent)
+        intent = (tracker.latest_message or {}).get("intent") or {}
+        text = value if isinstance(value, str) else None
+        answer = items.read_answer(text, intent.get("name"))
+        if answer is None and intent.get("name") == c.INTENT_ASK_AFTERCARE:
+            if items.is_question(text) and intent.get("full_retrieval_intent_name"):
+                # A question back ("must I stop fish oil?"): answer it from the guide; the form asks again.
+                dispatcher.utter_message(response=f"utter_{intent['full_retrieval_intent_name']}")
+                return {slot: None}
+            # A statement on the topic with no clear yes or no ("fish oil daily"): the practitioner looks.
+            answer = items.UNSURE
         if answer is None:
             dispatcher.utter_message(response=c.UTTER_SCREENING_ANSWER_HELP)
         return {slot: answer}

@@ -50,10 +50,13 @@ def item(key: str) -> Item:
 _INTENT_ANSWERS = {"affirm": YES, "deny": NO, "screening_unsure": UNSURE}
 # "not sure" first: "not sure" must not be read as "no".
 _UNSURE = re.compile(r"\b(not sure|unsure|don'?t know|do not know|dunno|no idea|maybe|perhaps|possibly|"
-                     r"can'?t remember|cannot remember|not certain|i think so|might be|might have)\b")
+                     r"can'?t remember|cannot remember|not certain|i think so|might be|might have|could be)\b")
 _NO = re.compile(r"^\s*(no|nope|nah|never|not at all|none|negative|n)\b|\b(i'?m not|i am not|i don'?t|i do not|"
-                 r"i haven'?t|i have not|no i|not me|definitely not)\b")
-_YES = re.compile(r"^\s*(yes|yeah|yep|yup|y|sure|correct|i do|i am|i have|i'?m on|i take)\b|\b(yes|yeah|yep)\b")
+                 r"i haven'?t|i have not|i'?ve not|i'?ve never|i have never|never|not me|definitely not)\b")
+# "I'm on warfarin", "I get them a lot": a statement about oneself answers yes (unless negated, see _NO).
+_YES = re.compile(r"^\s*(yes|yeah|yep|yup|y|sure|correct)\b|\b(yes|yeah|yep)\b|"
+                  r"^\s*(i'?m|i am|i have|i'?ve|i had|i get|i take|i use|i do)\b(?!\s+(not|never|no)\b)")
+_QUESTION = re.compile(r"\?\s*$|^\s*(what|when|why|how|can|could|should|is|are|do|does|will|would)\b")
 
 
 def read_answer(text: Optional[str], intent: Optional[str] = None) -> Optional[str]:
@@ -61,7 +64,7 @@ def read_answer(text: Optional[str], intent: Optional[str] = None) -> Optional[s
 
     Doubt wins over the classifier: "no idea" is unsure even if the intent classifier heard a "no".
     """
-    words = " ".join((text or "").lower().replace("’", "'").split())
+    words = _normalise(text)
     if words.startswith("/"):  # a button payload such as /affirm: the intent says it all
         return _INTENT_ANSWERS.get(words[1:].split("{")[0])
     if _UNSURE.search(words):
@@ -70,6 +73,15 @@ def read_answer(text: Optional[str], intent: Optional[str] = None) -> Optional[s
     if said_no != said_yes:
         return NO if said_no else YES
     return _INTENT_ANSWERS.get(intent or "")
+
+
+def is_question(text: Optional[str]) -> bool:
+    """The patient asked something back ("do I have to stop fish oil?") rather than answering."""
+    return bool(_QUESTION.search(_normalise(text)))
+
+
+def _normalise(text: Optional[str]) -> str:
+    return " ".join((text or "").lower().replace("’", "'").split())
 
 
 def flagged(answers: Mapping[str, str]) -> List[Tuple[str, str]]:

@@ -200,17 +200,25 @@ def add_patient_with_treatment(
     settings.maintenance_reminder_days. None (the default) schedules nothing.
     """
     now = now or utcnow()
-    display_name = _required_text(display_name, "Patient name")
-    patient = Patient(display_name=display_name, phone=(phone or None), created_at=now)
-    uow.session.add(patient)
-    uow.flush()
-    audit(uow, "patient", patient.id, "created", actor, now=now)
+    patient = add_patient(uow, display_name, phone, now=now, actor=actor)
     treatment = add_treatment(uow, patient.id, performed_at, area, method, practitioner_id, product_batch,
                               now=now, actor=actor)
     code = new_link_code(uow, patient.id, link_code_ttl, now=now, actor=actor)
     if checkin_hours is not None or maintenance_days:
         schedule_treatment_checkins(uow, treatment, checkin_hours or (), maintenance_days, now=now, actor=actor)
     return NewPatient(patient, treatment, code.code, code.expires_at)
+
+
+def add_patient(uow: UnitOfWork, display_name: str, phone: Optional[str] = None, now: Optional[dt.datetime] = None,
+                actor: str = "admin") -> Patient:
+    """Register a patient with no treatment yet (one coming for a first appointment); see also new_link_code."""
+    now = now or utcnow()
+    patient = Patient(display_name=_required_text(display_name, "Patient name"), phone=(phone or None),
+                      created_at=now)
+    uow.session.add(patient)
+    uow.flush()
+    audit(uow, "patient", patient.id, "created", actor, now=now)
+    return patient
 
 
 def add_treatment(

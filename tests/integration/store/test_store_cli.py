@@ -173,3 +173,24 @@ def test_appointment_add_refuses_bad_input_with_exit_2(aftercare, args, message)
     code, out, err = aftercare(*argv)
     assert code == 2 and out == ""
     assert message in err
+
+
+def test_a_patient_not_treated_yet_is_registered_then_booked(aftercare):
+    aftercare("practitioner", "add", "--name", "Dr Ada", "--chat-id", "424242")
+    code, out, err = aftercare("patient", "add", "--name", "Jo New")
+    assert (code, err) == (0, "")
+    assert _value(out, "patient id") == "1" and "appointment add 1" in out and _value(out, "link code")
+    code, _, _ = aftercare("appointment", "add", "1", "--at", "2999-01-10T09:30Z", "--area", "face", "--method",
+                           "combined", "--practitioner", "1")
+    data = json.loads(aftercare("export", "1")[1])
+    assert code == 0 and data["treatments"] == [] and len(data["appointments"]) == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--area", "face"], "--area describe a treatment: add --treated-at too"),
+    (["--treated-at", "2026-11-20T10:00Z", "--area", "face"], "also give --method, --practitioner"),
+])
+def test_patient_add_needs_all_treatment_details_or_none(aftercare, args, message):
+    aftercare("practitioner", "add", "--name", "Dr Ada", "--chat-id", "424242")
+    code, out, err = aftercare("patient", "add", "--name", "Jo", *args)
+    assert (code, out) == (2, "") and message in err

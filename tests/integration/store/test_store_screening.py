@@ -194,3 +194,16 @@ def test_migration_0004_goes_down_and_up_with_screening_rows(db_url, session_fac
         assert _count(session_factory, Screening) == 0 and _count(session_factory, AlertDelivery) == 0
     finally:
         db.upgrade(db_url)
+
+
+def test_the_staff_patient_summary_shows_the_appointment_and_the_answers_to_review(session_factory, clinic):
+    from bot.wiring import format_patient_summary
+
+    _book(session_factory, clinic)
+    _screen(session_factory, clinic, dict(ALL_NO, isotretinoin="yes", pregnancy="unsure"))
+    with UnitOfWork(session_factory) as uow:
+        text = format_patient_summary(repository.patient_summary(uow, clinic.patient_id))
+    assert f"Next appointment: {APPOINTMENT_AT:%Y-%m-%dT%H:%M} UTC, scalp, microinjection" in text
+    assert ("review: isotretinoin (Accutane) in the last 6-12 months: yes; pregnant or breastfeeding: not sure"
+            in text)
+    assert "keloid" not in text

@@ -13,7 +13,9 @@ APPOINTMENT = dt.datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
     ("/affirm", "affirm", "yes"), ("/deny", "deny", "no"), ("/screening_unsure", "screening_unsure", "unsure"),
     ("yes", "affirm", "yes"), ("Yes on warfarin", "affirm", "yes"), ("yep, fish oil daily", "inform", "yes"),
     ("I take ginkgo", "inform", "yes"), ("nope", "deny", "no"), ("no never", "deny", "no"),
+    ("I'm breastfeeding", "inform", "yes"), ("I get cold sores a lot", "ask_aftercare", "yes"),
     ("I'm not pregnant", "inform", "no"), ("not that i know of", "deny", "no"),
+    ("I have never had keloids", "inform", "no"), ("no, I'm on nothing", "deny", "no"),
     # Doubt wins, whatever the classifier heard.
     ("not sure", "deny", "unsure"), ("no idea", "deny", "unsure"), ("I can't remember", "affirm", "unsure"),
     ("maybe, I had acne tablets", "affirm", "unsure"), ("I think so", "affirm", "unsure"),
@@ -23,6 +25,12 @@ APPOINTMENT = dt.datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 ])
 def test_read_answer(text, intent, expected):
     assert items.read_answer(text, intent) == expected
+
+
+@pytest.mark.parametrize("text, expected", [("do I have to stop my fish oil?", True),
+                                            ("what counts as a blood thinner", True), ("fish oil daily", False)])
+def test_is_question(text, expected):
+    assert items.is_question(text) is expected
 
 
 def test_flagged_lists_yes_and_unsure_in_question_order_and_missing_as_unsure():
