@@ -130,6 +130,12 @@ def screening_ref(screening_id: int, kind: str, round_: int) -> str:
     return f"ref S{screening_id}/{kind}/{round_}"
 
 
+def render_minimal_screening(screening_id: int, kind: str, round_: int) -> Tuple[str, Optional[Buttons]]:
+    """Used when the record could not be read: better a bare "please review" than nothing."""
+    return (f"A pre-treatment screening needs review (details could not be loaded; see `aftercare export`).\n"
+            f"{screening_ref(screening_id, kind, round_)}", None)
+
+
 def render_minimal(escalation_id: int, kind: str, round_: int) -> Tuple[str, Optional[Buttons]]:
     """Used when the record could not be read to word the alert: better a bare alert than none."""
     if kind == "patient_ack_notice":

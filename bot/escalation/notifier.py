@@ -183,8 +183,7 @@ class Notifier:
             # A bug or odd record must not block the alert (or, worse, the whole outbox): send a bare one.
             log.exception("could not word alert delivery %s; sending a minimal alert", row.id)
             if row.screening_id is not None:
-                return (f"A pre-treatment screening needs review (details could not be loaded; see "
-                        f"`aftercare export`).\n{alerts.screening_ref(row.screening_id, row.kind, row.round)}", None)
+                return alerts.render_minimal_screening(row.screening_id, row.kind, row.round)
             return alerts.render_minimal(row.escalation_id, row.kind, row.round)
 
     def _claim_rows(self, session: Session, token: str, now: dt.datetime) -> List[AlertDelivery]:
