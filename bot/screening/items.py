@@ -47,7 +47,7 @@ def item(key: str) -> Item:
 
 
 # Reading an answer -------------------------------------------------------------------------------------------------
-_INTENT_ANSWERS = {"affirm": YES, "deny": NO, "screening_unsure": UNSURE}
+_INTENT_ANSWERS = {"affirm": YES, "deny": NO}
 # "not sure" first: "not sure" must not be read as "no".
 _UNSURE = re.compile(r"\b(not sure|unsure|don'?t know|do not know|dunno|no idea|maybe|perhaps|possibly|"
                      r"can'?t remember|cannot remember|not certain|i think so|might be|might have|could be)\b")

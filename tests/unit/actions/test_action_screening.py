@@ -37,7 +37,7 @@ async def validate(tracker):
 
 @pytest.mark.parametrize("text, intent, expected", [
     ("/affirm", "affirm", "yes"), ("nope", "deny", "no"), ("yes on warfarin", "affirm", "yes"),
-    ("not sure", "screening_unsure", "unsure"), ("no idea", "deny", "unsure"),
+    ("not sure", "inform", "unsure"), ("no idea", "deny", "unsure"),
 ])
 async def test_each_answer_is_read_into_its_slot(text, intent, expected):
     dispatcher, events = await validate(form_tracker("screening_blood_thinners", text, intent))

@@ -10,7 +10,7 @@ APPOINTMENT = dt.datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("text, intent, expected", [
-    ("/affirm", "affirm", "yes"), ("/deny", "deny", "no"), ("/screening_unsure", "screening_unsure", "unsure"),
+    ("/affirm", "affirm", "yes"), ("/deny", "deny", "no"), ("not sure", "nlu_fallback", "unsure"),
     ("yes", "affirm", "yes"), ("Yes on warfarin", "affirm", "yes"), ("yep, fish oil daily", "inform", "yes"),
     ("I take ginkgo", "inform", "yes"), ("nope", "deny", "no"), ("no never", "deny", "no"),
     ("I'm breastfeeding", "inform", "yes"), ("I get cold sores a lot", "ask_aftercare", "yes"),
