@@ -29,3 +29,16 @@ UTTER_HOW_CAN_HELP = "utter_how_can_help"
 UTTER_NOTED = "utter_noted"
 UTTER_DESCRIBE = "utter_ask_describe"
 UTTER_NOT_RECOGNISED = "utter_not_recognised"
+
+# --- pre-treatment screening (bot/screening) ------------------------------------------------------------------
+ACTION_SUBMIT_SCREENING = "action_submit_screening"
+VALIDATE_SCREENING_FORM = "validate_screening_form"
+FORM_SCREENING = "screening_form"
+INTENT_START_SCREENING = "start_screening"
+INTENT_ASK_AFTERCARE = "ask_aftercare"
+UTTER_SCREENING_ANSWER_HELP = "utter_screening_answer_help"
+UTTER_SCREENING_ALL_CLEAR = "utter_screening_all_clear"
+UTTER_SCREENING_REVIEW = "utter_screening_review"
+UTTER_SCREENING_RESCHEDULE = "utter_screening_reschedule"
+UTTER_SCREENING_NOT_RECORDED = "utter_screening_not_recorded"
+# The slots are "screening_<item>" for each item of bot.screening.items.ITEMS (items.slot_name).

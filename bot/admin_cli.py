@@ -5,7 +5,9 @@
     aftercare practitioner list
     aftercare practitioner update 1 [--chat-id 123456] [--role on_call] [--active no]
     aftercare patient add --name "Jane D" --treated-at 2026-11-24T14:30 --area face --method microneedling --practitioner 1
+    aftercare patient add --name "Jo N"        (not treated yet: book with `appointment add`)
     aftercare patient link PATIENT_ID          (a new link code when the first one expired)
+    aftercare appointment add PATIENT_ID --at 2026-12-03T10:00 --area face --method microneedling --practitioner 1
     aftercare escalations [--json]
     aftercare export PATIENT_ID
 
@@ -24,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.settings import ConfigError, Settings
 from bot.store import db, repository
-from bot.store.errors import StoreError
+from bot.store.errors import InvalidValue, StoreError
 from bot.store.models import AREAS, METHODS, ROLES
 from bot.store.uow import UnitOfWork
 
@@ -59,19 +61,33 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
     patient = subparsers.add_parser("patient", help="patients and their treatments")
     patient_commands = patient.add_subparsers(dest="patient_command", metavar="{add,link}", required=True)
-    add = _command(patient_commands, "add", "register a treated patient and print their link", cmd_patient_add)
+    add = _command(patient_commands, "add", "register a patient (treated, or before a first appointment) and print "
+                   "their link", cmd_patient_add)
     add.add_argument("--name", required=True, help="name as staff will see it in alerts")
-    add.add_argument("--treated-at", required=True, type=_parse_time,
+    add.add_argument("--treated-at", type=_parse_time, default=None,
                      help="when the treatment was done, ISO 8601 (e.g. 2026-11-24T14:30); without an offset "
-                          "it is read as this computer's local time")
-    add.add_argument("--area", required=True, choices=AREAS)
-    add.add_argument("--method", required=True, choices=METHODS)
-    add.add_argument("--practitioner", required=True, type=int, help="id of the treating practitioner")
+                          "it is read as this computer's local time. Leave out for a patient not treated yet "
+                          "(then book with `aftercare appointment add`)")
+    add.add_argument("--area", choices=AREAS, help="with --treated-at")
+    add.add_argument("--method", choices=METHODS, help="with --treated-at")
+    add.add_argument("--practitioner", type=int, help="id of the treating practitioner (with --treated-at)")
     add.add_argument("--batch", default=None, help="product batch number")
     add.add_argument("--phone", default=None)
     link = _command(patient_commands, "link", "issue a new link code (the old one expired or was lost)",
                     cmd_patient_link)
     link.add_argument("patient_id", type=int)
+
+    appointment = subparsers.add_parser("appointment", help="planned treatments (preparation and screening)")
+    appointment_commands = appointment.add_subparsers(dest="appointment_command", metavar="{add}", required=True)
+    add = _command(appointment_commands, "add", "book a treatment; the patient gets the preparation guidance and "
+                   "screening questions before it", cmd_appointment_add)
+    add.add_argument("patient_id", type=int)
+    add.add_argument("--at", required=True, type=_parse_time,
+                     help="when the appointment is, ISO 8601 (e.g. 2026-12-03T10:00); without an offset it is "
+                          "read as this computer's local time")
+    add.add_argument("--area", required=True, choices=AREAS)
+    add.add_argument("--method", required=True, choices=METHODS)
+    add.add_argument("--practitioner", required=True, type=int, help="id of the practitioner who will treat")
 
     escalations = _command(subparsers, "escalations", "list escalations not resolved yet", cmd_escalations)
     escalations.add_argument("--json", action="store_true", help="machine-readable output")
@@ -167,6 +183,15 @@ def _print_link(settings: Settings, code: str, expires_at: dt.datetime) -> None:
 
 
 def cmd_patient_add(args: argparse.Namespace, settings: Settings) -> int:
+    treatment_args = {"--area": args.area, "--method": args.method, "--practitioner": args.practitioner}
+    if args.treated_at is None:
+        given = [name for name, value in treatment_args.items() if value is not None]
+        if given or args.batch:
+            raise InvalidValue(f"{', '.join(given) or '--batch'} describe a treatment: add --treated-at too.")
+        return _add_untreated_patient(args, settings)
+    missing = [name for name, value in treatment_args.items() if value is None]
+    if missing:
+        raise InvalidValue(f"With --treated-at, also give {', '.join(missing)}.")
     with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
         new = repository.add_patient_with_treatment(
             uow, args.name, args.treated_at, args.area, args.method, args.practitioner,
@@ -178,6 +203,31 @@ def cmd_patient_add(args: argparse.Namespace, settings: Settings) -> int:
     print(f"patient id: {new.patient.id}")
     print(f"treatment id: {new.treatment.id}")
     _print_link(settings, new.link_code, new.link_expires_at)
+    return EXIT_OK
+
+
+def cmd_appointment_add(args: argparse.Namespace, settings: Settings) -> int:
+    with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
+        appointment = repository.add_appointment(
+            uow, args.patient_id, args.at, args.area, args.method, args.practitioner,
+            preparation_lead=dt.timedelta(days=settings.preparation_lead_days), actor="cli",
+        )
+        uow.commit()
+    print(f"appointment id: {appointment.id} ({appointment.scheduled_at:%Y-%m-%d %H:%M} UTC)")
+    print(f"preparation guidance and screening questions go out {settings.preparation_lead_days} day(s) before "
+          "(at once if sooner), once the patient's chat is linked")
+    return EXIT_OK
+
+
+def _add_untreated_patient(args: argparse.Namespace, settings: Settings) -> int:
+    with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
+        patient = repository.add_patient(uow, args.name, args.phone, actor="cli")
+        code = repository.new_link_code(uow, patient.id, dt.timedelta(hours=settings.link_code_ttl_hours),
+                                        actor="cli")
+        uow.commit()
+    print(f"patient id: {patient.id}")
+    print(f"no treatment on record yet: book one with `aftercare appointment add {patient.id} --at ...`")
+    _print_link(settings, code.code, code.expires_at)
     return EXIT_OK
 
 

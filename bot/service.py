@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
+from bot.screening import items as screening_items
 from bot.settings import Settings
 from bot.triage.conversation import answer_to_question, merge
 from bot.triage.criteria import Criteria, load_criteria
@@ -52,6 +53,15 @@ class Outcome:
 class Recorded:
     report_id: Optional[int]
     escalation_id: Optional[int]
+
+
+@dataclass(frozen=True)
+class ScreeningRecorded:
+    """What the patient is told after the screening: whether it was saved, and what the practitioner reviews."""
+
+    screening_id: Optional[int]
+    to_review: Tuple[Tuple[str, str], ...]  # (item key, "yes" | "unsure")
+    reschedule_advice: bool
 
 
 class ClinicService:
@@ -134,3 +144,25 @@ class ClinicService:
         logger.info("report %s recorded: level=%s criteria=%s escalation=%s", result.report_id,
                     outcome.decision.level.value, ",".join(outcome.decision.criteria), result.escalation_id)
         return result
+
+    def record_screening(self, sender_id: Optional[str], answers: Mapping[str, str]) -> ScreeningRecorded:
+        """Store the pre-treatment screening; answers needing review queue an alert in the same transaction."""
+        to_review = tuple(screening_items.flagged(answers))
+        advice = screening_items.needs_rescheduling_advice(answers)
+        patient_id = patient_id_from_sender(sender_id)
+        if patient_id is None or self.session_factory is None:
+            logger.warning("screening from an unlinked sender could not be recorded (%d item(s) to review)",
+                           len(to_review))
+            return ScreeningRecorded(None, to_review, advice)
+        from bot.escalation.policy import EscalationPolicy
+        from bot.store import repository
+        from bot.store.uow import UnitOfWork
+
+        with UnitOfWork(self.session_factory) as uow:
+            recorded = repository.record_screening(uow, patient_id, answers,
+                                                   policy=EscalationPolicy.from_settings(self.settings))
+            uow.commit()
+            screening_id = recorded.screening.id
+        logger.info("screening %s recorded: %d item(s) to review, %d alert(s) queued", screening_id,
+                    len(to_review), len(recorded.deliveries))
+        return ScreeningRecorded(screening_id, to_review, advice)

@@ -127,6 +127,8 @@ class Settings:
     checkin_schedule_hours: Tuple[int, ...] = DEFAULT_CHECKIN_SCHEDULE_HOURS
     maintenance_reminder_days_face: int = 180
     maintenance_reminder_days_scalp: int = 90
+    # Days before an appointment to send the preparation guidance (the guide: stop retinoids 5-7 days before).
+    preparation_lead_days: int = 7
 
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -186,6 +188,7 @@ class Settings:
             checkin_schedule_hours=_hours_list(env, "CHECKIN_SCHEDULE_HOURS", DEFAULT_CHECKIN_SCHEDULE_HOURS),
             maintenance_reminder_days_face=_int(env, "MAINTENANCE_REMINDER_DAYS", 180, 0),
             maintenance_reminder_days_scalp=_int(env, "MAINTENANCE_REMINDER_DAYS_SCALP", 90, 0),
+            preparation_lead_days=_int(env, "PREPARATION_LEAD_DAYS", 7, 0),
             extra=dict(env),
         )
         return settings

@@ -117,7 +117,24 @@ def format_patient_summary(summary: dict) -> str:
     if summary["unresolved_escalations"]:
         lines.append("Unresolved: " + ", ".join(f"#{e['id']} {e['level']} ({e['state']})"
                                                 for e in summary["unresolved_escalations"]))
+    appointment = summary.get("next_appointment")
+    if appointment:
+        lines.append(f"Next appointment: {appointment['scheduled_at'][:16]} UTC, {appointment['area']}, "
+                     f"{appointment['method']}")
+    screening = summary.get("latest_screening")
+    if screening:
+        lines.append(f"Screening {screening['completed_at'][:16]} UTC: "
+                     + (screening_review_line(screening["to_review"]) or "all answers no"))
     return "\n".join(lines)
+
+
+def screening_review_line(to_review: dict) -> str:
+    """"review: isotretinoin (Accutane) in the last 6-12 months: yes; ..." for the answers a practitioner must see."""
+    from bot.screening.items import item
+
+    words = {"yes": "yes", "unsure": "not sure"}
+    parts = [f"{item(key).staff_label}: {words.get(answer, answer)}" for key, answer in to_review.items()]
+    return ("review: " + "; ".join(parts)) if parts else ""
 
 
 class SafetyNetTriage:

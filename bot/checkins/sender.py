@@ -1,4 +1,6 @@
 """The check-in sender: sends scheduled check-ins (scheduled_checkins rows) when they fall due, once each.
+The preparation guidance before an appointment (kind "preparation", bot.screening.preparation) is such a row
+too; it is skipped once its appointment has begun.
 
 One pass (`run_once(now)`):
 1. SKIP stale check-ins: when several of a patient's check-ins are due (the bot was down, or the patient
@@ -34,7 +36,8 @@ from bot.checkins import texts
 from bot.escalation.errors import PermanentSendError, RetryAfter, SendError, TransientSendError
 from bot.escalation.notifier import Buttons, Messenger, send_once
 from bot.store import leases, repository
-from bot.store.models import ChatLink, ScheduledCheckin, Treatment, utcnow
+from bot.screening import preparation
+from bot.store.models import Appointment, ChatLink, ScheduledCheckin, Treatment, utcnow
 from bot.store.uow import SessionFactory, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -74,15 +77,26 @@ def _pending() -> ColumnElement:
 
 
 def _superseded(now: dt.datetime) -> ColumnElement:
-    """A later check-in of the same patient is due too (sent or not): this one is stale."""
+    """A later check-in of the same patient and series is due too (sent or not): this one is stale.
+
+    Series: the aftercare check-ins form one; the preparation guidance for an appointment is its own, so a
+    "how are you?" after the last session never hides the preparation for the next one (or the reverse)."""
     later = aliased(ScheduledCheckin)
+    same_series = or_(and_(later.appointment_id.is_(None), ScheduledCheckin.appointment_id.is_(None)),
+                      later.appointment_id == ScheduledCheckin.appointment_id)
     return exists().where(
         later.patient_id == ScheduledCheckin.patient_id,
+        same_series,
         later.paused.is_(False),
         later.due_at <= now,
         or_(later.due_at > ScheduledCheckin.due_at,
             and_(later.due_at == ScheduledCheckin.due_at, later.id > ScheduledCheckin.id)),
     )
+
+
+def _appointment_passed(now: dt.datetime) -> ColumnElement:
+    """Preparation guidance for an appointment that has already begun: too late to be of use."""
+    return exists().where(Appointment.id == ScheduledCheckin.appointment_id, Appointment.scheduled_at <= now)
 
 
 def _linked() -> ColumnElement:
@@ -105,6 +119,7 @@ class CheckinSender:
         max_attempts: int = 5,
         base_retry_seconds: float = 30.0,
         max_retry_seconds: float = 3600.0,
+        guidance: Optional[preparation.Guidance] = None,
     ) -> None:
         self.session_factory = session_factory
         self.messenger = messenger
@@ -116,6 +131,7 @@ class CheckinSender:
         self.max_attempts = max_attempts
         self.base_retry_seconds = base_retry_seconds
         self.max_retry_seconds = max_retry_seconds
+        self.guidance = guidance  # None: the clinic's data/preparation/guidance.yml
 
     @classmethod
     def from_settings(cls, settings: object, session_factory: SessionFactory, messenger: Messenger,
@@ -154,7 +170,8 @@ class CheckinSender:
 
     def _skip_stale(self, uow: UnitOfWork, now: dt.datetime) -> int:
         query = select(ScheduledCheckin).where(
-            _pending(), leases.lease_free(ScheduledCheckin, now), ScheduledCheckin.due_at <= now, _superseded(now)
+            _pending(), leases.lease_free(ScheduledCheckin, now), ScheduledCheckin.due_at <= now,
+            or_(_superseded(now), _appointment_passed(now))
         ).order_by(ScheduledCheckin.id)
         if uow.session.get_bind().dialect.name == "postgresql":
             # Rows another sender is working on right now are left to it.
@@ -162,8 +179,8 @@ class CheckinSender:
         rows = list(uow.session.execute(query).scalars())
         for row in rows:
             row.skipped_at = now
-            repository.audit(uow, "checkin", row.id, "skipped", ACTOR,
-                             {"kind": row.kind, "reason": "a later check-in was due too"}, now)
+            reason = "a later check-in was due too" if row.appointment_id is None else "stale before appointment"
+            repository.audit(uow, "checkin", row.id, "skipped", ACTOR, {"kind": row.kind, "reason": reason}, now)
         if rows:
             log.info("skipped %d stale check-in(s)", len(rows))
         return len(rows)
@@ -171,7 +188,8 @@ class CheckinSender:
     def _claim_rows(self, session: Session, token: str, now: dt.datetime) -> List[ScheduledCheckin]:
         # NOT superseded: only a patient's latest due check-in is ever claimed, even if step 1 left an older
         # one behind because another sender had it locked.
-        due = and_(_pending(), ScheduledCheckin.due_at <= now, _linked(), ~_superseded(now))
+        due = and_(_pending(), ScheduledCheckin.due_at <= now, _linked(), ~_superseded(now),
+                   ~_appointment_passed(now))
         return leases.claim(session, ScheduledCheckin, due, (ScheduledCheckin.due_at, ScheduledCheckin.id), token,
                             now, self.lease, self.batch_size)
 
@@ -182,6 +200,11 @@ class CheckinSender:
             select(ChatLink.telegram_chat_id).where(ChatLink.patient_id == row.patient_id)
             .order_by(ChatLink.linked_at.desc(), ChatLink.id.desc()).limit(1)
         ).scalar_one()
+        if row.appointment_id is not None:
+            appointment = session.get(Appointment, row.appointment_id)
+            text, buttons = preparation.render(appointment.scheduled_at, appointment.area, self.clinic_name,
+                                               self.clinic_phone, self.guidance)
+            return ClaimedCheckin(row.id, token, chat_id, row.kind, text, buttons)
         treatment = session.get(Treatment, row.treatment_id)
         elapsed = now - treatment.performed_at if treatment else now - row.due_at
         text, buttons = texts.render(row.kind, treatment.area if treatment else None, elapsed,

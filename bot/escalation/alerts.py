@@ -18,6 +18,7 @@ Buttons = List[Tuple[str, str]]
 
 PATIENT_WORDS_LIMIT = 280
 _REF_PATTERN = re.compile(r"ref E(\d+)/(\w+)/(\d+)")
+_ANSWER_WORDS = {"yes": "yes", "unsure": "not sure"}
 
 _LEVEL_HEADERS = {
     "emergency": "🚨 EMERGENCY",
@@ -48,6 +49,23 @@ class AlertContext:
     clinic_name: str = "the clinic"
     emergency_number: str = "your local emergency number"
     extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScreeningAlertContext:
+    """A pre-treatment screening a practitioner must review (bot.store.repository.screening_alert_context)."""
+
+    screening_id: int
+    kind: str  # screening
+    round: int
+    patient_id: int
+    patient_name: str
+    completed_at: dt.datetime
+    to_review: Sequence[Tuple[str, str]]  # (item key, "yes" | "unsure"), in question order
+    phone: Optional[str] = None
+    appointment_at: Optional[dt.datetime] = None
+    area: Optional[str] = None
+    method: Optional[str] = None
 
 
 def alert_ref(escalation_id: int, kind: str, round_: int) -> str:
@@ -88,6 +106,34 @@ def render_practitioner_alert(ctx: AlertContext, now: dt.datetime) -> str:
     lines.append(f"Received {_when(ctx.received_at)} ({_ago(now - ctx.received_at)} ago)")
     lines.append(alert_ref(ctx.escalation_id, ctx.kind, ctx.round))
     return "\n".join(lines)
+
+
+def render_screening(ctx: ScreeningAlertContext) -> Tuple[str, Optional[Buttons]]:
+    """Short and neutral: who, when, which answers need a look. No buttons: nothing to acknowledge in the bot,
+    the practitioner reviews (and may call the patient) before the appointment."""
+    from bot.screening.items import item  # pure, and only needed here
+
+    lines = ["📋 Pre-treatment screening: please review before the appointment",
+             f"Patient: {ctx.patient_name} (#{ctx.patient_id})" + (f", {ctx.phone}" if ctx.phone else "")]
+    if ctx.appointment_at is not None:
+        lines.append(f"Appointment: {_when(ctx.appointment_at)}, {ctx.area or '?'}, {ctx.method or '?'}")
+    else:
+        lines.append("Appointment: none on record")
+    for key, answer in ctx.to_review:
+        lines.append(f"- {item(key).staff_label}: {_ANSWER_WORDS.get(answer, answer)}")
+    lines.append(f"Answered {_when(ctx.completed_at)}")
+    lines.append(screening_ref(ctx.screening_id, ctx.kind, ctx.round))
+    return "\n".join(lines), None
+
+
+def screening_ref(screening_id: int, kind: str, round_: int) -> str:
+    return f"ref S{screening_id}/{kind}/{round_}"
+
+
+def render_minimal_screening(screening_id: int, kind: str, round_: int) -> Tuple[str, Optional[Buttons]]:
+    """Used when the record could not be read: better a bare "please review" than nothing."""
+    return (f"A pre-treatment screening needs review (details could not be loaded; see `aftercare export`).\n"
+            f"{screening_ref(screening_id, kind, round_)}", None)
 
 
 def render_minimal(escalation_id: int, kind: str, round_: int) -> Tuple[str, Optional[Buttons]]:

@@ -179,11 +179,15 @@ class Notifier:
         try:
             # In a savepoint: on PostgreSQL a failed query would otherwise void the claim transaction too.
             with uow.session.begin_nested():
+                if row.screening_id is not None:
+                    return alerts.render_screening(repository.screening_alert_context(uow, row))
                 context = repository.alert_context(uow, row, self.clinic_name, self.emergency_number)
             return alerts.render(context, now)
         except Exception:
             # A bug or odd record must not block the alert (or, worse, the whole outbox): send a bare one.
             log.exception("could not word alert delivery %s; sending a minimal alert", row.id)
+            if row.screening_id is not None:
+                return alerts.render_minimal_screening(row.screening_id, row.kind, row.round)
             return alerts.render_minimal(row.escalation_id, row.kind, row.round)
 
     def _claim_rows(self, session: Session, token: str, now: dt.datetime) -> List[AlertDelivery]:

@@ -48,3 +48,7 @@ class LinkCodeExpired(StoreError):
 
 class LinkCodeUsed(StoreError):
     pass
+
+
+class AppointmentInPast(StoreError):
+    pass

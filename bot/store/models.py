@@ -37,10 +37,12 @@ AREAS = ("face", "scalp")
 METHODS = ("microneedling", "microinjection", "combined")
 REPORT_SOURCES = ("rasa", "safety_net", "checkin")
 ESCALATION_STATES = ("open", "acknowledged", "resolved")
-DELIVERY_KINDS = ("initial", "realert", "backup", "patient_ack_notice")
+# `screening`: a pre-treatment screening with answers a practitioner must review (added in migration 0004).
+DELIVERY_KINDS = ("initial", "realert", "backup", "patient_ack_notice", "screening")
 # `cancelled`: a reminder/backup alert whose escalation was acknowledged before it went out (nobody needs it).
 DELIVERY_STATUSES = ("pending", "sent", "failed", "cancelled")
 LEVELS = ("none", "normal", "monitor", "urgent", "emergency")
+SCREENING_ANSWERS = ("yes", "no", "unsure")
 
 # Stable constraint names, so migrations (and SQLite batch mode) can refer to them.
 NAMING_CONVENTION = {
@@ -213,6 +215,8 @@ class AlertDelivery(Base):
 
     `recipient` is "practitioner:<id>" or "patient:<id>"; with escalation, kind and round it forms the dedupe
     key: two processes scheduling the same reminder insert one row, never two.
+    A row belongs to exactly one escalation or one pre-treatment screening (`screening_id`, migration 0004);
+    screening rows have their own dedupe key (screening, recipient, kind, round).
     Claiming: a notifier sets `claim_token` and `claimed_until` (a lease) before sending; if it dies, the lease
     runs out and another notifier re-sends the row (at-least-once).
     """
@@ -220,12 +224,15 @@ class AlertDelivery(Base):
     __tablename__ = "alert_deliveries"
     __table_args__ = (
         UniqueConstraint("escalation_id", "recipient", "kind", "round", name="uq_alert_deliveries_dedupe"),
+        UniqueConstraint("screening_id", "recipient", "kind", "round", name="uq_alert_deliveries_screening_dedupe"),
+        CheckConstraint("(escalation_id IS NULL) <> (screening_id IS NULL)", name="one_subject"),
         _one_of("kind", DELIVERY_KINDS),
         _one_of("status", DELIVERY_STATUSES),
     )
 
     id = Column(Integer, primary_key=True)
-    escalation_id = Column(Integer, ForeignKey("escalations.id", ondelete="CASCADE"), nullable=False, index=True)
+    escalation_id = Column(Integer, ForeignKey("escalations.id", ondelete="CASCADE"), nullable=True, index=True)
+    screening_id = Column(Integer, ForeignKey("screenings.id", ondelete="CASCADE"), nullable=True, index=True)
     practitioner_id = Column(Integer, ForeignKey("practitioners.id"), nullable=True)  # NULL for patient notices
     recipient = Column(String(64), nullable=False)
     chat_id = Column(BigInteger, nullable=False)
@@ -243,7 +250,8 @@ class AlertDelivery(Base):
 
     @property
     def dedupe_key(self) -> str:
-        return f"e{self.escalation_id}/{self.recipient}/{self.kind}/{self.round}"
+        subject = f"e{self.escalation_id}" if self.escalation_id is not None else f"s{self.screening_id}"
+        return f"{subject}/{self.recipient}/{self.kind}/{self.round}"
 
 
 class ScheduledCheckin(Base):
@@ -256,12 +264,16 @@ class ScheduledCheckin(Base):
     """
 
     __tablename__ = "scheduled_checkins"
+    # Aftercare check-ins follow a treatment; the preparation guidance (kind "preparation", migration 0004)
+    # precedes an appointment.
+    __table_args__ = (CheckConstraint("(treatment_id IS NULL) <> (appointment_id IS NULL)", name="one_subject"),)
 
     id = Column(Integer, primary_key=True)
     patient_id = Column(Integer, ForeignKey("patients.id", ondelete="CASCADE"), nullable=False, index=True)
-    treatment_id = Column(Integer, ForeignKey("treatments.id", ondelete="CASCADE"), nullable=False)
+    treatment_id = Column(Integer, ForeignKey("treatments.id", ondelete="CASCADE"), nullable=True)
+    appointment_id = Column(Integer, ForeignKey("appointments.id", ondelete="CASCADE"), nullable=True)
     due_at = Column(UTCDateTime, nullable=False, index=True)
-    kind = Column(String(32), nullable=False)  # "24h", "72h", "1w", "4w", "12w" or "maintenance"
+    kind = Column(String(32), nullable=False)  # "24h", "72h", "1w", "4w", "12w", "maintenance" or "preparation"
     sent_at = Column(UTCDateTime, nullable=True)
     paused = Column(Boolean, nullable=False, default=False)
     # Added in migration 0003:
@@ -270,6 +282,42 @@ class ScheduledCheckin(Base):
     claim_token = Column(String(64), nullable=True)
     claimed_until = Column(UTCDateTime, nullable=True)
     last_error = Column(Text, nullable=True)
+
+
+# Before a treatment (migration 0004) ----------------------------------------------------------------------------
+class Appointment(Base):
+    """A planned treatment. Kept apart from `treatments` on purpose: triage counts hours since a treatment that
+    was performed, and a planned one must never look like one."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (_one_of("area", AREAS), _one_of("method", METHODS))
+
+    id = Column(Integer, primary_key=True)
+    patient_id = Column(Integer, ForeignKey("patients.id", ondelete="CASCADE"), nullable=False, index=True)
+    practitioner_id = Column(Integer, ForeignKey("practitioners.id"), nullable=False, index=True)
+    scheduled_at = Column(UTCDateTime, nullable=False, index=True)
+    area = Column(String(16), nullable=False)
+    method = Column(String(24), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    practitioner = relationship("Practitioner")
+
+
+class Screening(Base):
+    """A patient's answers to the pre-treatment screening (bot.screening.items).
+
+    `answers` maps item key -> "yes" | "no" | "unsure"; `flagged` lists the items a practitioner must review.
+    """
+
+    __tablename__ = "screenings"
+
+    id = Column(Integer, primary_key=True)
+    patient_id = Column(Integer, ForeignKey("patients.id", ondelete="CASCADE"), nullable=False, index=True)
+    # Nullable: a patient may answer with no appointment on record; SET NULL keeps the answers if it is deleted.
+    appointment_id = Column(Integer, ForeignKey("appointments.id", ondelete="SET NULL"), nullable=True)
+    completed_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    answers = Column(JSON, nullable=False, default=dict)
+    flagged = Column(JSON, nullable=False, default=list)
 
 
 class AuditEvent(Base):

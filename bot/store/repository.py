@@ -27,15 +27,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.checkins.schedule import plan_checkins
-from bot.escalation.alerts import AlertContext
+from bot.escalation.alerts import AlertContext, ScreeningAlertContext
 from bot.escalation.policy import INITIAL, PATIENT_ACK_NOTICE, EscalationPolicy, PractitionerRef
 from bot.store import errors
+from bot.screening import items as screening_items
+from bot.screening.preparation import PREPARATION, preparation_due
 from bot.store.models import (
     AREAS,
     METHODS,
     REPORT_SOURCES,
     ROLES,
     AlertDelivery,
+    Appointment,
     AuditEvent,
     ChatLink,
     Escalation,
@@ -44,6 +47,7 @@ from bot.store.models import (
     Photo,
     Practitioner,
     ScheduledCheckin,
+    Screening,
     SymptomReport,
     Treatment,
     utcnow,
@@ -71,6 +75,12 @@ class NewPatient:
 class RecordedReport:
     report: SymptomReport
     escalation: Optional[Escalation]
+    deliveries: Tuple[AlertDelivery, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordedScreening:
+    screening: Screening
     deliveries: Tuple[AlertDelivery, ...] = ()
 
 
@@ -190,17 +200,25 @@ def add_patient_with_treatment(
     settings.maintenance_reminder_days. None (the default) schedules nothing.
     """
     now = now or utcnow()
-    display_name = _required_text(display_name, "Patient name")
-    patient = Patient(display_name=display_name, phone=(phone or None), created_at=now)
-    uow.session.add(patient)
-    uow.flush()
-    audit(uow, "patient", patient.id, "created", actor, now=now)
+    patient = add_patient(uow, display_name, phone, now=now, actor=actor)
     treatment = add_treatment(uow, patient.id, performed_at, area, method, practitioner_id, product_batch,
                               now=now, actor=actor)
     code = new_link_code(uow, patient.id, link_code_ttl, now=now, actor=actor)
     if checkin_hours is not None or maintenance_days:
         schedule_treatment_checkins(uow, treatment, checkin_hours or (), maintenance_days, now=now, actor=actor)
     return NewPatient(patient, treatment, code.code, code.expires_at)
+
+
+def add_patient(uow: UnitOfWork, display_name: str, phone: Optional[str] = None, now: Optional[dt.datetime] = None,
+                actor: str = "admin") -> Patient:
+    """Register a patient with no treatment yet (one coming for a first appointment); see also new_link_code."""
+    now = now or utcnow()
+    patient = Patient(display_name=_required_text(display_name, "Patient name"), phone=(phone or None),
+                      created_at=now)
+    uow.session.add(patient)
+    uow.flush()
+    audit(uow, "patient", patient.id, "created", actor, now=now)
+    return patient
 
 
 def add_treatment(
@@ -505,9 +523,10 @@ def queue_delivery(
     return inserted
 
 
-def _insert_ignoring_duplicates(session: Session, values: Dict[str, Any]) -> Any:
+def _insert_ignoring_duplicates(session: Session, values: Dict[str, Any],
+                                subject: str = "escalation_id") -> Any:
     dialect = session.get_bind().dialect.name
-    dedupe = ["escalation_id", "recipient", "kind", "round"]
+    dedupe = [subject, "recipient", "kind", "round"]
     if dialect == "postgresql":
         return postgresql.insert(AlertDelivery).values(**values).on_conflict_do_nothing(index_elements=dedupe)
     if dialect == "sqlite":
@@ -663,10 +682,140 @@ def mark_checkin_sent(uow: UnitOfWork, checkin_id: int, now: Optional[dt.datetim
         audit(uow, "checkin", checkin.id, "sent", "system:checkins", now=now)
 
 
+# Appointments and pre-treatment screening ---------------------------------------------------------------------
+def add_appointment(
+    uow: UnitOfWork,
+    patient_id: int,
+    scheduled_at: dt.datetime,
+    area: str,
+    method: str,
+    practitioner_id: int,
+    preparation_lead: Optional[dt.timedelta] = None,
+    now: Optional[dt.datetime] = None,
+    actor: str = "admin",
+) -> Appointment:
+    """Book a planned treatment. With `preparation_lead` (settings.preparation_lead_days), also schedule the
+    preparation guidance that long before it (at once if the appointment is nearer; the check-in sender waits
+    until the patient's chat is linked)."""
+    now = now or utcnow()
+    _check_choice(area, AREAS, "area")
+    _check_choice(method, METHODS, "method")
+    get_patient(uow, patient_id)
+    get_practitioner(uow, practitioner_id)
+    if scheduled_at.tzinfo is None:
+        raise errors.InvalidValue("Appointment time needs a timezone (e.g. 2026-12-03T10:00+00:00).")
+    if scheduled_at <= now:
+        raise errors.AppointmentInPast(
+            f"Appointment time {scheduled_at.isoformat()} is not in the future; for a treatment already done "
+            "use `aftercare patient add`."
+        )
+    appointment = Appointment(patient_id=patient_id, practitioner_id=practitioner_id, scheduled_at=scheduled_at,
+                              area=area, method=method, created_at=now)
+    uow.session.add(appointment)
+    uow.flush()
+    audit(uow, "appointment", appointment.id, "created", actor,
+          {"patient_id": patient_id, "practitioner_id": practitioner_id, "area": area, "method": method,
+           "scheduled_at": scheduled_at.isoformat()}, now)
+    due_at = preparation_due(scheduled_at, preparation_lead, now) if preparation_lead is not None else None
+    if due_at is not None:
+        checkin = ScheduledCheckin(patient_id=patient_id, appointment_id=appointment.id, due_at=due_at,
+                                   kind=PREPARATION, paused=False, attempts=0)
+        uow.session.add(checkin)
+        uow.flush()
+        audit(uow, "checkin", checkin.id, "scheduled", actor, {"kind": PREPARATION, "due_at": due_at.isoformat()},
+              now)
+    return appointment
+
+
+def next_appointment(uow: UnitOfWork, patient_id: int, now: Optional[dt.datetime] = None) -> Optional[Appointment]:
+    """The patient's earliest appointment still ahead, if any."""
+    query = (
+        select(Appointment)
+        .where(Appointment.patient_id == patient_id, Appointment.scheduled_at > (now or utcnow()))
+        .order_by(Appointment.scheduled_at, Appointment.id)
+        .limit(1)
+    )
+    return uow.session.execute(query).scalar_one_or_none()
+
+
+def record_screening(
+    uow: UnitOfWork,
+    patient_id: int,
+    answers: Mapping[str, str],
+    now: Optional[dt.datetime] = None,
+    policy: Optional[EscalationPolicy] = None,
+) -> RecordedScreening:
+    """Store the patient's screening answers. If any item is "yes" or "unsure" (or unanswered), queue an alert
+    for the practitioner of their next appointment (else of their latest treatment; on-call/backup when that
+    one cannot be reached), in this same transaction."""
+    now = now or utcnow()
+    get_patient(uow, patient_id)
+    try:
+        answers = screening_items.check_answers(answers)
+    except ValueError as error:
+        raise errors.InvalidValue(str(error)) from None
+    appointment = next_appointment(uow, patient_id, now)
+    to_review = screening_items.flagged(answers)
+    screening = Screening(patient_id=patient_id, appointment_id=appointment.id if appointment else None,
+                          completed_at=now, answers=answers, flagged=[key for key, _ in to_review])
+    uow.session.add(screening)
+    uow.flush()
+    audit(uow, "screening", screening.id, "recorded", f"patient:{patient_id}",
+          {"appointment_id": screening.appointment_id, "flagged": list(screening.flagged)}, now)
+    if not to_review:
+        return RecordedScreening(screening)
+    if appointment is not None:
+        responsible: Optional[Practitioner] = appointment.practitioner
+    else:
+        treatment = latest_treatment(uow, patient_id)
+        responsible = treatment.practitioner if treatment is not None else None
+    treating = _practitioner_ref(responsible) if responsible is not None else None
+    # A screening is not an emergency: the treating practitioner, else whoever the policy falls back to.
+    recipients = (policy or EscalationPolicy()).initial_recipients(Level.MONITOR, treating, staff_refs(uow))
+    if not recipients:
+        log.error("screening %s needs review but no practitioner can be reached (add one with a chat id)",
+                  screening.id)
+    for person in recipients:
+        values = dict(screening_id=screening.id, practitioner_id=person.id, recipient=f"practitioner:{person.id}",
+                      chat_id=person.chat_id, kind="screening", round=0, status="pending", attempts=0,
+                      next_attempt_at=now, created_at=now)
+        if uow.session.execute(_insert_ignoring_duplicates(uow.session, values, "screening_id")).rowcount:
+            audit(uow, "screening", screening.id, "queued_screening", "system:screening",
+                  {"recipient": values["recipient"]}, now)
+    query = select(AlertDelivery).where(AlertDelivery.screening_id == screening.id).order_by(AlertDelivery.id)
+    return RecordedScreening(screening, tuple(uow.session.execute(query).scalars()))
+
+
+def latest_screening(uow: UnitOfWork, patient_id: int) -> Optional[Screening]:
+    query = (
+        select(Screening).where(Screening.patient_id == patient_id)
+        .order_by(Screening.completed_at.desc(), Screening.id.desc()).limit(1)
+    )
+    return uow.session.execute(query).scalar_one_or_none()
+
+
+def screening_alert_context(uow: UnitOfWork, delivery: AlertDelivery) -> ScreeningAlertContext:
+    """Everything bot.escalation.alerts needs to word a screening alert."""
+    screening = uow.session.get(Screening, delivery.screening_id)
+    patient = uow.session.get(Patient, screening.patient_id)
+    appointment = uow.session.get(Appointment, screening.appointment_id) if screening.appointment_id else None
+    answers = dict(screening.answers or {})
+    return ScreeningAlertContext(
+        screening_id=screening.id, kind=delivery.kind, round=delivery.round, patient_id=patient.id,
+        patient_name=patient.display_name, phone=patient.phone, completed_at=screening.completed_at,
+        to_review=tuple((key, answers.get(key, screening_items.UNSURE)) for key in screening.flagged or ()),
+        appointment_at=appointment.scheduled_at if appointment else None,
+        area=appointment.area if appointment else None, method=appointment.method if appointment else None,
+    )
+
+
 def patient_summary(uow: UnitOfWork, patient_id: int, recent: int = 5) -> Dict[str, Any]:
-    """A short record for staff (/patient ID): latest treatment, the last few reports, unresolved escalations."""
+    """A short record for staff (/patient ID): latest treatment, the last few reports, unresolved escalations,
+    the next appointment and the latest screening's answers that need review."""
     patient = get_patient(uow, patient_id)
     treatment = latest_treatment(uow, patient_id)
+    appointment = next_appointment(uow, patient_id)
+    screening = latest_screening(uow, patient_id)
     reports = uow.session.execute(
         select(SymptomReport).where(SymptomReport.patient_id == patient_id)
         .order_by(SymptomReport.received_at.desc(), SymptomReport.id.desc()).limit(recent)
@@ -690,6 +839,16 @@ def patient_summary(uow: UnitOfWork, patient_id: int, recent: int = 5) -> Dict[s
             for r in reports
         ],
         "unresolved_escalations": [{"id": e.id, "level": e.level, "state": e.state} for e in unresolved],
+        "next_appointment": None if appointment is None else {
+            "id": appointment.id, "scheduled_at": appointment.scheduled_at.isoformat(), "area": appointment.area,
+            "method": appointment.method, "practitioner_id": appointment.practitioner_id,
+        },
+        "latest_screening": None if screening is None else {
+            "id": screening.id, "completed_at": screening.completed_at.isoformat(),
+            "appointment_id": screening.appointment_id,
+            "to_review": {key: (screening.answers or {}).get(key, screening_items.UNSURE)
+                          for key in screening.flagged or ()},
+        },
     }
 
 
@@ -743,7 +902,11 @@ def export_patient(uow: UnitOfWork, patient_id: int) -> Dict[str, Any]:
     report_ids = [r.id for r in reports]
     escalations = rows(Escalation, Escalation.report_id.in_(report_ids)) if report_ids else []
     escalation_ids = [e.id for e in escalations]
+    appointments = rows(Appointment, Appointment.patient_id == patient_id)
+    screenings = rows(Screening, Screening.patient_id == patient_id)
+    screening_ids = [s.id for s in screenings]
     deliveries = rows(AlertDelivery, AlertDelivery.escalation_id.in_(escalation_ids)) if escalation_ids else []
+    deliveries += rows(AlertDelivery, AlertDelivery.screening_id.in_(screening_ids)) if screening_ids else []
     links = rows(ChatLink, ChatLink.patient_id == patient_id)
     codes = rows(LinkCode, LinkCode.patient_id == patient_id)
     photos = rows(Photo, Photo.patient_id == patient_id)
@@ -753,6 +916,7 @@ def export_patient(uow: UnitOfWork, patient_id: int) -> Dict[str, Any]:
         "patient": [patient_id], "treatment": [t.id for t in treatments], "symptom_report": report_ids,
         "escalation": escalation_ids, "chat_link": [c.id for c in links], "link_code": [c.id for c in codes],
         "photo": [p.id for p in photos], "checkin": [c.id for c in checkins],
+        "appointment": [a.id for a in appointments], "screening": screening_ids,
     }
     audit_rows: List[AuditEvent] = []
     for entity, ids in owned.items():
@@ -764,6 +928,8 @@ def export_patient(uow: UnitOfWork, patient_id: int) -> Dict[str, Any]:
         "exported_at": utcnow().isoformat(),
         "patient": _as_dict(patient),
         "treatments": [_as_dict(t) for t in treatments],
+        "appointments": [_as_dict(a) for a in appointments],
+        "screenings": [_as_dict(s) for s in screenings],
         "chat_links": [_as_dict(c) for c in links],
         "link_codes": [_as_dict(c, exclude=("code",)) for c in codes],
         "symptom_reports": [_as_dict(r) for r in reports],

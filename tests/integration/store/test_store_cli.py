@@ -131,3 +131,66 @@ def test_practitioner_update_and_new_link(aftercare):
     code, out, _ = aftercare("patient", "link", "1")
     assert code == 0 and "https://t.me/GlowAftercareBot?start=" in out
     assert aftercare("patient", "link", "9")[0] == 2
+
+
+# Appointments (pre-treatment preparation and screening) ----------------------------------------------------------
+def _patient(aftercare) -> None:
+    aftercare("practitioner", "add", "--name", "Dr Ada", "--chat-id", "424242")
+    aftercare("patient", "add", "--name", "Jane", "--treated-at", "2026-11-20T10:00:00+00:00", "--area", "face",
+              "--method", "microneedling", "--practitioner", "1")
+
+
+def test_appointment_add_books_it_and_schedules_the_preparation(aftercare, monkeypatch):
+    monkeypatch.setenv("PREPARATION_LEAD_DAYS", "5")
+    _patient(aftercare)
+    code, out, err = aftercare("appointment", "add", "1", "--at", "2999-01-10T09:30:00+00:00", "--area", "scalp",
+                               "--method", "combined", "--practitioner", "1")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == "appointment id: 1 (2999-01-10 09:30 UTC)"
+    code, out, _ = aftercare("export", "1")
+    data = json.loads(out)
+    assert data["appointments"][0]["scheduled_at"].startswith("2999-01-10T09:30")
+    preparation = [c for c in data["checkins"] if c["kind"] == "preparation"]
+    assert [c["due_at"][:16] for c in preparation] == ["2999-01-05T09:30"]
+    # The planned treatment is not a performed one: the patient still has exactly one treatment.
+    assert len(data["treatments"]) == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--at", "2020-01-01T10:00"], "not in the future"),
+    (["--at", "next tuesday"], "not an ISO date-time"),
+    (["--at", "2999-01-10T09:30", "--practitioner", "77"], "No practitioner with id 77"),
+    (["--at", "2999-01-10T09:30", "--area", "arm"], "invalid choice: 'arm'"),
+    (["--at", "2999-01-10T09:30", "--patient", "99"], "No patient with id 99"),
+])
+def test_appointment_add_refuses_bad_input_with_exit_2(aftercare, args, message):
+    _patient(aftercare)
+    values = {"--patient": "1", "--area": "face", "--method": "microneedling", "--practitioner": "1"}
+    it = iter(args)
+    values.update(dict(zip(it, it)))
+    patient = values.pop("--patient")
+    argv = ["appointment", "add", patient] + [part for pair in values.items() for part in pair]
+    code, out, err = aftercare(*argv)
+    assert code == 2 and out == ""
+    assert message in err
+
+
+def test_a_patient_not_treated_yet_is_registered_then_booked(aftercare):
+    aftercare("practitioner", "add", "--name", "Dr Ada", "--chat-id", "424242")
+    code, out, err = aftercare("patient", "add", "--name", "Jo New")
+    assert (code, err) == (0, "")
+    assert _value(out, "patient id") == "1" and "appointment add 1" in out and _value(out, "link code")
+    code, _, _ = aftercare("appointment", "add", "1", "--at", "2999-01-10T09:30Z", "--area", "face", "--method",
+                           "combined", "--practitioner", "1")
+    data = json.loads(aftercare("export", "1")[1])
+    assert code == 0 and data["treatments"] == [] and len(data["appointments"]) == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--area", "face"], "--area describe a treatment: add --treated-at too"),
+    (["--treated-at", "2026-11-20T10:00Z", "--area", "face"], "also give --method, --practitioner"),
+])
+def test_patient_add_needs_all_treatment_details_or_none(aftercare, args, message):
+    aftercare("practitioner", "add", "--name", "Dr Ada", "--chat-id", "424242")
+    code, out, err = aftercare("patient", "add", "--name", "Jo", *args)
+    assert (code, out) == (2, "") and message in err

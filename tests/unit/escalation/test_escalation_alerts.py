@@ -108,3 +108,30 @@ def test_notifier_from_settings_uses_the_clinic_policy():
     settings = Settings.from_env({"ESCALATION_REALERT_MINUTES": "7", "CLINIC_NAME": "Glow"})
     notifier = Notifier.from_settings(settings, session_factory=None, messenger=None)
     assert notifier.policy.realert_after == dt.timedelta(minutes=7) and notifier.clinic_name == "Glow"
+
+
+# Pre-treatment screening alerts ------------------------------------------------------------------------------------
+def test_screening_alert_names_patient_appointment_and_only_the_items_to_review():
+    ctx = alerts.ScreeningAlertContext(
+        screening_id=4, kind="screening", round=0, patient_id=9, patient_name="Jane Patient", phone="07700 900123",
+        completed_at=RECEIVED, to_review=[("blood_thinners", "yes"), ("pregnancy", "unsure")],
+        appointment_at=dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.timezone.utc), area="face", method="combined")
+    text, buttons = alerts.render_screening(ctx)
+    assert buttons is None
+    assert text.splitlines() == [
+        "📋 Pre-treatment screening: please review before the appointment",
+        "Patient: Jane Patient (#9), 07700 900123",
+        "Appointment: 03 Dec 2026 10:00 UTC, face, combined",
+        "- anticoagulants or omega-3 / ginkgo / vitamin E supplements: yes",
+        "- pregnant or breastfeeding: not sure",
+        "Answered 25 Nov 2026 09:00 UTC",
+        "ref S4/screening/0",
+    ]
+
+
+def test_screening_alert_without_appointment_and_the_minimal_fallback():
+    ctx = alerts.ScreeningAlertContext(screening_id=5, kind="screening", round=0, patient_id=9, patient_name="Jo",
+                                       completed_at=RECEIVED, to_review=[("keloid", "yes")])
+    assert "Appointment: none on record" in alerts.render_screening(ctx)[0]
+    text, buttons = alerts.render_minimal_screening(5, "screening", 0)
+    assert text.endswith("ref S5/screening/0") and buttons is None
