@@ -9,6 +9,7 @@ through the service (outbox): this action never talks to Telegram.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -17,9 +18,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import constants as c
 from actions.service import get_service
-from actions.triage_input import assess_latest
+from actions.triage_input import assess_latest, pending_json, words_so_far
 from bot.triage.advice import response_name
-from bot.triage.conversation import report_to_json
 from bot.triage.model import Level
 
 logger = logging.getLogger(__name__)
@@ -44,10 +44,10 @@ class ActionTriage(Action):
 
         if not from_form and not outcome.final:
             # The form asks for outcome.to_ask (its validation action asks the core again after each answer).
-            return events + [SlotSet(c.SLOT_PENDING_REPORT, report_to_json(outcome.report)),
+            return events + [SlotSet(c.SLOT_PENDING_REPORT, pending_json(tracker, outcome.report)),
                              ActiveLoop(c.FORM_TRIAGE_DETAILS)]
 
-        recorded = get_service().record(outcome, source="rasa")
+        recorded = get_service().record(replace(outcome, text=" / ".join(words_so_far(tracker))), source="rasa")
         for key in decision.advice:
             dispatcher.utter_message(response=response_name(key))
         logger.info("triage level=%s criteria=%s report=%s", decision.level.value, ",".join(decision.criteria),

@@ -16,8 +16,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions import constants as c
-from actions.triage_input import assess_latest
-from bot.triage.conversation import parse_detail, report_to_json
+from actions.triage_input import assess_latest, pending_json
+from bot.triage.conversation import parse_detail
 
 
 class ValidateTriageDetailsForm(FormValidationAction):
@@ -35,7 +35,7 @@ class ValidateTriageDetailsForm(FormValidationAction):
         if any(e.get("name") in c.SLOT_DETAILS and e.get("value") is not None for e in events):
             # Keep what the answer said besides the value ("about 5, and it's spreading now"): action_triage
             # only sees the last message.
-            events.append(SlotSet(c.SLOT_PENDING_REPORT, report_to_json(assess_latest(tracker).report)))
+            events.append(SlotSet(c.SLOT_PENDING_REPORT, pending_json(tracker, assess_latest(tracker).report)))
         return events
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,

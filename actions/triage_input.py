@@ -3,15 +3,19 @@ clarifying questions, handed to the service in one call. Shared by action_triage
 validation action so that both ask the core the same question."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 
 from actions import constants as c
 from actions.service import get_service
 from bot.service import Outcome
-from bot.triage.conversation import parse_detail, report_from_json
-from bot.triage.model import PatientContext
+from bot.triage.conversation import parse_detail, report_from_json, report_to_json
+from bot.triage.model import PatientContext, Report
+
+# Key of the pending report's JSON that keeps the patient's words of this triage, so the practitioner's record
+# reads "it's a bit sore / now there's pus coming out", not only the last answer.
+SAID = "said"
 
 
 def intent_confidence(latest_message: Dict[str, Any]) -> Optional[float]:
@@ -50,3 +54,16 @@ def assess_latest(tracker: Tracker, leave_out: Optional[str] = None) -> Outcome:
         intent=(message.get("intent") or {}).get("name"),
     )
 
+
+def words_so_far(tracker: Tracker) -> List[str]:
+    """The patient's messages of this triage, the latest included (a button's payload is left out)."""
+    said = list((tracker.get_slot(c.SLOT_PENDING_REPORT) or {}).get(SAID, []))
+    text = ((tracker.latest_message or {}).get("text") or "").strip()
+    if text and not text.startswith("/") and (not said or said[-1] != text):
+        said.append(text)
+    return said
+
+
+def pending_json(tracker: Tracker, report: Report) -> Dict[str, Any]:
+    """The pending report slot's value: the report so far and the words it came from."""
+    return {**report_to_json(report), SAID: words_so_far(tracker)}

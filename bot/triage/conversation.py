@@ -41,6 +41,8 @@ _SKIP = re.compile(
     r"\b(skip|idk|dunno|no idea|not sure|unsure|(don'?t|do not) (know|remember|have a thermometer)|"
     r"(can'?t|cannot|can not) remember|(didn'?t|did not|haven'?t|have not|not) (measured?|checked?|taken it)|"
     r"no thermometer)\b")
+# A plain "no" to "Have you taken your temperature?".
+_NOT_TAKEN = re.compile(r"^\s*(no|nope|nah|not yet|no,? i have ?n[o']?t|i have ?n[o']?t|have ?n[o']?t)\b")
 _NEGATIVE = re.compile(r"^\s*(-|minus\b|negative\b)")
 _WORSE = re.compile(r"\b(worse|worsening|worst|more|increas\w*|spread\w*|bigger)\b")
 _BETTER = re.compile(r"\b(better|improv\w*|less|settl\w*|calm\w*|fading|going down|healing)\b")
@@ -57,7 +59,7 @@ def parse_detail(detail: str, answer: Any) -> Any:
     if isinstance(answer, (int, float)) and not isinstance(answer, bool):
         return _number_answer(detail, float(answer))
     text = str(answer).lower().strip()
-    if _SKIP.search(text):
+    if _SKIP.search(text) or (detail == "temperature" and _NOT_TAKEN.search(text)):
         return SKIPPED
     if detail == "trend":
         return _trend(text)

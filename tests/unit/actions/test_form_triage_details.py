@@ -175,6 +175,9 @@ async def test_a_new_red_flag_breaks_out_of_the_form_and_is_escalated(clinic, co
     assert said[0] == "utter_advice_practitioner_alerted"
     assert chat.slots["triage_level"] == "urgent" and not chat.form_active
     assert count(clinic["factory"], Escalation) == 1
+    with UnitOfWork(clinic["factory"]) as uow:  # the practitioner reads the whole exchange
+        assert uow.session.execute(select(SymptomReport.text)).scalar_one() == (
+            "it's a bit sore / now there's pus coming out")
 
 
 async def test_an_emergency_breaks_out_of_the_form(clinic, conversation):

@@ -14,6 +14,8 @@ from bot.triage.model import Finding, Report
     ("temperature", "38.4", 38.4), ("temperature", "101F", 38.3), ("temperature", "100.4 fahrenheit", 38.0),
     ("temperature", "50 °C", None), ("temperature", "hot", None), ("temperature", "I didn't measure", SKIPPED),
     ("temperature", "don't have a thermometer", SKIPPED), ("temperature", 37.9, 37.9),
+    ("temperature", "no", SKIPPED), ("temperature", "nope, haven't", SKIPPED), ("temperature", "yes", None),
+    ("pain_score", "no", None),
     ("hours_since_treatment", "2 days ago", 48.0), ("hours_since_treatment", "yesterday", 24.0),
     ("hours_since_treatment", "3", 72.0), ("hours_since_treatment", "ages ago", None),
     ("hours_since_treatment", "-2", None), ("hours_since_treatment", "can't remember", SKIPPED),
