@@ -42,7 +42,7 @@ _SKIP = re.compile(
     r"(can'?t|cannot|can not) remember|(didn'?t|did not|haven'?t|have not|not) (measured?|checked?|taken it)|"
     r"no thermometer)\b")
 # A plain "no" to "Have you taken your temperature?".
-_NOT_TAKEN = re.compile(r"^\s*(no|nope|nah|not yet|no,? i have ?n[o']?t|i have ?n[o']?t|have ?n[o']?t)\b")
+_NOT_TAKEN = re.compile(r"^\s*(no|nope|nah|not yet|(i )?haven'?t|(i )?have not)\b")
 _NEGATIVE = re.compile(r"^\s*(-|minus\b|negative\b)")
 _WORSE = re.compile(r"\b(worse|worsening|worst|more|increas\w*|spread\w*|bigger)\b")
 _BETTER = re.compile(r"\b(better|improv\w*|less|settl\w*|calm\w*|fading|going down|healing)\b")
