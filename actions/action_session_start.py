@@ -10,6 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import constants as c
 from actions.service import get_service
 
+_NOT_CARRIED_OVER = frozenset({c.SLOT_PENDING_REPORT, c.SLOT_REQUESTED, *c.DETAIL_SLOTS.values()})
+
 
 class ActionSessionStart(Action):
     def name(self) -> Text:
@@ -19,8 +21,10 @@ class ActionSessionStart(Action):
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         settings = get_service().settings
         events: List[Dict[Text, Any]] = [SessionStarted()]
-        # Carry slots over (domain: carry_over_slots_to_new_session) so the disclaimer is said once, not daily.
-        events += [SlotSet(key, value) for key, value in tracker.current_slot_values().items() if value is not None]
+        # Carry slots over (domain: carry_over_slots_to_new_session) so the disclaimer is said once, not daily; but
+        # not a half-answered triage: the questions were about how things were then, and the form has ended.
+        events += [SlotSet(key, value) for key, value in tracker.current_slot_values().items()
+                   if value is not None and key not in _NOT_CARRIED_OVER]
         events += [SlotSet(c.SLOT_CLINIC_PHONE, settings.clinic_phone),
                    SlotSet(c.SLOT_EMERGENCY_NUMBER, settings.emergency_number)]
         metadata = tracker.get_slot(c.SLOT_SESSION_METADATA) or {}

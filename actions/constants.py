@@ -1,8 +1,13 @@
 """Slot, intent, action and response names shared by the actions (the domain file is the other half)."""
+from bot.triage.conversation import DETAILS
 
 # Actions
 ACTION_TRIAGE = "action_triage"
 ACTION_SESSION_START = "action_session_start"
+ACTION_VALIDATE_TRIAGE_DETAILS = "validate_triage_details_form"
+
+# Forms
+FORM_TRIAGE_DETAILS = "triage_details_form"
 
 # Intents
 INTENT_REPORT_SYMPTOM = "report_symptom"
@@ -10,10 +15,10 @@ INTENT_EMERGENCY = "emergency"
 INTENT_INFORM = "inform"
 INTENT_AFFIRM = "affirm"
 INTENT_DENY = "deny"
+INTENT_STOP = "stop"
 
 # Slots
 SLOT_PENDING_REPORT = "pending_report"
-SLOT_ASKED = "asked"
 SLOT_TRIAGE_LEVEL = "triage_level"
 SLOT_TREATMENT_HOURS = "hours_since_treatment"
 SLOT_TREATMENT_METHOD = "treatment_method"
@@ -22,6 +27,10 @@ SLOT_DISCLAIMER_SHOWN = "disclaimer_shown"
 SLOT_CLINIC_PHONE = "clinic_phone"
 SLOT_EMERGENCY_NUMBER = "emergency_number"
 SLOT_SESSION_METADATA = "session_started_metadata"  # Rasa's own: metadata of the message that started the session
+SLOT_REQUESTED = "requested_slot"  # Rasa's own: the slot a form is asking for
+# The triage details form's slots, one per clarifying question (bot.triage.conversation.DETAILS), in asking order.
+DETAIL_SLOTS = {detail: f"detail_{detail}" for detail in DETAILS}
+SLOT_DETAILS = {slot: detail for detail, slot in DETAIL_SLOTS.items()}
 
 # Responses
 UTTER_DISCLAIMER = "utter_disclaimer"
@@ -29,6 +38,9 @@ UTTER_HOW_CAN_HELP = "utter_how_can_help"
 UTTER_NOTED = "utter_noted"
 UTTER_DESCRIBE = "utter_ask_describe"
 UTTER_NOT_RECOGNISED = "utter_not_recognised"
+
+# Said when an answer cannot be used, before the form asks the question (utter_ask_detail_<detail>) again.
+UTTER_INVALID_DETAIL = {detail: f"utter_invalid_detail_{detail}" for detail in DETAILS}
 
 # --- pre-treatment screening (bot/screening) ------------------------------------------------------------------
 ACTION_SUBMIT_SCREENING = "action_submit_screening"

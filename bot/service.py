@@ -1,8 +1,8 @@
 """The application service between the messengers (Rasa actions, the Telegram gateway's safety net, the CLI)
 and the two cores (the pure triage engine and the store).
 
-    outcome = service.assess(sender, text, entities, intent_confidence, pending=..., question=...)
-    if outcome.final: service.record(outcome, source="rasa")
+    outcome = service.assess(sender, text, entities, intent_confidence, pending=..., answers=...)
+    if outcome.final: service.record(outcome, source="rasa")   # else ask outcome.to_ask first
 
 Nothing here is built at import time: `ClinicService.from_settings()` creates the engine when first asked.
 """
@@ -15,7 +15,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from bot.screening import items as screening_items
 from bot.settings import Settings
-from bot.triage.conversation import answer_to_question, merge
+from bot.triage.conversation import merge, with_answers, without_detail
 from bot.triage.criteria import Criteria, load_criteria
 from bot.triage.engine import triage
 from bot.triage.findings import report_from_entities
@@ -41,12 +41,12 @@ class Outcome:
     text: str
     report: Report
     decision: Decision
-    # The clarifying question to ask now, or None when the decision is final.
-    ask: Optional[str] = None
+    # The details still worth asking for (bot.triage.conversation.DETAILS), in order; empty when final.
+    to_ask: Tuple[str, ...] = ()
 
     @property
     def final(self) -> bool:
-        return self.ask is None
+        return not self.to_ask
 
 
 @dataclass(frozen=True)
@@ -103,24 +103,29 @@ class ClinicService:
         intent_confidence: Optional[float] = None,
         *,
         pending: Optional[Report] = None,
-        question: Optional[str] = None,
-        asked: Sequence[str] = (),
+        answers: Optional[Mapping[str, Any]] = None,
+        leave_out: Optional[str] = None,
         fallback_context: PatientContext = PatientContext(),
         intent: Optional[str] = None,
     ) -> Outcome:
+        """Triage the message `text` (with its NLU entities) on top of the `pending` report and the `answers` to
+        clarifying questions (detail -> parsed value or SKIPPED). `leave_out` ignores what this message says about
+        one detail: "does this message say more than its answer to the question?"."""
         patient_id = patient_id_from_sender(sender_id)
         treatment_id, context = self.context_for(patient_id, fallback_context)
         new = report_from_entities(text, list(entities), intent_confidence=intent_confidence)
-        new = answer_to_question(question, text, new)
+        if leave_out:
+            new = without_detail(new, leave_out)
         if intent == "emergency" and (intent_confidence or 0.0) >= STATED_EMERGENCY_CONFIDENCE:
             new = replace(new, stated_emergency=True)
-        report = merge(pending, new)
+        answers = answers or {}
+        report = with_answers(merge(pending, new), answers)
         decision = triage(report, context, self.criteria)
-        ask = None
+        to_ask: Tuple[str, ...] = ()
         # Never hold back an escalation to ask a question: urgent and emergency are answered at once.
         if not decision.level.escalates:
-            ask = next((m for m in decision.missing if m not in asked), None)
-        return Outcome(patient_id, treatment_id, text, report, decision, ask)
+            to_ask = tuple(m for m in decision.missing if m not in answers)
+        return Outcome(patient_id, treatment_id, text, report, decision, to_ask)
 
     # --- recording ----------------------------------------------------------------------------------------------
     def record(self, outcome: Outcome, source: str = "rasa") -> Recorded:

@@ -139,8 +139,8 @@ def screening_review_line(to_review: dict) -> str:
 
 class SafetyNetTriage:
     """Rasa or the action server is down: run our own spaCy pipeline and the triage core, record and escalate
-    exactly as the action would, and answer with the same advice texts. No clarifying questions here: with
-    the assistant degraded, anything that needs a question is answered with the advice for what we know.
+    exactly as the action would, and answer with the same advice texts. No clarifying questions here (outcome.to_ask
+    is ignored): with the assistant degraded, each message is answered with the advice for what it says.
     The gateway adds its own "we are running in a reduced mode, call the clinic" line after these."""
 
     def __init__(self, service: ClinicService):
@@ -151,8 +151,7 @@ class SafetyNetTriage:
 
         entities = analyze_text(text, self.service.settings.spacy_model_path)
         # DIET is not available to say how sure it is: treat the words as uncertain, so red-flag words fail closed.
-        outcome = self.service.assess(f"patient-{patient_id}", text, entities, intent_confidence=0.0,
-                                      asked=("hours_since_treatment", "pain_score", "trend"))
+        outcome = self.service.assess(f"patient-{patient_id}", text, entities, intent_confidence=0.0)
         slots = {"clinic_phone": self.service.settings.clinic_phone,
                  "emergency_number": self.service.settings.emergency_number}
         if outcome.decision.level is Level.NONE:

@@ -5,7 +5,7 @@ question, not a form. It never names the patient: lock screens show the first li
 
 Buttons: (title, callback data). The callback data carries the "rasa:" prefix the Telegram gateway's
 rasa_button handler listens for (bot/telegram/handlers/patient.py, RASA_BUTTON); it relays the rest to Rasa
-as if the patient had typed it, so a tap is understood exactly like the typed sentence.
+as if the patient had typed it (and, with Rasa down, gives the button's title to the safety net).
 """
 from __future__ import annotations
 
@@ -20,11 +20,14 @@ Buttons = List[Tuple[str, str]]
 # python-telegram-bot, the sender also runs in the terminal demo).
 RASA_BUTTON_PREFIX = "rasa:"
 
-# (what the button says, what Rasa receives as the patient's words)
+# (what the button says, what Rasa receives). Words go through the NLU like typed text ("some redness still" names
+# a symptom, so the SafetyRouter sends it to triage); the other two are Rasa intent payloads, so that a tap never
+# depends on how the intent classifier reads a vague sentence: "all good" gets its own reply, and "something
+# worries me" goes to triage, which asks the patient to describe it.
 QUICK_ANSWERS: Tuple[Tuple[str, str], ...] = (
-    ("All good", "all good, no problems"),
+    ("All good", "/all_good"),
     ("Some redness", "some redness still"),
-    ("Something worries me", "something worries me"),
+    ("Something worries me", "/report_symptom"),
 )
 
 

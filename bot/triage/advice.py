@@ -47,10 +47,3 @@ def response_name(key: str) -> str:
     """The Rasa response that says the advice `key`."""
     return f"utter_advice_{key}"
 
-
-# The clarifying questions the engine can ask for (Decision.missing values) and the responses that ask them.
-ASK_RESPONSES = {
-    "hours_since_treatment": "utter_ask_hours_since_treatment",
-    "pain_score": "utter_ask_pain_score",
-    "trend": "utter_ask_trend",
-}

@@ -25,6 +25,11 @@ WORSE_TRENDS = ("worsening", "increasing", "spreading")
 _PAIN_SCORES = tuple(range(0, 11))
 # Symptoms for which a pain score is relevant.
 _PAIN_SYMPTOMS = ("pain", "throbbing")
+# Symptoms after which a thermometer reading is worth asking for ("I feel hot" may be a fever). A reported fever is
+# urgent whatever the number, so in practice the question follows warmth.
+_TEMPERATURE_SYMPTOMS = ("warmth", "fever")
+# Readings tried when the patient mentioned warmth without a number: normal, raised, fever.
+_TEMPERATURE_PROBES = (36.8, 37.7, 38.0, 39.5)
 
 
 @dataclass(frozen=True)
@@ -286,6 +291,11 @@ def _missing(report: Report, context: PatientContext, criteria: Criteria, level:
         if any(_level_only(replace(report, overall_trend=t), context, criteria).rank > level.rank
                for t in WORSE_TRENDS):
             missing.append("trend")
+
+    if report.temperature_c is None and any(f.symptom in _TEMPERATURE_SYMPTOMS for f in present):
+        if any(_level_only(replace(report, temperature_c=t), context, criteria).rank > level.rank
+               for t in _TEMPERATURE_PROBES):
+            missing.append("temperature")
     return tuple(missing)
 
 

@@ -104,7 +104,7 @@ class Decision:
     criteria:   ids of the matched criteria (data/triage/criteria.yml), most severe first
     advice:     advice keys for the reply, in the order they should be said
     missing:    what to ask the patient because it would change the decision ("hours_since_treatment",
-                "pain_score", "trend"); empty when nothing matters
+                "pain_score", "trend", "temperature"); empty when nothing matters
     findings:   the findings the decision rests on (non-negated)
     """
 

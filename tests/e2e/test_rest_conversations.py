@@ -1,5 +1,6 @@
 """Conversations with the real Rasa server and action server over the REST channel: one per triage level,
-asserting the replies are the advice texts the criteria choose (bot.responses renders the same files)."""
+asserting the replies are the advice texts the criteria choose (bot.responses renders the same files), then the
+clarifying questions (the triage details form) and the check-in quick answers."""
 from __future__ import annotations
 
 import uuid
@@ -40,7 +41,7 @@ def test_first_contact_says_it_is_automated_and_how_to_reach_people(servers, sen
 
 def test_normal_reaction(servers, sender):
     replies = say(servers, sender, "had it done this morning, my face is red and a bit puffy")
-    if render("utter_ask_trend", SLOTS) in replies:
+    if render("utter_ask_detail_trend", SLOTS) in replies:
         replies = say(servers, sender, "getting better")
     assert advice("practitioner_alerted") not in replies
     assert advice("expected_redness_swelling") in replies
@@ -48,7 +49,7 @@ def test_normal_reaction(servers, sender):
 
 def test_monitor(servers, sender):
     replies = say(servers, sender, "I had microinjections 2 days ago and there is some bruising where the needles went")
-    if render("utter_ask_trend", SLOTS) in replies:
+    if render("utter_ask_detail_trend", SLOTS) in replies:
         replies = say(servers, sender, "about the same")
     assert advice("monitor_bruising") in replies
     assert advice("practitioner_alerted") not in replies
@@ -69,3 +70,50 @@ def test_no_symptom_is_not_triaged(servers, sender):
     replies = say(servers, sender, "what's the weather like in paris")
     assert not any(r.startswith(advice("practitioner_alerted")[:40]) for r in replies)
     assert replies == [render("utter_out_of_scope", SLOTS)]
+
+
+def said(name: str) -> str:
+    return render(name, SLOTS)
+
+
+def test_details_form_asks_re_asks_after_a_bad_answer_then_advises(servers, sender):
+    assert say(servers, sender, "it's a bit sore") == [said("utter_ask_detail_hours_since_treatment")]
+    assert say(servers, sender, "yesterday") == [said("utter_ask_detail_pain_score")]
+    assert say(servers, sender, "eleven") == [said("utter_invalid_detail_pain_score"),
+                                               said("utter_ask_detail_pain_score")]
+    replies = say(servers, sender, "about a 3")
+    if replies == [said("utter_ask_detail_trend")]:
+        replies = say(servers, sender, "getting better")
+    assert replies and advice("practitioner_alerted") not in replies
+    assert advice("aftercare_basics") in replies
+
+
+def test_a_button_payload_answers_the_question(servers, sender):
+    assert say(servers, sender, "my face is quite swollen") == [said("utter_ask_detail_hours_since_treatment")]
+    # the "A week or more" button: swelling that late is a red flag
+    replies = say(servers, sender, '/inform{"detail_answer": "1 week ago"}')
+    assert replies[0] == advice("practitioner_alerted")
+
+
+def test_a_red_flag_during_the_questions_is_escalated_at_once(servers, sender):
+    assert say(servers, sender, "it's a bit sore") == [said("utter_ask_detail_hours_since_treatment")]
+    replies = say(servers, sender, "now there's pus coming out")
+    assert replies[0] == advice("practitioner_alerted")
+    assert said("utter_invalid_detail_hours_since_treatment") not in replies
+
+
+def test_stop_leaves_the_questions_with_advice_for_what_is_known(servers, sender):
+    assert say(servers, sender, "it's a bit sore") == [said("utter_ask_detail_hours_since_treatment")]
+    replies = say(servers, sender, "never mind")
+    assert replies[0] == said("utter_details_stopped") and len(replies) > 1
+    assert say(servers, sender, "thanks") == [said("utter_welcome")]
+
+
+def test_check_in_quick_answers(servers, sender):
+    from bot.checkins.texts import QUICK_ANSWERS
+
+    payload = dict(QUICK_ANSWERS)
+    assert say(servers, sender, payload["All good"]) == [said("utter_all_good")]
+    assert say(servers, sender, payload["Something worries me"]) == [said("utter_ask_describe")]
+    replies = say(servers, sender, payload["Some redness"])  # triaged: advice, or first a question
+    assert replies and said("utter_ask_describe") not in replies

@@ -97,8 +97,8 @@ def test_bad_maintenance_days_is_a_clear_config_error():
 def test_checkin_message_asks_about_the_treated_area_with_quick_answers():
     text, buttons = texts.render("72h", "scalp", dt.timedelta(hours=72), "Glow", "+44 1")
     assert "How is your scalp doing?" in text and "3 days" in text and "/stop" in text
-    assert buttons == [("All good", "rasa:all good, no problems"), ("Some redness", "rasa:some redness still"),
-                       ("Something worries me", "rasa:something worries me")]
+    assert buttons == [("All good", "rasa:/all_good"), ("Some redness", "rasa:some redness still"),
+                       ("Something worries me", "rasa:/report_symptom")]
     assert all(len(data.encode()) <= 64 for _, data in buttons)  # Telegram's callback data limit
     face_text, _ = texts.render("24h", "face", dt.timedelta(hours=25), "Glow", "+44 1")
     assert "How is your skin doing?" in face_text and "a day" in face_text

@@ -1,8 +1,10 @@
 """Tracker fixtures for the action tests: real entities from our spaCy pipeline, a real (temporary) store."""
 import datetime as dt
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -50,11 +52,13 @@ def clinic(tmp_path):
 @pytest.fixture
 def make_tracker(entities_for):
     def make(text: str, intent: str = "report_symptom", confidence: float = 0.97, sender: str = "default",
-             slots: Optional[Dict[str, Any]] = None) -> Tracker:
+             slots: Optional[Dict[str, Any]] = None, events: Optional[List[Dict[str, Any]]] = None,
+             active_loop: Optional[str] = None) -> Tracker:
         message = {"text": text, "intent": {"name": intent, "confidence": confidence},
                    "entities": entities_for(text)}
-        return Tracker(sender_id=sender, slots=dict(slots or {}), latest_message=message, events=[], paused=False,
-                       followup_action=None, active_loop={}, latest_action_name="action_listen")
+        return Tracker(sender_id=sender, slots=dict(slots or {}), latest_message=message, events=list(events or []),
+                       paused=False, followup_action=None, active_loop={"name": active_loop} if active_loop else {},
+                       latest_action_name="action_listen")
 
     return make
 
@@ -65,3 +69,70 @@ def responses(dispatcher: CollectingDispatcher) -> List[str]:
 
 def slot_events(events) -> Dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+DOMAIN = yaml.safe_load((Path(__file__).resolve().parents[3] / "domain.yml").read_text(encoding="utf-8"))
+FORM = "triage_details_form"
+
+
+class Conversation:
+    """Plays Rasa's part around the actions, as the domain and data/rules describe it: a message goes to
+    action_triage; when that opens the details form, the form's validation action runs (after Rasa's from_text
+    extraction has put the patient's words into the requested slot), the form asks `utter_ask_<slot>`, and when
+    the form ends (or the patient says stop) action_triage answers. The e2e tests run the real thing."""
+
+    def __init__(self, make_tracker, sender: str = "default"):
+        self.make, self.sender = make_tracker, sender
+        self.slots: Dict[str, Any] = {}
+        self.form_active = False
+        self.events: List[Dict[str, Any]] = []  # every event the actions returned, in order
+
+    async def say(self, text: str, intent: str = "report_symptom", confidence: float = 0.97) -> List[str]:
+        from actions.action_triage import ActionTriage
+
+        said: List[str] = []
+        if not self.form_active:
+            events = await self._run(ActionTriage(), said, text, intent, confidence)
+            if any(e.get("event") == "active_loop" and e.get("name") == FORM for e in events):
+                self.form_active = True
+                await self._form(said, text, intent, confidence, extracted=None)
+            return said
+        if intent == "stop":  # the form rejects (no mapping for stop), the unhappy-path rule takes over
+            self.form_active = False
+            self.slots["requested_slot"] = None
+            said.append("utter_details_stopped")
+            await self._run(ActionTriage(), said, text, intent, confidence)
+            return said
+        await self._form(said, text, intent, confidence, extracted=self.slots.get("requested_slot"))
+        return said
+
+    async def _form(self, said, text, intent, confidence, extracted: Optional[str]) -> None:
+        from actions.action_triage import ActionTriage
+        from actions.form_triage_details import ValidateTriageDetailsForm
+
+        candidates = []
+        if extracted:
+            self.slots[extracted] = text
+            candidates = [{"event": "slot", "name": extracted, "value": text}]
+        await self._run(ValidateTriageDetailsForm(), said, text, intent, confidence, candidates)
+        requested = self.slots.get("requested_slot")
+        if requested:
+            said.append(f"utter_ask_{requested}")
+        else:
+            self.form_active = False
+            await self._run(ActionTriage(), said, text, intent, confidence)
+
+    async def _run(self, action, said, text, intent, confidence, candidates=()) -> List[Dict[str, Any]]:
+        dispatcher = CollectingDispatcher()
+        tracker = self.make(text, intent=intent, confidence=confidence, sender=self.sender, slots=self.slots,
+                            events=list(candidates), active_loop=FORM if self.form_active else None)
+        events = await action.run(dispatcher, tracker, DOMAIN)
+        said.extend(responses(dispatcher))
+        self.slots.update(slot_events(events))
+        self.events.extend(events)
+        return events
+
+
+@pytest.fixture
+def conversation(make_tracker):
+    return lambda sender="default": Conversation(make_tracker, sender)

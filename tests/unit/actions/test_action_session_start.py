@@ -35,3 +35,11 @@ async def test_no_second_disclaimer_after_the_gateways(clinic):
     said, events = await run({"session_started_metadata": {"disclaimer_shown": True}})
     assert said == []
     assert slot_events(events)["disclaimer_shown"] is True
+
+
+async def test_a_half_answered_triage_is_not_carried_into_a_new_session(clinic):
+    _, events = await run({"disclaimer_shown": True, "pending_report": {"findings": []},
+                           "requested_slot": "detail_trend", "detail_pain_score": 3, "hours_since_treatment": 24.0})
+    slots = slot_events(events)
+    assert slots["hours_since_treatment"] == 24.0
+    assert not {"pending_report", "requested_slot", "detail_pain_score"} & set(slots)

@@ -3,7 +3,8 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
-from actions.action_triage import ActionTriage, intent_confidence
+from actions.action_triage import ActionTriage
+from actions.triage_input import intent_confidence
 from bot.store.models import AlertDelivery, Escalation, SymptomReport
 from bot.store.uow import UnitOfWork
 from tests.unit.actions.conftest import responses, slot_events
@@ -20,18 +21,16 @@ def count(factory, model):
         return uow.session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
-async def test_normal_reaction_for_a_linked_patient_is_reassured_and_recorded(clinic, make_tracker):
-    # 30 h after treatment, redness that is getting worse would be a red flag: the action asks first.
-    dispatcher, events = await run(make_tracker("no pus, just a bit red", sender=clinic["sender"]))
-    assert responses(dispatcher) == ["utter_ask_trend"]
+async def test_normal_reaction_for_a_linked_patient_is_reassured_and_recorded(clinic, conversation):
+    # 30 h after treatment, redness that is getting worse would be a red flag: the details form asks first.
+    chat = conversation(clinic["sender"])
+    assert await chat.say("no pus, just a bit red") == ["utter_ask_detail_trend"]
     assert count(clinic["factory"], SymptomReport) == 0
 
-    answer = make_tracker("it's getting better", intent="inform", sender=clinic["sender"], slots=slot_events(events))
-    dispatcher, events = await run(answer)
-    said = responses(dispatcher)
+    said = await chat.say("it's getting better", intent="inform")
     assert said and all(name.startswith("utter_advice_") for name in said)
     assert "utter_advice_practitioner_alerted" not in said
-    assert slot_events(events)["triage_level"] == "normal"
+    assert chat.slots["triage_level"] == "normal"
     assert count(clinic["factory"], SymptomReport) == 1
     assert count(clinic["factory"], Escalation) == 0
 
@@ -56,18 +55,24 @@ async def test_emergency_tells_to_call_emergency_services_first(clinic, make_tra
     assert count(clinic["factory"], Escalation) == 1
 
 
-async def test_unknown_time_asks_when_the_treatment_was_then_uses_the_answer(clinic, make_tracker):
+async def test_a_report_needing_details_opens_the_form_and_keeps_the_findings(clinic, make_tracker):
     dispatcher, events = await run(make_tracker("my face is quite swollen"))  # not a linked patient
-    assert responses(dispatcher) == ["utter_ask_hours_since_treatment"]
-    slots = slot_events(events)
-    assert slots["asked"] == ["hours_since_treatment"] and slots["pending_report"]["findings"]
+    assert responses(dispatcher) == []  # the form asks the questions
+    assert {"event": "active_loop", "name": "triage_details_form", "timestamp": None} in events
+    assert slot_events(events)["pending_report"]["findings"][0]["symptom"] == "swelling"
 
-    answer = make_tracker("5 days ago", intent="inform", slots=slots)
-    dispatcher, events = await run(answer)
+
+async def test_coming_back_from_the_form_decides_with_the_answers_and_clears_them(clinic, make_tracker):
+    _, events = await run(make_tracker("my face is quite swollen"))
+    slots = {**slot_events(events), "detail_hours_since_treatment": 120.0, "detail_trend": "skipped"}
+    dispatcher, events = await run(make_tracker("not sure", intent="inform", slots=slots))
     # swelling beyond a few days is one of the guide's red flags
     assert "utter_advice_practitioner_alerted" in responses(dispatcher)
-    assert slot_events(events)["triage_level"] == "urgent"
-    assert slot_events(events)["pending_report"] is None
+    after = slot_events(events)
+    assert after["triage_level"] == "urgent" and after["pending_report"] is None
+    assert after["detail_hours_since_treatment"] is None and after["detail_trend"] is None
+    assert after["hours_since_treatment"] == 120.0  # remembered for this unlinked sender
+    assert not any(e["event"] == "active_loop" for e in events)
 
 
 async def test_a_red_flag_is_never_held_back_by_a_question(clinic, make_tracker):

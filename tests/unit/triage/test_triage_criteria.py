@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from bot.triage import advice
+from bot.triage.conversation import DETAILS
 from bot.triage.criteria import DEFAULT_PATH, NOT_IN_GUIDE, CriteriaError, load_criteria
 from bot.triage.model import Level
 
@@ -162,10 +163,12 @@ def test_every_advice_key_used_by_criteria_has_a_response_and_vice_versa() -> No
     assert used == set(advice.ADVICE_KEYS), "advice.py lists keys no criterion uses (or the reverse)"
 
 
-def test_clarifying_questions_have_responses() -> None:
-    responses = _responses()
-    for name in advice.ASK_RESPONSES.values():
-        assert name in responses
+def test_every_clarifying_question_has_a_question_and_a_re_ask_in_the_domain() -> None:
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    for detail in DETAILS:
+        assert f"detail_{detail}" in domain["forms"]["triage_details_form"]["required_slots"]
+        assert f"utter_ask_detail_{detail}" in domain["responses"]
+        assert f"utter_invalid_detail_{detail}" in domain["responses"]
 
 
 def test_responses_are_rasa_text_responses_short_enough_for_a_phone() -> None:

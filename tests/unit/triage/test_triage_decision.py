@@ -106,3 +106,10 @@ def test_throbbing_is_never_triaged_below_pain() -> None:
                     throb = decide(Finding("throbbing", severity=severity, trend=trend), hours=hours,
                                    pain_score=score)
                     assert throb.level.rank >= pain.level.rank, (hours, severity, trend, score)
+
+
+def test_missing_temperature_after_warmth_when_a_reading_could_escalate() -> None:
+    assert "temperature" in decide(Finding("warmth"), hours=30).missing
+    assert "temperature" not in decide(Finding("warmth"), hours=30, temperature_c=37.0).missing
+    assert "temperature" not in decide(Finding("fever"), hours=30).missing  # urgent whatever the number
+    assert "temperature" not in decide(Finding("redness"), hours=30).missing  # nothing suggests a fever

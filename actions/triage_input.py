@@ -1,0 +1,69 @@
+"""What the triage actions read from a tracker: the latest message, the pending report and the answers to the
+clarifying questions, handed to the service in one call. Shared by action_triage and the details form's
+validation action so that both ask the core the same question."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Tracker
+
+from actions import constants as c
+from actions.service import get_service
+from bot.service import Outcome
+from bot.triage.conversation import parse_detail, report_from_json, report_to_json
+from bot.triage.model import PatientContext, Report
+
+# Key of the pending report's JSON that keeps the patient's words of this triage, so the practitioner's record
+# reads "it's a bit sore / now there's pus coming out", not only the last answer.
+SAID = "said"
+
+
+def intent_confidence(latest_message: Dict[str, Any]) -> Optional[float]:
+    """DIET's own confidence, also when the SafetyRouter re-routed the intent."""
+    override = latest_message.get("safety_override") or {}
+    if override.get("confidence") is not None:
+        return float(override["confidence"])
+    confidence = (latest_message.get("intent") or {}).get("confidence")
+    return None if confidence is None else float(confidence)
+
+
+def detail_answers(tracker: Tracker, leave_out: Optional[str] = None) -> Dict[str, Any]:
+    """detail -> parsed answer (a value or SKIPPED) for every form slot holding a usable answer."""
+    answers = {}
+    for detail, slot in c.DETAIL_SLOTS.items():
+        value = parse_detail(detail, tracker.get_slot(slot))
+        if detail != leave_out and value is not None:
+            answers[detail] = value
+    return answers
+
+
+def assess_latest(tracker: Tracker, leave_out: Optional[str] = None) -> Outcome:
+    """The core's view of the latest message on top of the pending report and the answers so far.
+
+    `leave_out` names the detail the latest message is answering: its value is then ignored (both in the
+    message and in the slot), to tell whether the message says something more than its answer.
+    """
+    message = tracker.latest_message or {}
+    fallback = PatientContext(hours_since_treatment=tracker.get_slot(c.SLOT_TREATMENT_HOURS),
+                              method=tracker.get_slot(c.SLOT_TREATMENT_METHOD),
+                              area=tracker.get_slot(c.SLOT_TREATMENT_AREA))
+    return get_service().assess(
+        tracker.sender_id, message.get("text") or "", message.get("entities") or [], intent_confidence(message),
+        pending=report_from_json(tracker.get_slot(c.SLOT_PENDING_REPORT)),
+        answers=detail_answers(tracker, leave_out), leave_out=leave_out, fallback_context=fallback,
+        intent=(message.get("intent") or {}).get("name"),
+    )
+
+
+def words_so_far(tracker: Tracker) -> List[str]:
+    """The patient's messages of this triage, the latest included (a button's payload is left out)."""
+    said = list((tracker.get_slot(c.SLOT_PENDING_REPORT) or {}).get(SAID, []))
+    text = ((tracker.latest_message or {}).get("text") or "").strip()
+    if text and not text.startswith("/") and (not said or said[-1] != text):
+        said.append(text)
+    return said
+
+
+def pending_json(tracker: Tracker, report: Report) -> Dict[str, Any]:
+    """The pending report slot's value: the report so far and the words it came from."""
+    return {**report_to_json(report), SAID: words_so_far(tracker)}
