@@ -1,6 +1,6 @@
 """Held-out NLU figures for a trained model: intent accuracy, aftercare topic accuracy and the confusions.
 
-    python -m tests.nlu.measure [path/to/model.tar.gz]
+    python -m tests.nlu.measure [path/to/model.tar.gz [path/to/heldout.yml]]
 
 Used while working on the NLU data (train NLU only into a temp dir: `rasa train nlu --out /tmp/x`); the same
 figures are asserted by tests/nlu/test_heldout.py on the full model.
@@ -67,7 +67,7 @@ def main(argv: List[str]) -> None:
     from bot.nlu_runtime import DEFAULT_MODEL, RasaNLU
 
     nlu = RasaNLU(Path(argv[0]) if argv else DEFAULT_MODEL)
-    print(report(score(nlu.parse, list(examples(HELDOUT)))))
+    print(report(score(nlu.parse, list(examples(Path(argv[1]) if len(argv) > 1 else HELDOUT)))))
 
 
 if __name__ == "__main__":

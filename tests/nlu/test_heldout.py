@@ -71,3 +71,14 @@ def test_intent_and_topic_accuracy_on_heldout_split():
     print("\n" + report(result))
     assert result["intent"] >= INTENT_FLOOR
     assert result["topic"] >= TOPIC_FLOOR
+
+
+@pytest.mark.rasa
+def test_topic_conversation_tests_get_their_topic():
+    """`rasa test core` (as `make test` runs it, without --e2e) takes a story's intent as given and never parses
+    its text, so the topic each conversation test's question gets is checked here, on the same model."""
+    if not DEFAULT_MODEL.exists():
+        pytest.fail("no trained model: `make test` trains it first")
+    result = score(RasaNLU().parse, list(_story_questions()))
+    print("\n" + report(result))
+    assert result["topic"] >= TOPIC_FLOOR
