@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import constants as c
 from actions.service import get_service
-from actions.triage_input import assess_latest, pending_json, words_so_far
+from actions.triage_input import assess_latest, pending_json, routed_question_answer, words_so_far
 from bot.triage.advice import response_name
 from bot.triage.model import Level
 
@@ -39,8 +39,13 @@ class ActionTriage(Action):
             events.append(SlotSet(c.SLOT_TREATMENT_HOURS, outcome.report.hours_since_treatment))
 
         decision = outcome.decision
+        answer = None if decision.level.escalates else routed_question_answer(message)
+        if answer:
+            # A question that mentions a symptom: answered, and triaged as well. Not when it escalates: then the
+            # urgent advice must stand alone.
+            dispatcher.utter_message(response=answer)
         if decision.level is Level.NONE and not outcome.report.findings:
-            return events + self._nothing_to_triage(dispatcher, message)
+            return events + ([] if answer else self._nothing_to_triage(dispatcher, message))
 
         if not from_form and not outcome.final:
             # The form asks for outcome.to_ask (its validation action asks the core again after each answer).

@@ -67,3 +67,14 @@ def words_so_far(tracker: Tracker) -> List[str]:
 def pending_json(tracker: Tracker, report: Report) -> Dict[str, Any]:
     """The pending report slot's value: the report so far and the words it came from."""
     return {**report_to_json(report), SAID: words_so_far(tracker)}
+
+
+def routed_question_answer(latest_message: Dict[str, Any]) -> Optional[str]:
+    """The aftercare answer (utter_ask_aftercare/<topic>) for a question the SafetyRouter sent to triage.
+
+    "What can I take for the soreness?" mentions a symptom, so it is triaged (safety first); but it is also a
+    question, and the patient should get its answer as well. None when DIET did not read it as a question."""
+    if (latest_message.get("safety_override") or {}).get("from") != c.INTENT_ASK_AFTERCARE:
+        return None
+    selected = ((latest_message.get("response_selector") or {}).get(c.INTENT_ASK_AFTERCARE) or {}).get("response")
+    return (selected or {}).get("utter_action") or None

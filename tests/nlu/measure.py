@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Set, Tuple
 
 import yaml
 
@@ -34,22 +34,57 @@ def full_intent(parsed: Dict) -> str:
     intent = parsed["intent"]["name"]
     if intent != RETRIEVAL_INTENT:
         return intent
+    return _topic(parsed) or intent
+
+
+def _topic(parsed: Dict) -> str:
     response = parsed.get("response_selector", {}).get(RETRIEVAL_INTENT, {}).get("response", {})
-    return response.get("intent_response_key") or intent
+    return response.get("intent_response_key") or ""
 
 
-def score(parse, pairs: List[Tuple[str, str]]) -> Dict:
-    """Intent accuracy over all examples; topic accuracy over the topic questions (an intent miss is a miss)."""
+def acted_on(parsed: Dict, escalates) -> Set[str]:
+    """Everything the assistant acts on for this parse: the intent (with its topic), and for a question the
+    SafetyRouter sent to triage the aftercare answer too, which action_triage gives unless triage escalates
+    (actions/triage_input.routed_question_answer)."""
+    acted = {full_intent(parsed)}
+    routed_from = (parsed.get("safety_override") or {}).get("from")
+    if routed_from == RETRIEVAL_INTENT and _topic(parsed) and not escalates(parsed):
+        acted.add(_topic(parsed))
+    return acted
+
+
+def triage_escalates(parsed: Dict) -> bool:
+    """Whether action_triage would escalate this message (for a sender with no treatment record)."""
+    from bot.service import ClinicService
+    from bot.triage.criteria import load_criteria
+
+    global _SERVICE
+    if _SERVICE is None:
+        _SERVICE = ClinicService(load_criteria(), None)
+    outcome = _SERVICE.assess(None, parsed.get("text") or "", parsed.get("entities") or [],
+                              parsed["intent"].get("confidence"), intent=parsed["intent"]["name"])
+    return outcome.decision.level.escalates
+
+
+_SERVICE = None
+
+
+def score(parse, pairs: List[Tuple[str, str]], escalates=triage_escalates) -> Dict:
+    """Intent accuracy over all examples; topic accuracy over the topic questions (an intent miss is a miss).
+
+    A question the SafetyRouter sends to triage counts for its expected intent and topic when the patient gets
+    that answer as well (see acted_on); a report routed to triage counts as report_symptom as always."""
     misses: List[Tuple[str, str, str]] = []
     intent_right = topic_right = topic_total = 0
     for expected, text in pairs:
-        got = full_intent(parse(text))
-        intent_right += got.partition("/")[0] == expected.partition("/")[0]
+        parsed = parse(text)
+        acted = acted_on(parsed, escalates)
+        intent_right += expected.partition("/")[0] in {name.partition("/")[0] for name in acted}
         if "/" in expected:
             topic_total += 1
-            topic_right += got == expected
-        if got != expected:
-            misses.append((expected, got, text))
+            topic_right += expected in acted
+        if expected not in acted:
+            misses.append((expected, " + ".join(sorted(acted)), text))
     return {"intent": intent_right / len(pairs), "topic": topic_right / topic_total, "n": len(pairs),
             "topic_right": topic_right, "topic_total": topic_total, "misses": misses}
 

@@ -109,3 +109,39 @@ async def test_confident_emergency_without_a_known_symptom_is_an_emergency(clini
 async def test_unsure_emergency_without_a_symptom_asks_for_words(clinic, make_tracker):
     dispatcher, _ = await run(make_tracker("help", intent="emergency", confidence=0.4))
     assert responses(dispatcher) == ["utter_ask_describe"]
+
+
+def _routed_question(tracker, topic: str):
+    """What the SafetyRouter leaves for a question DIET read as ask_aftercare but that mentions a symptom."""
+    tracker.latest_message["safety_override"] = {"from": "ask_aftercare", "confidence": 0.9}
+    tracker.latest_message["response_selector"] = {"ask_aftercare": {"response": {
+        "intent_response_key": f"ask_aftercare/{topic}", "utter_action": f"utter_ask_aftercare/{topic}"}}}
+    return tracker
+
+
+async def test_a_question_routed_to_triage_is_answered_and_triaged(clinic, make_tracker):
+    tracker = _routed_question(make_tracker("is peeling normal, and what should I put on it",
+                                            sender=clinic["sender"]), "peeling_flaking_care")
+    dispatcher, events = await run(tracker)
+    said = responses(dispatcher)
+    assert said[0] == "utter_ask_aftercare/peeling_flaking_care"
+    # ... and triage goes on as for any report: advice for its level, or the details form's questions
+    opened_form = any(e.get("event") == "active_loop" for e in events)
+    assert opened_form or (said[1:] and all(name.startswith("utter_advice_") for name in said[1:]))
+
+
+async def test_a_routed_question_that_escalates_gets_only_the_urgent_advice(clinic, make_tracker):
+    tracker = _routed_question(make_tracker("can I put cream on the pus coming out of the needle marks",
+                                            sender=clinic["sender"]), "moisturiser_hydration")
+    dispatcher, _ = await run(tracker)
+    said = responses(dispatcher)
+    assert said[0] == "utter_advice_practitioner_alerted"
+    assert not [name for name in said if name.startswith("utter_ask_aftercare")]
+
+
+async def test_a_message_diet_did_not_read_as_a_question_gets_no_aftercare_answer(clinic, make_tracker):
+    tracker = make_tracker("my skin is peeling", sender=clinic["sender"])
+    tracker.latest_message["response_selector"] = {"ask_aftercare": {"response": {
+        "utter_action": "utter_ask_aftercare/what_is_normal"}}}
+    dispatcher, _ = await run(tracker)
+    assert not [name for name in responses(dispatcher) if name.startswith("utter_ask_aftercare")]
