@@ -91,17 +91,20 @@ class RestLoad:
 
     async def conversations(self, scripts: Sequence[Script], patients: Patients) -> Dict[str, object]:
         """One patient at a time, turn after turn: the reply latency a patient sees on an otherwise idle server."""
-        latencies, errors = [], 0
+        by_kind: Dict[str, List[float]] = defaultdict(list)
+        errors = 0
         for script in scripts:
             sender = await patients.take()
             for text in script.turns:
                 ok, seconds, _ = await self.say(sender, text)
                 if ok:
-                    latencies.append(seconds)
+                    by_kind[script.kind].append(seconds)
                 else:
                     errors += 1
             patients.give_back(sender)
-        return {**latency_summary(latencies), "errors": errors}
+        everything = [s for values in by_kind.values() for s in values]
+        return {**latency_summary(everything), "errors": errors,
+                "by_conversation_kind": {kind: latency_summary(values) for kind, values in sorted(by_kind.items())}}
 
     async def sustained(self, scripts: Sequence[Script], patients: Patients, concurrency: int,
                         duration: float) -> Dict[str, object]:

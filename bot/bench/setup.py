@@ -106,7 +106,7 @@ def register_clinic(database_url: str, rest_patients: int, telegram_patients: in
             practitioner_chat = TELEGRAM_PRACTITIONER_CHATS + n
             practitioner_id = repository.add_practitioner(uow, f"Dr Tg{n}", chat_id=practitioner_chat).id
             new = patient(uow, rest_patients + n, practitioner_id)
-            telegram.append(TelegramPatient(f"patient-{new.patient.id}", TELEGRAM_CHATS + n, new.code,
+            telegram.append(TelegramPatient(f"patient-{new.patient.id}", TELEGRAM_CHATS + n, new.link_code,
                                             practitioner_chat))
         uow.commit()
     factory.kw["bind"].dispose()

@@ -22,6 +22,7 @@ from bot.telegram.standin import ApiCall, BotApiStandIn
 
 TOKEN = "123456:BENCH-standin"
 GATEWAY = "gateway"
+RATE_LIMIT_REFILL_S = 3.0  # bot.telegram.sending.ClinicRateLimiter: per-chat burst 3 at 1 message/s
 
 
 @dataclass(frozen=True)
@@ -59,13 +60,13 @@ class TelegramBench:
         self.reply_timeout = reply_timeout
         self.red_flags: List[_RedFlag] = []
 
-    async def _wait(self, timeout: Optional[float] = None, **match) -> ApiCall:
+    async def _wait(self, predicate=None, timeout: Optional[float] = None, **match) -> ApiCall:
         """Like the stand-in's wait_for_sent, but fails at once (with the gateway's log) if the gateway dies."""
         deadline = time.perf_counter() + (timeout or self.reply_timeout)
         while True:
             self.processes.check_alive(GATEWAY)
             try:
-                return await self.tg.wait_for_sent(timeout=min(1.0, max(0.01, deadline - time.perf_counter())),
+                return await self.tg.wait_for_sent(predicate, min(1.0, max(0.01, deadline - time.perf_counter())),
                                                    **match)
             except AssertionError:
                 if time.perf_counter() >= deadline:
@@ -108,7 +109,11 @@ class TelegramBench:
         turn.last = replies[-1]
 
     async def conversations(self, plan: Sequence[tuple], think: float) -> Dict[str, object]:
-        """Each (Script, TelegramPatient) in turn; `think` seconds between a reply and the patient's next message."""
+        """Each (Script, TelegramPatient) in turn; `think` seconds between a reply and the patient's next message.
+
+        The gateway sends at most ~1 message a second per chat (Telegram's limit, with a burst of 3), so a patient
+        who wrote faster than that would measure the rate limiter, not the path: `think` is a human pause."""
+        await asyncio.sleep(RATE_LIMIT_REFILL_S)  # linking sent two messages per chat: let the buckets refill
         turns: List[_Turn] = []
         errors = 0
         for script, patient in plan:
@@ -132,7 +137,9 @@ class TelegramBench:
                 self._close_turn(previous, None)
         return {"first_message": latency_summary([t.first.at - t.injected for t in turns]),
                 "whole_reply": latency_summary([t.last.at - t.injected for t in turns if t.last]),
-                "errors": errors}
+                "errors": errors, "think_s": think,
+                "turns_ms": [[round((t.first.at - t.injected) * 1000, 1),
+                              round((t.last.at - t.injected) * 1000, 1) if t.last else None] for t in turns]}
 
     async def red_flag_burst(self, patients: Sequence[TelegramPatient], texts: Sequence[str], gap: float) -> int:
         """One red-flag message from each patient, one after another (each waits for its own reply only)."""
