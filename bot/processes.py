@@ -166,3 +166,28 @@ def memory(pid: int) -> Dict[str, float]:
     return {"rss_mib": round(sum(_status_kb(p, "VmRSS") for p in pids) / 1024, 1),
             "peak_rss_mib": round(sum(_status_kb(p, "VmHWM") for p in pids) / 1024, 1),
             "processes": len(pids)}
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process and its descendants have used so far."""
+    total = 0
+    for p in _descendants(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of the full line)
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / _TICKS
+
+
+def machine_cpu_seconds() -> Dict[str, float]:
+    """CPU time of the whole machine so far, all cores together: busy and total (from /proc/stat)."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError):
+        return {"busy": 0.0, "total": 0.0}
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return {"busy": (sum(values[:8]) - idle) / _TICKS, "total": sum(values[:8]) / _TICKS}

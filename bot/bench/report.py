@@ -69,6 +69,17 @@ def table(result: Dict) -> str:
                         if c in by_level else f"{'-':>14}" for c in levels)
         lines.append(f"  {label:<53}{cells}")
 
+    lines.append("  CPU at each run's best level (% of all cores; the rest of the machine includes PostgreSQL, Redis "
+                 "and any other work):")
+    for label, runs in (("stock", stock.get("throughput")), ("ours, 1 worker", ours.get("throughput_1_worker")),
+                        ("ours, 2 workers", ours.get("throughput_2_workers"))):
+        top = max(runs or [], key=lambda lvl: lvl["messages_per_s"], default=None)
+        if top and top.get("cpu"):
+            cpu = top["cpu"]
+            per_message = ", ".join(f"{name} {_f(ms)}" for name, ms in cpu["cpu_ms_per_message"].items())
+            lines.append(f"    {label}: machine busy {_f(cpu['machine_busy_pct'])}%, measured processes "
+                         f"{_f(cpu['measured_processes_pct'])}%, rest {_f(cpu['rest_of_machine_pct'])}%; "
+                         f"CPU ms per message: {per_message}")
     events = ours.get("events") or {}
     lines += ["", f"Event check (trackers vs what was sent): {events.get('conversations', 0)} conversations, "
                   f"{events.get('messages', 0)} messages; lost {events.get('lost')}, extra {events.get('extra')}, "

@@ -25,9 +25,10 @@ from bot.bench import report, scripts
 from bot.bench.load import Ledger, Patients, RestLoad, best, first_answer
 from bot.bench.setup import (PRODUCTION_ENDPOINTS, REST_PRACTITIONER_CHAT, Databases, init_stock, machine,
                              register_clinic, stock_endpoints, stock_model, stock_project, time_training)
-from bot.bench.stats import ratio
+from bot.bench.stats import cpu_breakdown, ratio
 from bot.bench.telegram_path import TOKEN, TelegramBench
-from bot.processes import Processes, action_server_args, free_port, memory, rasa_server_args
+from bot.processes import (Processes, action_server_args, cpu_seconds, free_port, machine_cpu_seconds, memory,
+                           rasa_server_args)
 from bot.settings import PROJECT_ROOT
 from bot.telegram.standin import BotApiStandIn
 
@@ -90,6 +91,21 @@ class Bench:
         if name in self.processes.children and self.processes[name].running():
             entry["memory"] = memory(self.processes[name].pid)
 
+    def _cpu(self, names: Sequence[str]) -> Dict:
+        used = {name: cpu_seconds(self.processes[name].pid) for name in names}
+        used["load client"] = cpu_seconds(os.getpid())
+        return {"machine": machine_cpu_seconds(), "processes": used}
+
+    async def _sustained(self, rest: RestLoad, script_set, patients: Patients, names: Sequence[str]) -> List[Dict]:
+        """Every concurrency level in turn, with where the CPU went meanwhile."""
+        levels = []
+        for concurrency in self.load.concurrency:
+            before = self._cpu(names)
+            level = await rest.sustained(script_set, patients, concurrency, self.load.seconds_per_level)
+            level["cpu"] = cpu_breakdown(before, self._cpu(names), level["messages"])
+            levels.append(level)
+        return levels
+
     # --- ours -----------------------------------------------------------------------------------------------------
     def _spawn_ours(self, worker: str) -> float:
         env = {**self.base_env, **self.databases.rasa_env(self.databases.tracker, f"{self.url('actions')}/webhook")}
@@ -123,7 +139,8 @@ class Bench:
         stock_project_dir = self._prepare_stock(result)
 
         _say("starting our action server and Rasa worker 1" + (", worker 2 and stock Rasa" if load.quick else ""))
-        started = self.processes.spawn("actions", action_server_args(self.ports["actions"]), env=self.base_env).spawned_at
+        actions = self.processes.spawn("actions", action_server_args(self.ports["actions"]), env=self.base_env)
+        started = actions.spawned_at
         self._spawn_ours("rasa-1")
         if load.quick:  # all at once: start-up figures are then not meaningful, but the test stays short
             worker2_started = self._spawn_ours("rasa-2")
@@ -142,7 +159,7 @@ class Bench:
             telegram = await self._telegram(clinic, ledger)
 
             _say("ours, 1 worker: sustained throughput")
-            one = [await rest.sustained(scripts.OURS, patients, c, load.seconds_per_level) for c in load.concurrency]
+            one = await self._sustained(rest, scripts.OURS, patients, ("rasa-1", "actions"))
             self._remember("ours: rasa worker 1", "rasa-1")
             if not load.quick:
                 _say("starting Rasa worker 2")
@@ -151,7 +168,7 @@ class Bench:
             self._remember("ours: rasa worker 2", "rasa-2", startup_s=round(worker2_start, 2))
             _say("ours, 2 workers (each message to the next worker): sustained throughput")
             rest.urls = [self.url("rasa-1"), self.url("rasa-2")]
-            two = [await rest.sustained(scripts.OURS, patients, c, load.seconds_per_level) for c in load.concurrency]
+            two = await self._sustained(rest, scripts.OURS, patients, ("rasa-1", "rasa-2", "actions"))
             for label, name in (("ours: rasa worker 1", "rasa-1"), ("ours: rasa worker 2", "rasa-2"),
                                 ("ours: action server", "actions")):
                 self._remember(label, name)
@@ -230,8 +247,7 @@ class Bench:
             _say("stock, REST: warm-up, reply latency, sustained throughput")
             await rest.conversations(scripts.take(scripts.STOCK, load.warmup_conversations), senders)
             latency = await rest.conversations(scripts.take(scripts.STOCK, load.latency_conversations), senders)
-            throughput = [await rest.sustained(scripts.STOCK, senders, c, load.seconds_per_level)
-                          for c in load.concurrency]
+            throughput = await self._sustained(rest, scripts.STOCK, senders, ("stock",))
             self._remember("stock: rasa", "stock")
         finally:
             await rest.aclose()

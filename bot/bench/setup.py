@@ -11,7 +11,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import yaml
 from sqlalchemy import create_engine, text
@@ -179,7 +179,3 @@ def _read(path: str) -> str:
         return Path(path).read_text()
     except OSError:
         return ""
-
-
-def rasa_data_args(data: Tuple[str, ...]) -> List[str]:
-    return ["--data", *data]

@@ -58,3 +58,19 @@ def compare_events(sent: Mapping[str, Sequence[str]], recorded: Mapping[str, Seq
     return {"conversations": len(sent), "messages": sum(len(t) for t in sent.values()),
             "conversations_wrong": len(bad), "lost": lost, "extra": extra, "reordered": reordered,
             "examples": bad[:5]}
+
+
+def cpu_breakdown(before: Mapping, after: Mapping, messages: int) -> Dict[str, object]:
+    """Where the CPU went between two snapshots ({"machine": {"busy", "total"}, "processes": {name: s}}).
+
+    Percentages are of the whole machine (100 = every core busy). "rest_of_machine" is everything else that ran
+    meanwhile: PostgreSQL, Redis, and any other work on the machine, which makes the other figures noisy."""
+    total = after["machine"]["total"] - before["machine"]["total"]
+    busy = after["machine"]["busy"] - before["machine"]["busy"]
+    used = {name: after["processes"][name] - before["processes"][name] for name in after["processes"]}
+    ours = sum(used.values())
+    pct = (lambda seconds: round(100 * seconds / total, 1)) if total > 0 else (lambda seconds: None)
+    return {"machine_busy_pct": pct(busy), "measured_processes_pct": pct(ours),
+            "rest_of_machine_pct": pct(max(0.0, busy - ours)),
+            "cpu_ms_per_message": {name: round(1000 * s / messages, 1) if messages else None
+                                   for name, s in used.items()}}

@@ -12,7 +12,7 @@ import asyncio
 import sys
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from bot.bench.load import Ledger
 from bot.bench.scripts import Script
@@ -105,10 +105,12 @@ class TelegramBench:
         """The last message of `turn`'s reply: its last sendMessage before `until` (the next turn's typing)."""
         start = self._index(turn.first)
         end = self._index(until) if until is not None else len(self.tg.calls)
-        replies = [c for c in self.tg.calls[start:end] if c.ok and c.method == "sendMessage" and c.chat_id == turn.chat_id]
+        replies = [call for call in self.tg.calls[start:end]
+                   if call.ok and call.method == "sendMessage" and call.chat_id == turn.chat_id]
         turn.last = replies[-1]
 
-    async def conversations(self, plan: Sequence[tuple], think: float) -> Dict[str, object]:
+    async def conversations(self, plan: Sequence[Tuple[Script, TelegramPatient]],
+                            think: float) -> Dict[str, object]:
         """Each (Script, TelegramPatient) in turn; `think` seconds between a reply and the patient's next message.
 
         The gateway sends at most ~1 message a second per chat (Telegram's limit, with a burst of 3), so a patient

@@ -1,5 +1,5 @@
 """The benchmark's arithmetic: percentiles and the check of each tracker's events against what was sent."""
-from bot.bench.stats import compare_events, latency_summary, percentile, ratio
+from bot.bench.stats import compare_events, cpu_breakdown, latency_summary, percentile, ratio
 
 
 def test_percentile_is_a_measured_value_by_nearest_rank():
@@ -40,3 +40,12 @@ def test_lost_duplicated_and_reordered_events_are_counted():
 def test_a_conversation_missing_from_the_store_loses_everything():
     result = compare_events({"gone": ["hi", "bye"]}, {})
     assert result["lost"] == 2
+
+
+def test_cpu_breakdown_splits_the_machine_between_measured_processes_and_the_rest():
+    before = {"machine": {"busy": 10.0, "total": 100.0}, "processes": {"rasa": 1.0, "actions": 0.5}}
+    after = {"machine": {"busy": 18.0, "total": 120.0}, "processes": {"rasa": 5.0, "actions": 1.5}}
+    cpu = cpu_breakdown(before, after, messages=10)
+    assert cpu["machine_busy_pct"] == 40.0 and cpu["measured_processes_pct"] == 25.0
+    assert cpu["rest_of_machine_pct"] == 15.0
+    assert cpu["cpu_ms_per_message"] == {"rasa": 400.0, "actions": 100.0}
