@@ -171,10 +171,10 @@ def memory(pid: int) -> Dict[str, float]:
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process and its descendants have used so far."""
+def cpu_seconds(pid: int, with_descendants: bool = True) -> float:
+    """User + system CPU time a process (and, by default, its descendants) has used so far."""
     total = 0
-    for p in _descendants(pid):
+    for p in _descendants(pid) if with_descendants else [pid]:
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of the full line)

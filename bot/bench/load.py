@@ -94,17 +94,27 @@ class RestLoad:
         by_kind: Dict[str, List[float]] = defaultdict(list)
         errors = 0
         for script in scripts:
-            sender = await patients.take()
-            for text in script.turns:
-                ok, seconds, _ = await self.say(sender, text)
-                if ok:
-                    by_kind[script.kind].append(seconds)
-                else:
-                    errors += 1
-            patients.give_back(sender)
+            latencies, failed = await self.converse(script, patients)
+            by_kind[script.kind] += latencies
+            errors += failed
         everything = [s for values in by_kind.values() for s in values]
         return {**latency_summary(everything), "errors": errors,
                 "by_conversation_kind": {kind: latency_summary(values) for kind, values in sorted(by_kind.items())}}
+
+    async def converse(self, script: Script, patients: Patients) -> Tuple[List[float], int]:
+        """One conversation by the next free patient: (seconds of each answered message, failed messages)."""
+        latencies, errors = [], 0
+        sender = await patients.take()
+        try:
+            for text in script.turns:
+                ok, seconds, _ = await self.say(sender, text)
+                if ok:
+                    latencies.append(seconds)
+                else:
+                    errors += 1
+        finally:
+            patients.give_back(sender)
+        return latencies, errors
 
     async def sustained(self, scripts: Sequence[Script], patients: Patients, concurrency: int,
                         duration: float) -> Dict[str, object]:

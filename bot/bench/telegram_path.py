@@ -12,7 +12,7 @@ import asyncio
 import sys
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Awaitable, Callable, Dict, List, Optional, Sequence, Tuple
 
 from bot.bench.load import Ledger
 from bot.bench.scripts import Script
@@ -109,16 +109,20 @@ class TelegramBench:
                    if call.ok and call.method == "sendMessage" and call.chat_id == turn.chat_id]
         turn.last = replies[-1]
 
-    async def conversations(self, plan: Sequence[Tuple[Script, TelegramPatient]],
-                            think: float) -> Dict[str, object]:
+    async def conversations(self, plan: Sequence[Tuple[Script, TelegramPatient]], think: float,
+                            over_rest: Callable[[Script], Awaitable[List[float]]]) -> Dict[str, object]:
         """Each (Script, TelegramPatient) in turn; `think` seconds between a reply and the patient's next message.
 
         The gateway sends at most ~1 message a second per chat (Telegram's limit, with a burst of 3), so a patient
-        who wrote faster than that would measure the rate limiter, not the path: `think` is a human pause."""
+        who wrote faster than that would measure the rate limiter, not the path: `think` is a human pause.
+        Before each conversation the same script also goes over REST (`over_rest`, returning its latencies), so
+        the two paths are compared in the same minutes of a machine whose background load may drift."""
         await asyncio.sleep(RATE_LIMIT_REFILL_S)  # linking sent two messages per chat: let the buckets refill
         turns: List[_Turn] = []
+        rest: List[float] = []
         errors = 0
         for script, patient in plan:
+            rest += await over_rest(script)
             previous: Optional[_Turn] = None
             for index, text in enumerate(script.turns):
                 mark = self.tg.mark()
@@ -137,7 +141,8 @@ class TelegramBench:
             if previous is not None:
                 await asyncio.sleep(max(0.0, 1.5 - think))  # let the tail of the last reply arrive
                 self._close_turn(previous, None)
-        return {"first_message": latency_summary([t.first.at - t.injected for t in turns]),
+        return {"rest_same_minutes": latency_summary(rest),
+                "first_message": latency_summary([t.first.at - t.injected for t in turns]),
                 "whole_reply": latency_summary([t.last.at - t.injected for t in turns if t.last]),
                 "errors": errors, "think_s": think,
                 "turns_ms": [[round((t.first.at - t.injected) * 1000, 1),

@@ -34,6 +34,7 @@ def test_latencies_are_measured_and_ordered(result):
     ours = data["ours"]
     assert ordered(ours["rest_latency"]) and ours["rest_latency"]["errors"] == 0
     assert ordered(ours["telegram"]["first_message"]) and ordered(ours["telegram"]["whole_reply"])
+    assert ordered(ours["telegram"]["rest_same_minutes"])
     assert ours["telegram"]["errors"] == 0
     if data["stock"] is not None:
         assert ordered(data["stock"]["rest_latency"])
