@@ -102,6 +102,10 @@ def table(result: Dict) -> str:
     for v in result["verdicts"]:
         state = "n/a" if v["met"] is None else ("met" if v["met"] else "MISSED")
         lines.append(f"  {v['label']:<52}{_f(v['value'], 2):>10}  target {v['target']:<8} {state}")
+    cpu_ratio = result["summary"].get("cpu_ms_per_message_ours_stock")
+    if cpu_ratio is not None:
+        lines.append(f"  (not a target) CPU per message, ours/stock: {cpu_ratio:.2f}; less sensitive to other work "
+                     "on the machine than the ratios above")
     for note in result.get("notes", []):
         lines.append(f"Note: {note}")
     return "\n".join(lines)

@@ -298,7 +298,17 @@ class Bench:
                 str(a["concurrency"]): ratio(b["messages_per_s"], a["messages_per_s"])
                 for a, b in zip(ours["throughput_1_worker"], ours["throughput_2_workers"])},
             "events_wrong": events["lost"] + events["extra"] + events["reordered"],
+            # Less sensitive to other work on the machine than messages/s: CPU each message costs the server side.
+            "cpu_ms_per_message_ours_stock": ratio(_server_cpu_ms(best_one), _server_cpu_ms(best_stock)),
         }
+
+
+def _server_cpu_ms(level: Optional[Dict]) -> Optional[float]:
+    """CPU ms per message of the assistant's own processes (not the load client) at a throughput level."""
+    if not level or not level.get("cpu"):
+        return None
+    values = [ms for name, ms in level["cpu"]["cpu_ms_per_message"].items() if name != "load client"]
+    return None if None in values else sum(values)
 
 
 def _interrupt(signum, frame) -> None:
