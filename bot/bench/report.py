@@ -52,6 +52,7 @@ def table(result: Dict) -> str:
     lines.append(_latency_row("ours, REST, between the Telegram ones", tg.get("rest_same_minutes")))
     lines.append(_latency_row("ours, Telegram path, first message", tg.get("first_message")))
     lines.append(_latency_row("ours, Telegram path, whole reply", tg.get("whole_reply")))
+    lines.append(_latency_row("  of which update to 'typing…' (gateway)", tg.get("update_to_typing")))
     lines.append(_latency_row("stock rasa init, REST", stock.get("rest_latency")))
     alerts = tg.get("alerts") or {}
     lines += ["", f"Practitioner alert (ms)                 {'n':>8}{'p50':>10}{'p95':>10}{'p99':>10}",

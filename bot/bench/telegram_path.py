@@ -143,6 +143,8 @@ class TelegramBench:
                 self._close_turn(previous, None)
         return {"rest_same_minutes": latency_summary(rest),
                 "first_message": latency_summary([t.first.at - t.injected for t in turns]),
+                # The gateway's own share before Rasa: update delivered, patient looked up, "typing…" sent.
+                "update_to_typing": latency_summary([t.typing.at - t.injected for t in turns]),
                 "whole_reply": latency_summary([t.last.at - t.injected for t in turns if t.last]),
                 "errors": errors, "think_s": think,
                 "turns_ms": [[round((t.first.at - t.injected) * 1000, 1),
