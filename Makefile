@@ -87,7 +87,7 @@ eval: train
 
 # A benchmark, not a test: prints a table and writes results/bench/bench.json. Needs PostgreSQL and Redis on
 # loopback (AFTERCARE_BENCH_POSTGRES_URL, AFTERCARE_BENCH_REDIS_*). BENCH_ARGS="--no-training" skips timing
-# a fresh training (~3-5 min of the run).
+# the two fresh trainings (2-4 min of the run).
 bench: train
 	@$(PY) -m bot.bench.run --rasa-data $(RASA_DATA) $(BENCH_ARGS)
 

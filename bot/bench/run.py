@@ -53,7 +53,7 @@ class Load:
     def for_mode(cls, quick: bool) -> "Load":
         if quick:
             return cls(True, 1, 3, 2, 1.0, 1, (4,), 3.0, 16)
-        return cls(False, 3, 30, 10, 2.0, 12, (1, 8, 32), 15.0, 200)
+        return cls(False, 3, 30, 20, 2.0, 20, (1, 8, 32), 15.0, 200)
 
 
 def _now() -> str:
@@ -283,6 +283,8 @@ class Bench:
         tg = ours.get("telegram") or {}
         tg_p95 = (tg.get("first_message") or {}).get("p95_ms")
         paired_p95 = (tg.get("rest_same_minutes") or {}).get("p95_ms")
+        tg_p50 = (tg.get("first_message") or {}).get("p50_ms")
+        paired_p50 = (tg.get("rest_same_minutes") or {}).get("p50_ms")
         best_one, best_two = best(ours["throughput_1_worker"]), best(ours["throughput_2_workers"])
         best_stock = best(stock.get("throughput") or [])
         events = ours["events"]
@@ -290,6 +292,7 @@ class Bench:
             "ours_stock_rest_p95": ratio(rest_p95, (stock.get("rest_latency") or {}).get("p95_ms")),
             # Against the REST conversations interleaved with the Telegram ones (same minutes, same scripts).
             "telegram_adds_p95_ms": None if tg_p95 is None or paired_p95 is None else round(tg_p95 - paired_p95, 1),
+            "telegram_adds_p50_ms": None if tg_p50 is None or paired_p50 is None else round(tg_p50 - paired_p50, 1),
             "alert_after_reply_p95_ms": ((tg.get("alerts") or {}).get("after_patient_reply") or {}).get("p95_ms"),
             "throughput_ours_stock": ratio(best_one and best_one["messages_per_s"],
                                            best_stock and best_stock["messages_per_s"]),
