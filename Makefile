@@ -27,6 +27,7 @@ help:
 	@echo "make run   - set everything up and chat with the assistant in this terminal"
 	@echo "make test  - set everything up and run every test"
 	@echo "make eval  - triage evaluation table and confusion matrix (results/)"
+	@echo "make bench - latency/throughput/alert benchmark against stock Rasa (results/bench/, ~10 min)"
 
 # --- environment -------------------------------------------------------------------------------------------
 # .python-version says 3.10; pyenv's shim honours it. Rasa 3.6 does not run on 3.11+.
@@ -83,6 +84,12 @@ test-fast: $(SPACY_STAMP)
 
 eval: train
 	@$(PY) -m bot.triage.evaluate --data data/triage_eval/messages.jsonl --out results/eval
+
+# A benchmark, not a test: prints a table and writes results/bench/bench.json. Needs PostgreSQL and Redis on
+# loopback (AFTERCARE_BENCH_POSTGRES_URL, AFTERCARE_BENCH_REDIS_*). BENCH_ARGS="--no-training" skips timing
+# the two fresh trainings (2-4 min of the run).
+bench: train
+	@$(PY) -m bot.bench.run --rasa-data $(RASA_DATA) $(BENCH_ARGS)
 
 clean:
 	rm -rf build models results .pytest_cache

@@ -141,6 +141,8 @@ class ApiCall:
     time: float
     status: int = 200
     result: Any = None
+    # time.perf_counter() when the request arrived: a clock for measuring latencies (`time` is wall-clock).
+    at: float = field(default_factory=time.perf_counter)
 
     @property
     def ok(self) -> bool:
