@@ -10,36 +10,29 @@ import asyncio
 import logging
 import os
 import signal
-import subprocess
 import sys
 import time
-from pathlib import Path
 from dataclasses import replace
-from typing import Dict, List
+from pathlib import Path
 
 import httpx
 
 from bot import profiles
+from bot.processes import Processes, action_server_args, rasa_server_args
 from bot.settings import PROJECT_ROOT, ConfigError, Settings
 
-BIN = Path(sys.executable).parent
 MODEL = PROJECT_ROOT / "models" / "aftercare.tar.gz"
 
 
-def _start(name: str, args: List[str], log_dir: Path, env: Dict[str, str]) -> subprocess.Popen:
-    log = open(log_dir / f"{name}.log", "ab")
-    # Own process group: Ctrl-C in the terminal reaches us, and we stop the whole group of each child.
-    return subprocess.Popen(args, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, **env})
-
-
-def _wait_ready(url: str, process: subprocess.Popen, what: str, timeout: float = 240.0) -> None:
+def _wait_ready(children: Processes, name: str, url: str, what: str, timeout: float = 240.0) -> None:
+    """Processes.wait_http with progress dots for the terminal, and an error that says where the log is."""
     started = time.monotonic()
     print(f">> starting {what} ", end="", flush=True)
     while time.monotonic() - started < timeout:
-        if process.poll() is not None:
+        child = children[name]
+        if not child.running():
             print("failed")
-            raise SystemExit(f"{what} exited (code {process.returncode}); see var/log/ for its log.")
+            raise SystemExit(f"{what} exited (code {child.process.returncode}); its log is {child.log_path}.")
         try:
             if httpx.get(url, timeout=1.0).status_code == 200:
                 print(f"ready ({time.monotonic() - started:.0f}s)")
@@ -48,21 +41,7 @@ def _wait_ready(url: str, process: subprocess.Popen, what: str, timeout: float =
             pass
         print(".", end="", flush=True)
         time.sleep(1.0)
-    raise SystemExit(f"{what} did not become ready within {timeout:.0f}s; see var/log/.")
-
-
-def _stop(processes: List[subprocess.Popen]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-    for process in processes:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+    raise SystemExit(f"{what} did not become ready within {timeout:.0f}s; its log is {children[name].log_path}.")
 
 
 def _interrupt(signum, frame) -> None:
@@ -96,22 +75,21 @@ def main() -> int:
 
     env_note = "" if settings.telegram_enabled else " (terminal mode: no TELEGRAM_BOT_TOKEN)"
     print(f">> {settings.profile} profile, {len(workers)} Rasa worker(s); logs in {log_dir}{env_note}")
-    processes: List[subprocess.Popen] = []
+    children = Processes(log_dir)  # each child in its own process group, stopped as a group
     try:
         for worker in workers:
             suffix = f"-{worker.index}" if len(workers) > 1 else ""
-            actions = _start(f"actions{suffix}", [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
-                                                  "--port", str(worker.actions_port)], log_dir, {})
+            children.spawn(f"actions{suffix}", action_server_args(worker.actions_port))
             # Rasa falls back to an in-memory tracker store, call by call, when its database cannot be opened:
             # that would silently forget every conversation. The plan gives it a database that exists.
-            rasa = _start(f"rasa{suffix}", [str(BIN / "rasa"), "run", "--enable-api", "-i", "127.0.0.1",
-                                            "-p", str(worker.rasa_port), "-m", str(MODEL),
-                                            "--endpoints", worker.endpoints, "--credentials", "credentials.yml"],
-                          log_dir, dict(worker.env))
-            processes += [actions, rasa]
-        for worker, (actions, rasa) in zip(workers, zip(processes[::2], processes[1::2])):
-            _wait_ready(f"{worker.actions_url}/health", actions, f"action server {worker.index + 1}")
-            _wait_ready(f"{worker.rasa_url}/status", rasa, f"Rasa worker {worker.index + 1} (loading the model)")
+            children.spawn(f"rasa{suffix}", rasa_server_args(worker.rasa_port, MODEL, Path(worker.endpoints),
+                                                             Path("credentials.yml")), env=dict(worker.env))
+        for worker in workers:
+            suffix = f"-{worker.index}" if len(workers) > 1 else ""
+            _wait_ready(children, f"actions{suffix}", f"{worker.actions_url}/health",
+                        f"action server {worker.index + 1}")
+            _wait_ready(children, f"rasa{suffix}", f"{worker.rasa_url}/status",
+                        f"Rasa worker {worker.index + 1} (loading the model)")
         settings = replace(settings, rasa_url=",".join(worker.rasa_url for worker in workers))
         if settings.telegram_enabled:
             from bot.telegram.app import main as telegram_main
@@ -126,7 +104,7 @@ def main() -> int:
         return 130
     finally:
         print("\n>> stopping the assistant's processes")
-        _stop(processes)
+        children.stop_all()
 
 
 if __name__ == "__main__":
