@@ -103,17 +103,23 @@ class RestLoad:
 
     async def converse(self, script: Script, patients: Patients) -> Tuple[List[float], int]:
         """One conversation by the next free patient: (seconds of each answered message, failed messages)."""
-        latencies, errors = [], 0
         sender = await patients.take()
         try:
-            for text in script.turns:
-                ok, seconds, _ = await self.say(sender, text)
-                if ok:
-                    latencies.append(seconds)
-                else:
-                    errors += 1
+            return await self.play(sender, script)
         finally:
             patients.give_back(sender)
+
+    async def play(self, sender: str, script: Script, deadline: float = float("inf")) -> Tuple[List[float], int]:
+        """Say the script's turns as `sender`, stopping at `deadline`: (seconds of each answer, failed messages)."""
+        latencies, errors = [], 0
+        for text in script.turns:
+            if time.perf_counter() >= deadline:
+                break
+            ok, seconds, _ = await self.say(sender, text)
+            if ok:
+                latencies.append(seconds)
+            else:
+                errors += 1
         return latencies, errors
 
     async def sustained(self, scripts: Sequence[Script], patients: Patients, concurrency: int,
@@ -130,16 +136,11 @@ class RestLoad:
             while time.perf_counter() < deadline:
                 script, sender = next(script_cycle), await patients.take()
                 try:
-                    for text in script.turns:
-                        if time.perf_counter() >= deadline:
-                            break
-                        ok, seconds, _ = await self.say(sender, text)
-                        if ok:
-                            latencies.append(seconds)
-                        else:
-                            errors += 1
+                    answered, failed = await self.play(sender, script, deadline)
                 finally:
                     patients.give_back(sender)
+                latencies.extend(answered)
+                errors += failed
 
         await asyncio.gather(*(patient() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started

@@ -233,10 +233,7 @@ def add_treatment(
     actor: str = "admin",
 ) -> Treatment:
     now = now or utcnow()
-    _check_choice(area, AREAS, "area")
-    _check_choice(method, METHODS, "method")
-    get_patient(uow, patient_id)
-    get_practitioner(uow, practitioner_id)
+    _check_treatment(uow, patient_id, practitioner_id, area, method)
     if performed_at.tzinfo is None:
         raise errors.InvalidValue("Treatment time needs a timezone (e.g. 2026-11-24T14:30+00:00).")
     if performed_at > now + FUTURE_TOLERANCE:
@@ -698,10 +695,7 @@ def add_appointment(
     preparation guidance that long before it (at once if the appointment is nearer; the check-in sender waits
     until the patient's chat is linked)."""
     now = now or utcnow()
-    _check_choice(area, AREAS, "area")
-    _check_choice(method, METHODS, "method")
-    get_patient(uow, patient_id)
-    get_practitioner(uow, practitioner_id)
+    _check_treatment(uow, patient_id, practitioner_id, area, method)
     if scheduled_at.tzinfo is None:
         raise errors.InvalidValue("Appointment time needs a timezone (e.g. 2026-12-03T10:00+00:00).")
     if scheduled_at <= now:
@@ -967,6 +961,14 @@ def _as_dict(row: Any, exclude: Sequence[str] = ()) -> Dict[str, Any]:
         value = getattr(row, column.key)
         result[column.key] = value.isoformat() if isinstance(value, dt.datetime) else value
     return result
+
+
+def _check_treatment(uow: UnitOfWork, patient_id: int, practitioner_id: int, area: str, method: str) -> None:
+    """What a performed or a planned treatment both need: a known area and method, patient and practitioner."""
+    _check_choice(area, AREAS, "area")
+    _check_choice(method, METHODS, "method")
+    get_patient(uow, patient_id)
+    get_practitioner(uow, practitioner_id)
 
 
 def _check_choice(value: str, allowed: Sequence[str], what: str) -> None:
