@@ -15,8 +15,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
-
 from bot import profiles
 from bot.processes import Processes, action_server_args, rasa_server_args
 from bot.settings import PROJECT_ROOT, ConfigError, Settings
@@ -24,24 +22,16 @@ from bot.settings import PROJECT_ROOT, ConfigError, Settings
 MODEL = PROJECT_ROOT / "models" / "aftercare.tar.gz"
 
 
-def _wait_ready(children: Processes, name: str, url: str, what: str, timeout: float = 240.0) -> None:
-    """Processes.wait_http with progress dots for the terminal, and an error that says where the log is."""
+def _wait_ready(children: Processes, name: str, url: str, what: str) -> None:
+    """Processes.wait_http with progress dots, and a short error that says where the log is."""
     started = time.monotonic()
     print(f">> starting {what} ", end="", flush=True)
-    while time.monotonic() - started < timeout:
-        child = children[name]
-        if not child.running():
-            print("failed")
-            raise SystemExit(f"{what} exited (code {child.process.returncode}); its log is {child.log_path}.")
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                print(f"ready ({time.monotonic() - started:.0f}s)")
-                return
-        except httpx.HTTPError:
-            pass
-        print(".", end="", flush=True)
-        time.sleep(1.0)
-    raise SystemExit(f"{what} did not become ready within {timeout:.0f}s; its log is {children[name].log_path}.")
+    try:
+        children.wait_http(name, url, poll=1.0, on_wait=lambda: print(".", end="", flush=True))
+    except RuntimeError:
+        print("failed")
+        raise SystemExit(f"{what} did not start; its log is {children[name].log_path}.") from None
+    print(f"ready ({time.monotonic() - started:.0f}s)")
 
 
 def _interrupt(signum, frame) -> None:

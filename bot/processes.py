@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional
+from typing import Callable, Dict, List, Mapping, Optional
 
 import httpx
 
@@ -97,8 +97,10 @@ class Processes:
         if not child.running():
             raise RuntimeError(f"{name} exited (code {child.process.returncode}):\n{child.log_tail()}")
 
-    def wait_http(self, name: str, url: str, timeout: float = 240.0) -> None:
-        """Wait until GET `url` answers 200; raise (with the child's log) if the child exits or time runs out."""
+    def wait_http(self, name: str, url: str, timeout: float = 240.0, poll: float = 0.2,
+                  on_wait: Optional[Callable[[], None]] = None) -> None:
+        """Wait until GET `url` answers 200; raise (with the child's log) if the child exits or time runs out.
+        `on_wait` is called before each further try (make run prints a progress dot)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.check_alive(name)
@@ -107,7 +109,9 @@ class Processes:
                     return
             except httpx.HTTPError:
                 pass
-            time.sleep(0.2)
+            if on_wait is not None:
+                on_wait()
+            time.sleep(poll)
         raise RuntimeError(f"{name} not ready after {timeout:.0f}s:\n{self.children[name].log_tail()}")
 
     def stop(self, name: str, timeout: float = 15.0) -> None:

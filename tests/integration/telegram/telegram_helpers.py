@@ -6,13 +6,13 @@ up another directory's conftest.
 from __future__ import annotations
 
 import asyncio
-import socket
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, List
 
 from aiohttp import web
 from telegram.ext import Application
 
+from bot.processes import free_port  # noqa: F401  (re-exported for the tests)
 from bot.settings import Settings
 from bot.telegram.app import ALLOWED_UPDATES
 from bot.telegram.memory import MemoryDeps
@@ -77,12 +77,6 @@ class RunningBot:
     rasa: FakeRasa
     memory: MemoryDeps
     settings: Settings
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def make_settings(tg: BotApiStandIn, rasa_url: str, **overrides: Any) -> Settings:
