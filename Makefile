@@ -83,7 +83,7 @@ test-fast: $(SPACY_STAMP)
 	@$(BIN)/pytest -q -m "not rasa and not e2e and not postgres" $(PYTEST_ARGS)
 
 eval: train
-	@$(PY) -m bot.triage.evaluate --data data/triage_eval/messages.jsonl --out results/eval
+	@PYTHONWARNINGS=ignore $(PY) -m devtools.evaluate --data $(sort $(wildcard data/triage_eval/*.jsonl)) --out results/eval
 
 # A benchmark, not a test: prints a table and writes results/bench/bench.json. Needs PostgreSQL and Redis on
 # loopback (AFTERCARE_BENCH_POSTGRES_URL, AFTERCARE_BENCH_REDIS_*). BENCH_ARGS="--no-training" skips timing

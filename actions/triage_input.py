@@ -9,22 +9,13 @@ from rasa_sdk import Tracker
 
 from actions import constants as c
 from actions.service import get_service
-from bot.service import Outcome
+from bot.service import Outcome, intent_confidence
 from bot.triage.conversation import parse_detail, report_from_json, report_to_json
 from bot.triage.model import PatientContext, Report
 
 # Key of the pending report's JSON that keeps the patient's words of this triage, so the practitioner's record
 # reads "it's a bit sore / now there's pus coming out", not only the last answer.
 SAID = "said"
-
-
-def intent_confidence(latest_message: Dict[str, Any]) -> Optional[float]:
-    """DIET's own confidence, also when the SafetyRouter re-routed the intent."""
-    override = latest_message.get("safety_override") or {}
-    if override.get("confidence") is not None:
-        return float(override["confidence"])
-    confidence = (latest_message.get("intent") or {}).get("confidence")
-    return None if confidence is None else float(confidence)
 
 
 def detail_answers(tracker: Tracker, leave_out: Optional[str] = None) -> Dict[str, Any]:

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from bot.service import intent_confidence, intent_name
 from bot.settings import PROJECT_ROOT
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "aftercare.tar.gz"
@@ -44,18 +45,16 @@ class RasaNLU:
     def parse(self, text: str) -> Dict[str, Any]:
         return self._loop.run_until_complete(self._agent.parse_message(text))
 
-    def analyze(self, text: str) -> Tuple[List[Dict[str, Any]], Optional[float]]:
-        """(entities, DIET's intent confidence): the analyzer interface of bot.triage.evaluate."""
-        from actions.action_triage import intent_confidence
-
+    def analyze(self, text: str) -> Tuple[List[Dict[str, Any]], Optional[float], Optional[str]]:
+        """(entities, DIET's intent confidence, intent): the analyzer interface of bot.triage.evaluate."""
         parsed = self.parse(text)
-        return parsed.get("entities") or [], intent_confidence(parsed)
+        return parsed.get("entities") or [], intent_confidence(parsed), intent_name(parsed)
 
 
 _shared: Optional[RasaNLU] = None
 
 
-def analyze(text: str) -> Tuple[List[Dict[str, Any]], Optional[float]]:
+def analyze(text: str) -> Tuple[List[Dict[str, Any]], Optional[float], Optional[str]]:
     """Module-level analyzer over the default model, loaded on first use (for `make eval`)."""
     global _shared
     if _shared is None:

@@ -28,6 +28,19 @@ _SENDER = re.compile(r"^patient-(\d+)$")
 STATED_EMERGENCY_CONFIDENCE = 0.8
 
 
+def intent_confidence(parsed_message: Mapping[str, Any]) -> Optional[float]:
+    """DIET's own confidence in a parsed message, also when the SafetyRouter re-routed the intent."""
+    override = parsed_message.get("safety_override") or {}
+    if override.get("confidence") is not None:
+        return float(override["confidence"])
+    confidence = (parsed_message.get("intent") or {}).get("confidence")
+    return None if confidence is None else float(confidence)
+
+
+def intent_name(parsed_message: Mapping[str, Any]) -> Optional[str]:
+    return (parsed_message.get("intent") or {}).get("name")
+
+
 def patient_id_from_sender(sender_id: Optional[str]) -> Optional[int]:
     """The gateway talks to Rasa as sender "patient-<id>"; any other sender is not a known patient."""
     match = _SENDER.match(sender_id or "")

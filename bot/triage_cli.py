@@ -11,10 +11,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bot.nlu_runtime import DEFAULT_MODEL, ModelMissing, RasaNLU
+from bot.service import ClinicService
 from bot.settings import ConfigError, Settings
 from bot.triage.criteria import CriteriaError, load_criteria
-from bot.triage.engine import triage
-from bot.triage.findings import report_from_entities
 from bot.triage.model import PatientContext
 
 
@@ -31,7 +30,8 @@ def _error(line_no: int, message: str) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        criteria = load_criteria(Settings.from_env().criteria_path)
+        settings = Settings.from_env()
+        service = ClinicService(load_criteria(settings.criteria_path), settings=settings)
         nlu = RasaNLU(args.model)
     except (ModelMissing, CriteriaError, ConfigError) as error:
         print(f"aftercare triage: {error}", file=sys.stderr)
@@ -49,13 +49,13 @@ def run(args: argparse.Namespace) -> int:
         except (ValueError, KeyError, TypeError):
             print(json.dumps(_error(line_no, 'expected {"text": "...", "days_since": number?, "method": "..."?}')))
             continue
-        entities, confidence = nlu.analyze(text)
-        report = report_from_entities(text, entities, intent_confidence=confidence)
+        entities, confidence, intent = nlu.analyze(text)
         context = PatientContext(hours_since_treatment=hours, method=item.get("method"), area=item.get("area"))
-        decision = triage(report, context, criteria)
+        # The same service call as the triage action: what this prints is what a patient's message would get.
+        outcome = service.assess(None, text, entities, confidence, intent=intent, fallback_context=context)
         print(json.dumps({
-            "level": decision.level.value,
-            "criteria": list(decision.criteria),
-            "findings": [asdict(f) for f in report.findings],
+            "level": outcome.decision.level.value,
+            "criteria": list(outcome.decision.criteria),
+            "findings": [asdict(f) for f in outcome.report.findings],
         }), flush=True)
     return 0

@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Tuple
 
 import pytest
 
-from bot.triage import evaluate as ev
+from devtools import evaluate as ev
 
 
 def fake_analyzer(text: str) -> Tuple[List[Dict], Optional[float]]:
@@ -120,7 +120,7 @@ def test_missing_analyzer_is_a_clear_error() -> None:
 
 
 def test_the_evaluation_set_is_well_formed_and_big_enough() -> None:
-    path = Path(__file__).resolve().parents[3] / "data" / "triage_eval" / "messages.jsonl"
+    path = Path(__file__).resolve().parents[2] / "data" / "triage_eval" / "messages.jsonl"
     examples = ev.load_examples(path)
     assert len(examples) >= 300
     counts = {level: sum(1 for e in examples if e.expected == level) for level in ev.LEVELS}

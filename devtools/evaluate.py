@@ -1,18 +1,18 @@
-"""Evaluate the whole triage path (NLU analyzer -> findings -> engine) on a labelled message set.
+"""Evaluate the whole triage path (NLU analyzer -> service -> findings -> engine) on labelled message sets.
 
-    python -m bot.triage.evaluate --data data/triage_eval/messages.jsonl --out results/eval
+    python -m devtools.evaluate --data data/triage_eval/messages.jsonl data/triage_eval/blind_1.jsonl --out results/eval
 
-Each line of the data file: {"text": ..., "days_since": number?, "method": ...?, "area": ...?,
-"expected": "none|normal|monitor|urgent|emergency"}.
+Each set is scored on its own (results in OUT/<set name>/). Each line of a data file: {"text": ..., "days_since":
+number?, "method": ...?, "area": ...?, "expected" (or "expect"): "none|normal|monitor|urgent|emergency"}.
 
-Safety gates (exit code 1 when any fails):
+Safety gates, per set (exit code 1 when any fails):
   escalation recall   every expected urgent/emergency message is predicted urgent or emergency  (must be 100 %)
   emergency recall    every expected emergency is predicted emergency                           (must be 100 %)
-  normal kept calm    expected-normal messages not escalated                                    (at least 90 %)
+  calm kept calm      expected normal and none messages (reactions, questions) not escalated    (at least 90 %)
 
-The analyzer is injectable: `analyze(text) -> (entities, intent_confidence)`. By default it is the trained Rasa model
-(`bot.nlu_runtime.analyze`: the same NLU path as the live assistant), imported only when needed so that tests
-can run without spaCy or Rasa.
+The analyzer is injectable: `analyze(text) -> (entities, intent_confidence[, intent])`. By default it is the trained
+Rasa model (`bot.nlu_runtime.analyze`: the same NLU path as the live assistant), imported only when needed so that
+tests can run without spaCy or Rasa. A message is decided by the same service call the triage action makes.
 """
 from __future__ import annotations
 
@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from bot.service import ClinicService
 from bot.triage.criteria import Criteria, load_criteria
-from bot.triage.engine import triage
-from bot.triage.findings import report_from_entities
 from bot.triage.model import Decision, Level, PatientContext
 
 log = logging.getLogger(__name__)
@@ -37,9 +36,10 @@ _RANK = {level.value: level.rank for level in Level}
 
 ESCALATION_RECALL_MIN = 1.0
 EMERGENCY_RECALL_MIN = 1.0
-NORMAL_NOT_ESCALATED_MIN = 0.90
+CALM_NOT_ESCALATED_MIN = 0.90
 
-Analyzer = Callable[[str], Tuple[List[Dict], Optional[float]]]
+# (entities, intent confidence) or (entities, intent confidence, intent name)
+Analyzer = Callable[[str], Tuple]
 Classifier = Callable[[str, Optional[float], Optional[str], Optional[str]], Decision]
 
 
@@ -68,15 +68,17 @@ def default_analyzer() -> Analyzer:
 
 
 def make_classifier(analyzer: Analyzer, criteria: Criteria) -> Classifier:
-    """classify(text, days_since, method, area) -> Decision, the path a real message takes."""
+    """classify(text, days_since, method, area) -> Decision, the path a real message takes (the triage action's
+    service call, with the patient's record standing in for days_since, method and area)."""
+    service = ClinicService(criteria)
 
     def classify(text: str, days_since: Optional[float] = None, method: Optional[str] = None,
                  area: Optional[str] = None) -> Decision:
-        entities, confidence = analyzer(text)
-        report = report_from_entities(text, entities, intent_confidence=confidence)
+        entities, confidence, *rest = analyzer(text)
         hours = None if days_since is None else float(days_since) * 24.0
         context = PatientContext(hours_since_treatment=hours, area=area, method=method)
-        return triage(report, context, criteria)
+        return service.assess(None, text, entities, confidence, intent=rest[0] if rest else None,
+                              fallback_context=context).decision
 
     return classify
 
@@ -87,9 +89,10 @@ def load_examples(path: Path) -> List[Example]:
         if not line.strip():
             continue
         row = json.loads(line)
-        if row.get("expected") not in LEVELS:
-            raise ValueError(f"{path}:{number}: 'expected' must be one of {LEVELS}, got {row.get('expected')!r}")
-        examples.append(Example(text=row["text"], expected=row["expected"], days_since=row.get("days_since"),
+        expected = row.get("expected", row.get("expect"))
+        if expected not in LEVELS:
+            raise ValueError(f"{path}:{number}: 'expected' must be one of {LEVELS}, got {expected!r}")
+        examples.append(Example(text=row["text"], expected=expected, days_since=row.get("days_since"),
                                 method=row.get("method"), area=row.get("area")))
     return examples
 
@@ -120,6 +123,7 @@ def metrics(pairs: Sequence[Tuple[str, str]]) -> Dict:
     escalate = [(e, p) for e, p in pairs if _RANK[e] >= _RANK["urgent"]]
     emergencies = [(e, p) for e, p in pairs if e == "emergency"]
     normals = [(e, p) for e, p in pairs if e == "normal"]
+    calm = [(e, p) for e, p in pairs if _RANK[e] <= _RANK["normal"]]
     return {
         "count": len(pairs),
         "accuracy": _ratio(sum(1 for e, p in pairs if e == p), len(pairs)),
@@ -129,6 +133,7 @@ def metrics(pairs: Sequence[Tuple[str, str]]) -> Dict:
         "under_triage_rate": _ratio(sum(1 for e, p in pairs if _RANK[p] < _RANK[e]), len(pairs)),
         "over_triage_rate": _ratio(sum(1 for e, p in pairs if _RANK[p] > _RANK[e]), len(pairs)),
         "normal_not_escalated": _ratio(sum(1 for _, p in normals if _RANK[p] < _RANK["urgent"]), len(normals)),
+        "calm_not_escalated": _ratio(sum(1 for _, p in calm if _RANK[p] < _RANK["urgent"]), len(calm)),
         "confusion": {"labels": list(LEVELS), "matrix": confusion(pairs)},
     }
 
@@ -137,7 +142,7 @@ def gate_failures(result: Dict) -> List[str]:
     """Which safety gates fail. An undefined ratio (no such examples) does not pass silently: it fails."""
     failures = []
     for name, minimum in (("escalation_recall", ESCALATION_RECALL_MIN), ("emergency_recall", EMERGENCY_RECALL_MIN),
-                          ("normal_not_escalated", NORMAL_NOT_ESCALATED_MIN)):
+                          ("calm_not_escalated", CALM_NOT_ESCALATED_MIN)):
         value = result[name]
         if value is None or value < minimum:
             failures.append(f"{name} = {_pct(value)} (needs >= {minimum:.0%})")
@@ -174,6 +179,7 @@ def format_table(result: Dict) -> str:
         f"under-triage rate      {_pct(result['under_triage_rate'])}",
         f"over-triage rate       {_pct(result['over_triage_rate'])}",
         f"normal not escalated   {_pct(result['normal_not_escalated'])}",
+        f"normal+none calm       {_pct(result['calm_not_escalated'])}   (reactions and questions not escalated)",
     ]
     return "\n".join(lines)
 
@@ -204,11 +210,23 @@ def plot_confusion(result: Dict, path: Path) -> None:
     plt.close(fig)
 
 
-def run(data: Path, out: Path, analyzer: Optional[Analyzer] = None, criteria: Optional[Criteria] = None,
-        stream=None) -> int:
-    """Evaluate, write results.json and confusion_matrix.png into `out`, print the table; return the exit code."""
+def run_sets(data: Sequence[Path], out: Path, analyzer: Optional[Analyzer] = None,
+             criteria: Optional[Criteria] = None, stream=None) -> int:
+    """Evaluate each set on its own into OUT/<set name>/; 1 when any set fails a gate."""
     stream = stream or sys.stdout
     classify = make_classifier(analyzer or default_analyzer(), criteria or load_criteria())
+    codes = []
+    for path in data:
+        print(f"\n=== {path.stem} ({path}) ===", file=stream)
+        codes.append(run(path, out / path.stem, classify=classify, stream=stream))
+    return max(codes, default=0)
+
+
+def run(data: Path, out: Path, analyzer: Optional[Analyzer] = None, criteria: Optional[Criteria] = None,
+        stream=None, classify: Optional[Classifier] = None) -> int:
+    """Evaluate, write results.json and confusion_matrix.png into `out`, print the table; return the exit code."""
+    stream = stream or sys.stdout
+    classify = classify or make_classifier(analyzer or default_analyzer(), criteria or load_criteria())
     result, rows = evaluate(load_examples(data), classify)
     out.mkdir(parents=True, exist_ok=True)
     failures = gate_failures(result)
@@ -218,22 +236,40 @@ def run(data: Path, out: Path, analyzer: Optional[Analyzer] = None, criteria: Op
     (out / "results.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
     plot_confusion(result, out / "confusion_matrix.png")
     print(format_table(result), file=stream)
+    misses = [r for r in rows if _missed_escalation(r) or _false_alarm(r)]
+    for row in misses:
+        kind = "MISSED " if _missed_escalation(row) else "ALARM  "
+        print(f"  {kind}{row['expected']:>9} -> {row['predicted']:<9} {row['text'][:110]!r}", file=stream)
     for failure in failures:
         print(f"GATE FAILED: {failure}", file=stream)
     print(f"results: {out / 'results.json'}, {out / 'confusion_matrix.png'}", file=stream)
     return 1 if failures else 0
 
 
+def _missed_escalation(row: Dict) -> bool:
+    if row["expected"] == "emergency":
+        return row["predicted"] != "emergency"
+    return _RANK[row["expected"]] >= _RANK["urgent"] and _RANK[row["predicted"]] < _RANK["urgent"]
+
+
+def _false_alarm(row: Dict) -> bool:
+    return _RANK[row["expected"]] <= _RANK["normal"] and _RANK[row["predicted"]] >= _RANK["urgent"]
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="JSONL file of labelled messages")
-    parser.add_argument("--out", type=Path, required=True, help="directory for results.json and the PNG")
+    parser.add_argument("--data", type=Path, nargs="+", required=True, help="JSONL files of labelled messages")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="directory for results.json and the PNG (one sub-directory per set when several)")
     parser.add_argument("--criteria", type=Path, default=None, help="criteria YAML (default: data/triage)")
     parser.add_argument("--analyzer", default="bot.nlu_runtime:analyze",
                         help="module:function returning (entities, intent_confidence) for a text")
     args = parser.parse_args(argv)
-    return run(args.data, args.out, analyzer=load_analyzer(args.analyzer),
-               criteria=load_criteria(args.criteria) if args.criteria else None)
+    analyzer = load_analyzer(args.analyzer)
+    criteria = load_criteria(args.criteria) if args.criteria else None
+    if len(args.data) == 1:
+        return run(args.data[0], args.out, analyzer=analyzer, criteria=criteria)
+    return run_sets(args.data, args.out, analyzer=analyzer, criteria=criteria)
 
 
 if __name__ == "__main__":
