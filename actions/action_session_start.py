@@ -1,4 +1,5 @@
-"""action_session_start: the first-contact disclaimer, once per patient, and the clinic's contact details."""
+"""action_session_start: the first-contact disclaimer, once per patient, and the clinic's contact details
+(phone, emergency number, callback minutes, opening hours) as slots for the responses' {placeholders}."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -9,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import constants as c
 from actions.service import get_service
+from bot.responses import clinic_slots
 
 _NOT_CARRIED_OVER = frozenset({c.SLOT_PENDING_REPORT, c.SLOT_REQUESTED, *c.DETAIL_SLOTS.values()})
 
@@ -25,8 +27,11 @@ class ActionSessionStart(Action):
         # not a half-answered triage: the questions were about how things were then, and the form has ended.
         events += [SlotSet(key, value) for key, value in tracker.current_slot_values().items()
                    if value is not None and key not in _NOT_CARRIED_OVER]
-        events += [SlotSet(c.SLOT_CLINIC_PHONE, settings.clinic_phone),
-                   SlotSet(c.SLOT_EMERGENCY_NUMBER, settings.emergency_number)]
+        # The clinic's details the responses' {placeholders} use (bot.responses renders the same values when Rasa
+        # is down), set afresh each session so a changed setting reaches returning patients too.
+        details = clinic_slots(settings)
+        events += [SlotSet(slot, details[slot]) for slot in (c.SLOT_CLINIC_PHONE, c.SLOT_EMERGENCY_NUMBER,
+                                                             c.SLOT_CALLBACK_MINUTES, c.SLOT_CLINIC_HOURS)]
         metadata = tracker.get_slot(c.SLOT_SESSION_METADATA) or {}
         if metadata.get("disclaimer_shown"):  # the Telegram gateway said it when the chat was linked
             events.append(SlotSet(c.SLOT_DISCLAIMER_SHOWN, True))

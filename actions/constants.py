@@ -26,6 +26,8 @@ SLOT_TREATMENT_AREA = "treatment_area"
 SLOT_DISCLAIMER_SHOWN = "disclaimer_shown"
 SLOT_CLINIC_PHONE = "clinic_phone"
 SLOT_EMERGENCY_NUMBER = "emergency_number"
+SLOT_CALLBACK_MINUTES = "callback_minutes"  # settings.patient_callback_minutes, as text
+SLOT_CLINIC_HOURS = "clinic_hours"
 SLOT_SESSION_METADATA = "session_started_metadata"  # Rasa's own: metadata of the message that started the session
 SLOT_REQUESTED = "requested_slot"  # Rasa's own: the slot a form is asking for
 # The triage details form's slots, one per clarifying question (bot.triage.conversation.DETAILS), in asking order.

@@ -1,7 +1,9 @@
 """The bot's wording, read from the same files Rasa trains on, for when Rasa is not there to say it.
 
 The gateway's safety net (Rasa down) answers with the very texts the assistant would use: the advice
-responses in data/triage/advice_responses.yml and the conversation responses in domain.yml.
+responses in data/triage/advice_responses.yml and the conversation responses in domain.yml. Their {placeholders}
+are the clinic's details from the settings (`clinic_slots`), the same values action_session_start puts into
+Rasa's slots, so a reply reads the same whichever path said it.
 """
 from __future__ import annotations
 
@@ -11,9 +13,21 @@ from typing import Dict, Mapping
 
 import yaml
 
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, Settings
 
 RESPONSE_FILES = (PROJECT_ROOT / "domain.yml", PROJECT_ROOT / "data" / "triage" / "advice_responses.yml")
+
+
+# The placeholders a response may use, each the name of a slot that action_session_start sets from the settings.
+CLINIC_PLACEHOLDERS = ("clinic_phone", "emergency_number", "callback_minutes", "clinic_hours")
+
+
+def clinic_slots(settings: Settings) -> Dict[str, str]:
+    """The clinic's details by placeholder name, as text: what {clinic_phone} etc. in a response become."""
+    return {"clinic_phone": settings.clinic_phone,
+            "emergency_number": settings.emergency_number,
+            "callback_minutes": str(settings.patient_callback_minutes),
+            "clinic_hours": settings.clinic_hours}
 
 
 class _Blank(dict):

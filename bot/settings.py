@@ -47,6 +47,30 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+# The longest callback wait we accept: a day. Urgent replies tell the patient to ring the clinic if nobody has called
+# back within PATIENT_CALLBACK_MINUTES; a longer wait than this is almost certainly a typo.
+MAX_CALLBACK_MINUTES = 24 * 60
+
+
+def _callback_minutes(env: Mapping[str, str], default: int) -> int:
+    """PATIENT_CALLBACK_MINUTES: a whole number of minutes, at least 1 and at most a day."""
+    name = "PATIENT_CALLBACK_MINUTES"
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    meaning = ("it is how many minutes an urgent reply tells the patient to wait for the practitioner's call "
+               "before ringing the clinic")
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number of minutes ({meaning}); "
+                          f"set e.g. {name}={default}.") from None
+    if not 1 <= value <= MAX_CALLBACK_MINUTES:
+        raise ConfigError(f"{name}={value}: use a positive whole number of minutes, at most {MAX_CALLBACK_MINUTES} "
+                          f"({meaning}); e.g. {name}={default}.")
+    return value
+
+
 DEFAULT_CHECKIN_SCHEDULE_HOURS: Tuple[int, ...] = (24, 72, 168, 672, 2016)  # 1 d, 3 d, 1 wk, 4 wk, 12 wk
 # The longest check-in delay we accept: a year. Anything longer is almost certainly a typo (an extra 0).
 MAX_CHECKIN_HOURS = 24 * 365
@@ -101,6 +125,10 @@ class Settings:
     clinic_name: str = "the clinic"
     clinic_phone: str = "the clinic's phone number"
     emergency_number: str = "your local emergency number (999 / 112 / 911)"
+    # Shown to patients in urgent replies: when the clinic's phone is answered (free text; set your own).
+    clinic_hours: str = "Mon–Fri 9:00–18:00"
+    # Urgent replies: "if nobody has called you back within N minutes, ring the clinic".
+    patient_callback_minutes: int = 30
 
     # One Rasa server, or several workers comma-separated (production profile): see rasa_urls.
     rasa_url: str = "http://127.0.0.1:5005"
@@ -171,6 +199,8 @@ class Settings:
             clinic_name=env.get("CLINIC_NAME") or cls.clinic_name,
             clinic_phone=env.get("CLINIC_PHONE") or cls.clinic_phone,
             emergency_number=env.get("EMERGENCY_NUMBER") or cls.emergency_number,
+            clinic_hours=(env.get("CLINIC_HOURS") or "").strip() or cls.clinic_hours,
+            patient_callback_minutes=_callback_minutes(env, cls.patient_callback_minutes),
             rasa_url=",".join(worker_urls(env.get("RASA_URL") or cls.rasa_url)),
             criteria_path=Path(env.get("CRITERIA_PATH") or cls.criteria_path),
             spacy_model_path=Path(env.get("SPACY_MODEL_PATH") or cls.spacy_model_path),

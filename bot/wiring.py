@@ -9,7 +9,7 @@ from typing import List, Optional, Sequence
 
 from bot.checkins.sender import CheckinSender
 from bot.escalation.notifier import Notifier
-from bot.responses import render
+from bot.responses import clinic_slots, render
 from bot.service import ClinicService
 from bot.settings import Settings
 from bot.store import leases, repository
@@ -152,8 +152,7 @@ class SafetyNetTriage:
         entities = analyze_text(text, self.service.settings.spacy_model_path)
         # DIET is not available to say how sure it is: treat the words as uncertain, so red-flag words fail closed.
         outcome = self.service.assess(f"patient-{patient_id}", text, entities, intent_confidence=0.0)
-        slots = {"clinic_phone": self.service.settings.clinic_phone,
-                 "emergency_number": self.service.settings.emergency_number}
+        slots = clinic_slots(self.service.settings)
         if outcome.decision.level is Level.NONE:
             return []
         self.service.record(outcome, source="safety_net")

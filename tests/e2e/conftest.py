@@ -13,14 +13,20 @@ ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "aftercare.tar.gz"
 
 
+# The clinic's details the servers run with (the replies' {placeholders}); pinned, so a developer's .env cannot
+# change what the tests expect.
+CLINIC_ENV = {"CLINIC_PHONE": "+44 20 7946 0000", "EMERGENCY_NUMBER": "999", "PATIENT_CALLBACK_MINUTES": "30",
+              "CLINIC_HOURS": "Mon–Fri 9:00–18:00"}
+
+
 class Servers:
     def __init__(self, tmp: Path, database_url: str):
         self.tmp = tmp
         self.database_url = database_url
         self.action_port = free_port()
         self.rasa_port = free_port()
-        env = {**os.environ, "DATABASE_URL": database_url, "CLINIC_PHONE": "+44 20 7946 0000",
-               "EMERGENCY_NUMBER": "999", "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
+        env = {**os.environ, "DATABASE_URL": database_url, **CLINIC_ENV,
+               "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
         self.processes = Processes(tmp, env)
         endpoints = tmp / "endpoints.yml"
         # In-memory tracker store: each test run starts with fresh conversations.

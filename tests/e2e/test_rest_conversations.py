@@ -8,11 +8,14 @@ import uuid
 import httpx
 import pytest
 
-from bot.responses import render
+from bot.responses import clinic_slots, render
+from bot.settings import Settings
 from bot.triage.advice import response_name
+from tests.e2e.conftest import CLINIC_ENV
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rasa]
-SLOTS = {"clinic_phone": "+44 20 7946 0000", "emergency_number": "999"}
+# What action_session_start puts into the slots for the servers' settings (tests/e2e/conftest.py).
+SLOTS = clinic_slots(Settings.from_env(env=CLINIC_ENV))
 
 
 def say(servers, sender: str, text: str, keep_disclaimer: bool = False) -> list:

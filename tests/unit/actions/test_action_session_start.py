@@ -23,6 +23,9 @@ async def test_first_contact_gets_the_disclaimer_and_the_clinic_details(clinic):
     assert events[0]["event"] == "session_started" and events[-1]["name"] == "action_listen"
     slots = slot_events(events)
     assert slots["disclaimer_shown"] is True and slots["clinic_phone"] == "0123 456"
+    # the placeholders of the advice responses: {callback_minutes} and {clinic_hours} as well
+    assert slots["callback_minutes"] == "30" and slots["clinic_hours"] == "Mon–Fri 9:00–18:00"
+    assert slots["emergency_number"] == clinic["service"].settings.emergency_number
 
 
 async def test_disclaimer_is_said_once(clinic):
@@ -43,3 +46,13 @@ async def test_a_half_answered_triage_is_not_carried_into_a_new_session(clinic):
     slots = slot_events(events)
     assert slots["hours_since_treatment"] == 24.0
     assert not {"pending_report", "requested_slot", "detail_pain_score"} & set(slots)
+
+
+def test_every_placeholder_of_the_responses_is_a_domain_slot_that_does_not_steer_the_conversation():
+    from bot.responses import CLINIC_PLACEHOLDERS
+    from tests.unit.actions.conftest import DOMAIN
+
+    for name in CLINIC_PLACEHOLDERS:
+        slot = DOMAIN["slots"][name]
+        assert slot["type"] == "text" and slot["influence_conversation"] is False, name
+        assert slot.get("initial_value"), f"{name}: an initial value, in case a session did not set it"
