@@ -74,16 +74,22 @@ run: train
 	@$(PY) -m bot.launcher
 
 test: train validate
+	@echo ">> import contracts (lint-imports; pyproject.toml [tool.importlinter])"
+	@$(BIN)/lint-imports --no-cache
 	@$(BIN)/pytest -q -ra $(PYTEST_ARGS)
 	@echo ">> Rasa conversation tests (tests/stories)"
 	@$(BIN)/rasa test core --stories tests/stories --model $(MODEL_DIR)/aftercare.tar.gz \
 	  --out results/core --fail-on-prediction-errors --quiet
 
 test-fast: $(SPACY_STAMP)
+	@$(BIN)/lint-imports --no-cache
 	@$(BIN)/pytest -q -m "not rasa and not e2e and not postgres" $(PYTEST_ARGS)
 
+# One table per data set in data/triage_eval/, results in $(EVAL_OUT)/<set>/ (the README's commands test passes its
+# own EVAL_OUT so it never writes over yours). Exit code 1 when a safety gate fails on any set.
+EVAL_OUT    ?= results/eval
 eval: train
-	@PYTHONWARNINGS=ignore $(PY) -m devtools.evaluate --data $(sort $(wildcard data/triage_eval/*.jsonl)) --out results/eval
+	@PYTHONWARNINGS=ignore $(PY) -m devtools.evaluate --data $(sort $(wildcard data/triage_eval/*.jsonl)) --out $(EVAL_OUT)
 
 # A benchmark, not a test: prints a table and writes results/bench/bench.json. Needs PostgreSQL and Redis on
 # loopback (AFTERCARE_BENCH_POSTGRES_URL, AFTERCARE_BENCH_REDIS_*). BENCH_ARGS="--no-training" skips timing

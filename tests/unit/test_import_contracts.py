@@ -1,0 +1,109 @@
+"""The import contracts in pyproject.toml ([tool.importlinter]) catch what they are written for.
+
+`make test` runs `lint-imports` on the real code before pytest. Here the same config file is run against a small
+tree of stand-in packages named like ours: clean, it passes; with one import that breaks a contract (also a lazy
+one inside a function, the shape of the ImportError that once crashed `aftercare triage`, and an indirect one
+through a module no contract names) the run fails and names the contract and the import chain.
+"""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Dict
+
+import pytest
+import tomli
+
+from bot.processes import BIN
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "pyproject.toml"
+
+# Every module the contracts name, as empty modules: the clean tree.
+CLEAN_TREE: Dict[str, str] = {
+    "bot/__init__.py": "",
+    "bot/service.py": "from bot.triage import engine\n",
+    "bot/helpers.py": "",
+    "bot/triage/__init__.py": "",
+    "bot/triage/engine.py": "import re\nimport yaml\n",
+    "bot/store/__init__.py": "",
+    "bot/store/repository.py": "import sqlalchemy\nfrom bot.triage import engine\n",
+    "bot/telegram/__init__.py": "",
+    "bot/telegram/gateway.py": "import telegram\nfrom bot import service\n",
+    "actions/__init__.py": "",
+    "actions/action_triage.py": "import rasa_sdk\nfrom bot import service\n",
+    "devtools/__init__.py": "",
+    "devtools/evaluate.py": "from bot import service\n",
+}
+
+LAZY = "def analyze(text):\n    from {module} import {name}\n    return {name}(text)\n"
+
+
+def lint_imports(tree: Path) -> subprocess.CompletedProcess:
+    # cwd=tree: lint-imports puts the working directory first on sys.path, so these packages shadow the real ones.
+    return subprocess.run([str(BIN / "lint-imports"), "--config", str(CONFIG), "--no-cache"], cwd=tree,
+                          capture_output=True, text=True, timeout=120)
+
+
+def make_tree(root: Path, files: Dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+# What each contract must forbid (issue 11). Weakening one is a decision to write down here, not a silent edit.
+REQUIRED = [
+    ({"bot.triage"}, {"bot.store", "bot.telegram", "rasa", "rasa_sdk", "sqlalchemy", "telegram", "spacy"}),
+    ({"bot"}, {"actions"}),
+    ({"actions"}, {"bot.telegram", "telegram"}),
+    ({"bot", "actions"}, {"devtools"}),
+    ({"bot.store"}, {"bot.telegram", "telegram"}),
+]
+
+
+def test_the_config_has_the_required_contracts():
+    config = tomli.loads(CONFIG.read_text(encoding="utf-8"))["tool"]["importlinter"]
+    assert set(config["root_packages"]) == {"bot", "actions", "devtools"}
+    assert config["include_external_packages"] is True
+    contracts = [(set(c["source_modules"]), set(c["forbidden_modules"]), c) for c in config["contracts"]]
+    for sources, forbidden in REQUIRED:
+        matching = [c for s, f, c in contracts if s == sources and forbidden <= f]
+        assert matching, f"no contract forbids {sorted(forbidden)} to {sorted(sources)}"
+        for contract in matching:
+            assert contract["type"] == "forbidden" and not contract.get("allow_indirect_imports"), contract
+
+
+def test_the_clean_tree_keeps_every_contract(tmp_path):
+    result = lint_imports(make_tree(tmp_path, CLEAN_TREE))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+@pytest.mark.parametrize("contract, changed, chain", [
+    pytest.param("bot.triage is pure", {"bot/triage/engine.py": LAZY.format(module="sqlalchemy", name="text")},
+                 "bot.triage.engine -> sqlalchemy", id="triage-imports-sqlalchemy-lazily"),
+    pytest.param("bot.triage is pure", {"bot/triage/engine.py": "from bot import helpers\n",
+                                        "bot/helpers.py": "import spacy\n"},
+                 "bot.helpers -> spacy", id="triage-imports-spacy-through-a-helper"),
+    pytest.param("bot.triage is pure", {"bot/triage/engine.py": "from bot.store import repository\n"},
+                 "bot.triage.engine -> bot.store.repository", id="triage-imports-the-store"),
+    pytest.param("bot never imports actions", {"bot/nlu_runtime.py": LAZY.format(module="actions.action_triage",
+                                                                                  name="intent_confidence")},
+                 "bot.nlu_runtime -> actions.action_triage", id="bot-imports-actions-lazily"),
+    pytest.param("actions never talk to Telegram", {"actions/action_triage.py": "from bot.telegram import gateway\n"},
+                 "actions.action_triage -> bot.telegram.gateway", id="actions-import-the-gateway"),
+    pytest.param("actions never talk to Telegram", {"actions/alerts.py": "import telegram\n"},
+                 "actions.alerts -> telegram", id="actions-import-telegram"),
+    pytest.param("bot and actions never import devtools", {"bot/wiring.py": "from devtools import evaluate\n"},
+                 "bot.wiring -> devtools.evaluate", id="bot-imports-devtools"),
+    pytest.param("bot.store never talks to Telegram", {"bot/store/outbox.py": "import telegram\n"},
+                 "bot.store.outbox -> telegram", id="store-imports-telegram"),
+])
+def test_a_broken_contract_fails_the_run(tmp_path, contract, changed, chain):
+    result = lint_imports(make_tree(tmp_path, {**CLEAN_TREE, **changed}))
+    assert result.returncode != 0, result.stdout + result.stderr
+    broken = [line for line in result.stdout.splitlines() if line.endswith(" BROKEN")]
+    assert [line for line in broken if line.startswith(contract)], result.stdout
+    assert chain in result.stdout, result.stdout
