@@ -45,6 +45,10 @@ class ActionTriage(Action):
             # urgent advice must stand alone.
             dispatcher.utter_message(response=answer)
         if decision.level is Level.NONE and not outcome.report.findings:
+            if outcome.report.unexplained_concern:
+                # Reads like a report but we recognised no symptom: one question in plain words, never a guess.
+                dispatcher.utter_message(response=c.UTTER_DESCRIBE)
+                return events
             return events + ([] if answer else self._nothing_to_triage(dispatcher, message))
 
         if not from_form and not outcome.final:
@@ -52,11 +56,18 @@ class ActionTriage(Action):
             return events + [SlotSet(c.SLOT_PENDING_REPORT, pending_json(tracker, outcome.report)),
                              ActiveLoop(c.FORM_TRIAGE_DETAILS)]
 
-        recorded = get_service().record(replace(outcome, text=" / ".join(words_so_far(tracker))), source="rasa")
+        try:
+            recorded_id = get_service().record(replace(outcome, text=" / ".join(words_so_far(tracker))),
+                                               source="rasa").report_id
+        except Exception as error:  # the database is down or locked: the patient still gets the advice
+            logger.error("triage report could not be recorded (level=%s): %s", decision.level.value,
+                         type(error).__name__)
+            recorded_id = None
+            dispatcher.utter_message(response=c.UTTER_RECORD_FAILED)
         for key in decision.advice:
             dispatcher.utter_message(response=response_name(key))
         logger.info("triage level=%s criteria=%s report=%s", decision.level.value, ",".join(decision.criteria),
-                    recorded.report_id)
+                    recorded_id)
         return events + [SlotSet(c.SLOT_TRIAGE_LEVEL, decision.level.value), SlotSet(c.SLOT_PENDING_REPORT, None)] \
             + [SlotSet(slot, None) for slot in c.DETAIL_SLOTS.values()]
 

@@ -40,6 +40,7 @@ UTTER_HOW_CAN_HELP = "utter_how_can_help"
 UTTER_NOTED = "utter_noted"
 UTTER_DESCRIBE = "utter_ask_describe"
 UTTER_NOT_RECOGNISED = "utter_not_recognised"
+UTTER_RECORD_FAILED = "utter_record_failed"
 
 # Said when an answer cannot be used, before the form asks the question (utter_ask_detail_<detail>) again.
 UTTER_INVALID_DETAIL = {detail: f"utter_invalid_detail_{detail}" for detail in DETAILS}

@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 
 from actions import constants as c
 from actions.service import get_service
-from bot.service import Outcome, intent_confidence
+from bot.service import Outcome, intent_confidence, intent_name
 from bot.triage.conversation import parse_detail, report_from_json, report_to_json
 from bot.triage.model import PatientContext, Report
 
@@ -42,7 +42,7 @@ def assess_latest(tracker: Tracker, leave_out: Optional[str] = None) -> Outcome:
         tracker.sender_id, message.get("text") or "", message.get("entities") or [], intent_confidence(message),
         pending=report_from_json(tracker.get_slot(c.SLOT_PENDING_REPORT)),
         answers=detail_answers(tracker, leave_out), leave_out=leave_out, fallback_context=fallback,
-        intent=(message.get("intent") or {}).get("name"),
+        intent=intent_name(message),
     )
 
 

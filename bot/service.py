@@ -20,6 +20,7 @@ from bot.triage.criteria import Criteria, load_criteria
 from bot.triage.engine import triage
 from bot.triage.findings import report_from_entities
 from bot.triage.model import Decision, PatientContext, Report
+from bot.triage.screen import concern_topics
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,30 @@ def intent_confidence(parsed_message: Mapping[str, Any]) -> Optional[float]:
 
 
 def intent_name(parsed_message: Mapping[str, Any]) -> Optional[str]:
+    """DIET's own intent (the pair of intent_confidence), also when the SafetyRouter re-routed it."""
+    override = parsed_message.get("safety_override") or {}
+    if override.get("from"):
+        return str(override["from"])
     return (parsed_message.get("intent") or {}).get("name")
+
+
+# DIET intents that read as a report even when no symptom was recognised ("something is wrong with my eye").
+REPORT_INTENTS = frozenset({"report_symptom", "emergency"})
+# Intents that are not reports, whatever they name ("thanks, treatment yesterday went well").
+NOT_REPORT_INTENTS = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "ask_aftercare",
+                                "stop", "start_screening", "all_good", "out_of_scope"})
+_REPORT_HINTS = frozenset({"body_area", "treatment_method", "time_expression"})
+
+
+def unexplained_concern(text: str, entities: Sequence[Mapping[str, Any]], intent: Optional[str]) -> Tuple[str, ...]:
+    """For a message that reads like a report but names no symptom: the concern topics it touches (eyes,
+    breathing, swallowing, speech), or ("other",); () when it does not read like a report or names a symptom."""
+    if any(e.get("entity") == "symptom" for e in entities):
+        return ()
+    hinted = any(e.get("entity") in _REPORT_HINTS for e in entities) and intent not in NOT_REPORT_INTENTS
+    if intent not in REPORT_INTENTS and not hinted:
+        return ()
+    return concern_topics(text) or ("other",)
 
 
 def patient_id_from_sender(sender_id: Optional[str]) -> Optional[int]:
@@ -131,6 +155,8 @@ class ClinicService:
             new = without_detail(new, leave_out)
         if intent == "emergency" and (intent_confidence or 0.0) >= STATED_EMERGENCY_CONFIDENCE:
             new = replace(new, stated_emergency=True)
+        if pending is None and not leave_out:
+            new = replace(new, unexplained_concern=unexplained_concern(text, entities, intent))
         answers = answers or {}
         report = with_answers(merge(pending, new), answers)
         decision = triage(report, context, self.criteria)

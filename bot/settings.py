@@ -52,6 +52,24 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
 MAX_CALLBACK_MINUTES = 24 * 60
 
 
+_DATABASE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg2")
+
+
+def _database_url(url: str) -> str:
+    """The URL as given, or a ConfigError that says what to write (without echoing a password)."""
+    scheme, sep, rest = url.partition("://")
+    shown = f"{scheme}://…" if sep else repr(url[:40])
+    example = ("sqlite:///var/aftercare.db (the embedded default) or "
+               "postgresql+psycopg2://user:password@127.0.0.1:5432/aftercare")
+    if scheme == "postgres":
+        raise ConfigError(f"DATABASE_URL starts with postgres://, which SQLAlchemy does not accept: write it as "
+                          f"postgresql+psycopg2://{rest.split('@')[-1] if '@' in rest else rest} (with your user "
+                          "and password before the @).")
+    if not sep or scheme not in _DATABASE_SCHEMES or (scheme != "sqlite" and not rest):
+        raise ConfigError(f"DATABASE_URL={shown} is not a database this assistant supports: use {example}.")
+    return url
+
+
 def _callback_minutes(env: Mapping[str, str], default: int) -> int:
     """PATIENT_CALLBACK_MINUTES: a whole number of minutes, at least 1 and at most a day."""
     name = "PATIENT_CALLBACK_MINUTES"
@@ -181,7 +199,7 @@ class Settings:
             merged.update(os.environ)
             env = merged
         data_dir = Path(env.get("AFTERCARE_DATA_DIR") or DEFAULT_DATA_DIR)
-        database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'aftercare.db'}"
+        database_url = _database_url(env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'aftercare.db'}")
         token = (env.get("TELEGRAM_BOT_TOKEN") or "").strip()
         mode = (env.get("TELEGRAM_MODE") or "polling").strip().lower()
         if mode not in {"polling", "webhook"}:

@@ -14,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from spacy.tokens import Span
+
 from bot.nlp import values
 from bot.nlp import vocabulary as v
 
@@ -41,6 +43,8 @@ def entities_from_doc(doc, now: Optional[datetime] = None) -> List[Dict]:
         entity = {"entity": label, "value": value, "start": ent.start_char, "end": ent.end_char, "text": words}
         if ent._.negex:
             entity["role"] = v.NEGATED_ROLE
+        elif Span.has_extension("context") and ent._.context:
+            entity["role"] = ent._.context
         entities.append(entity)
         if implied:  # a modifier carried by the symptom's own words shares its span (and its negation)
             label = v.TREND if implied in v.TRENDS else v.SEVERITY

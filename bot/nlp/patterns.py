@@ -17,7 +17,8 @@ from bot.nlp import vocabulary as v
 LEXICON_DIR = Path(__file__).resolve().parents[2] / "data" / "lexicon"
 
 # Words allowed between the two halves of a combo ("my lips are really swollen").
-COMBO_FILLERS = ["is", "are", "was", "were", "feel", "feels", "felt", "look", "looks", "got", "getting", "gone",
+COMBO_FILLERS = ["is", "are", "was", "were", "feel", "feels", "felt", "look", "looks", "got", "getting", "gone", "went",
+                 "turned", "turning", "going", "kinda", "kind", "of", "sort", "slightly", "almost", "seems", "little",
                  "very", "really", "so", "super", "all", "a", "bit", "quite", "has", "have", "become", "been",
                  "starting", "to", "get", "and", "my", "'s", "s", "keeps", "keep", "up", "now", "more"]
 
@@ -46,8 +47,20 @@ def _tokenizer():
 
 
 def _tokens(phrase: str) -> List[Dict]:
-    # Split exactly as the pipeline's tokenizer will ("can't" -> "ca", "n't"), or the phrase never matches.
-    return [{"LOWER": t.lower_} for t in _tokenizer()(phrase)]
+    # Split exactly as the pipeline's tokenizer will ("can't" -> "ca", "n't"), or the phrase never matches. NORM is
+    # the lower-case word (or the spelling step's correction of it: "feaver" -> "fever").
+    return [{"NORM": t.norm_} for t in _tokenizer()(phrase.lower())]
+
+
+def lexicon_words(lexicon_dir: Path = LEXICON_DIR) -> set:
+    """Every alphabetic word of the symptom and modifier phrases: what the spelling step corrects towards."""
+    words = set()
+    for pattern in lexicon_patterns(lexicon_dir):
+        for token in pattern["pattern"]:
+            word = token.get("NORM") if isinstance(token, dict) else None
+            if isinstance(word, str) and word.isalpha():
+                words.add(word)
+    return words
 
 
 def _check(value: str, allowed: Iterable[str], where: str) -> None:
@@ -74,8 +87,8 @@ def lexicon_patterns(lexicon_dir: Path = LEXICON_DIR) -> List[Dict]:
             patterns.append({
                 "label": v.SYMPTOM,
                 "id": symptom,
-                "pattern": [{"LOWER": {"IN": combo["first"]}}, {"LOWER": {"IN": COMBO_FILLERS}, "OP": "*"},
-                            {"LOWER": {"IN": combo["then"]}}],
+                "pattern": [{"NORM": {"IN": combo["first"]}}, {"NORM": {"IN": COMBO_FILLERS}, "OP": "*"},
+                            {"NORM": {"IN": combo["then"]}}],
             })
     sections = {"severity": (v.SEVERITY, v.SEVERITIES), "trend": (v.TREND, v.TRENDS),
                 "body_area": (v.BODY_AREA, v.AREAS), "treatment_method": (v.METHOD, v.METHODS)}

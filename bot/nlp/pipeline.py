@@ -1,4 +1,5 @@
-"""The project's spaCy pipeline: blank English -> sentencizer -> entity_ruler -> negex -> negation_scope.
+"""The project's spaCy pipeline: blank English -> sentencizer -> spelling -> entity_ruler -> negex ->
+negation_scope -> clinical_context.
 
 Built from data in the repo by `python -m bot.nlp.build` (no downloads); loaded by path, by Rasa's SpacyNLP and
 by `load()` here. negspacy registers its "negex" factory only when imported and has no entry point, so every
@@ -11,12 +12,14 @@ from typing import Iterable, List, Optional, Tuple, Union
 
 import negspacy.negation  # noqa: F401  (registers the "negex" factory)
 import spacy
+import yaml
 from negspacy.termsets import termset
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from bot.nlp import context, spelling  # noqa: F401  (register the "spelling" and "clinical_context" factories)
 from bot.nlp import vocabulary as v
-from bot.nlp.patterns import all_patterns
+from bot.nlp.patterns import LEXICON_DIR, all_patterns, lexicon_words
 
 # Patient language on top of negspacy's clinical termset. Terminations end a negation's reach: in
 # "no pus, just a bit red" the comma and "just" keep "red" from being negated. Erring towards *not* negating is
@@ -96,10 +99,14 @@ def create(patterns: Optional[Iterable[dict]] = None) -> Language:
     """A fresh pipeline, built from the lexicon (or the given patterns)."""
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True, "phrase_matcher_attr": "LOWER"})
+    known = yaml.safe_load((LEXICON_DIR / "spelling.yml").read_text(encoding="utf-8")).get("known") or []
+    nlp.add_pipe("spelling", config={"targets": sorted(lexicon_words()), "known": [str(w) for w in known]})
+    ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True, "phrase_matcher_attr": "NORM"})
     ruler.add_patterns(list(patterns if patterns is not None else all_patterns()))
     nlp.add_pipe("negex", config={"neg_termset": _termset(), "ent_types": NEGATABLE})
     nlp.add_pipe("negation_scope")
+    nlp.add_pipe("clinical_context", config={**context.create_config(LEXICON_DIR / "context.yml"),
+                                             "ent_types": NEGATABLE})
     return nlp
 
 

@@ -33,8 +33,9 @@ def _number(token: str) -> Optional[float]:
 def parse_hours_ago(text: str, now: Optional[datetime] = None) -> Optional[float]:
     """Hours between the event the patient describes and `now`; None when the words give no time.
 
-    "yesterday" -> 24, "3 days ago" -> 72, "day 5" -> 108 (the middle of the fifth day), "since Monday" -> hours
-    back to the last Monday, "this morning" -> hours since 8 am (at least 1).
+    "yesterday" -> 24, "3 days ago" -> 72, "day 3" -> 72 (one reading: day N is N days after the treatment, as
+    "N days ago" is; the later reading is also the safer one for "lasting beyond a few days"), "since Monday" ->
+    hours back to the last Monday, "this morning" -> hours since 8 am (at least 1).
     """
     now = now or datetime.now()
     t = text.lower().strip()
@@ -48,7 +49,7 @@ def parse_hours_ago(text: str, now: Optional[datetime] = None) -> Optional[float
         return float(max(1, min(now.hour - 9, 8))) if now.hour > 9 else 1.0
     m = re.search(r"\bday\s*(\d{1,2})\b", t)
     if m:
-        return max(1.0, int(m.group(1)) * 24.0 - 12.0)
+        return max(1.0, int(m.group(1)) * 24.0)
     m = re.search(_NUMBER + r"\s*(?:of\s+)?(hour|hr|day|week|month)s?\b", t)
     if m:
         n = _number(m.group(1))

@@ -21,6 +21,8 @@ ENTITY_LABELS = (SYMPTOM, BODY_AREA, SEVERITY, TREND, TIME, PAIN_SCORE, TEMPERAT
 
 # Role set on an entity that negspacy found negated ("no pus" -> symptom=discharge, role=negated).
 NEGATED_ROLE = "negated"
+# Roles for a symptom that is not the patient's own, current problem (bot/nlp/context.py).
+CONTEXT_ROLES = ("hypothetical", "other_experiencer", "historical")
 
 # Canonical symptom values -------------------------------------------------------------------------------------
 SYMPTOMS = frozenset(
@@ -55,9 +57,15 @@ SYMPTOMS = frozenset(
         "fainting",
         "dizziness",
         "chest_pain",
-        "vision_change",
+        "vision_change",  # blurred, dim, double or lost sight, spots or flashes: possible vascular occlusion
+        "speech_change",  # slurred speech, drooping face, one-sided weakness: possible stroke
+        "cold_sore",  # a cold sore outbreak after treatment (herpes on freshly needled skin)
     }
 )
+
+# What a report-like message names when no symptom was recognised ("something is wrong with my eye"): these topics
+# are escalated as not understood rather than asked about (bot/triage/screen.py finds them).
+CONCERN_TOPICS = frozenset({"eyes", "breathing", "swallowing", "speech"})
 
 # Canonical modifier values ------------------------------------------------------------------------------------
 SEVERITIES = frozenset({"mild", "moderate", "severe", "excessive", "large", "widespread", "sudden"})

@@ -25,7 +25,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 SPACY_EXTRACTOR = "SpacyEntityExtractor"
-EMERGENCY_SYMPTOMS = frozenset({"breathing_difficulty", "airway_swelling", "fainting", "chest_pain", "vision_change"})
+EMERGENCY_SYMPTOMS = frozenset({"breathing_difficulty", "airway_swelling", "fainting", "chest_pain", "vision_change",
+                                "speech_change", "skin_discolouration"})
 # Intents a symptom mention must not be left in: they lead to replies that ignore the symptom.
 ROUTED_FROM = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "out_of_scope",
                          "nlu_fallback", "inform"})

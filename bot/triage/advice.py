@@ -7,6 +7,7 @@ from __future__ import annotations
 
 # Emergency ------------------------------------------------------------------------------------------------------
 CALL_EMERGENCY = "call_emergency"
+VASCULAR_EMERGENCY = "vascular_emergency"  # sight, speech, blanching skin: call now, the clinic too
 
 # Urgent: the practitioner has been alerted; what to do until they call ------------------------------------------
 PRACTITIONER_ALERTED = "practitioner_alerted"
@@ -17,6 +18,8 @@ ALLERGY_WATCH = "allergy_watch"
 BLEEDING_MEANWHILE = "bleeding_meanwhile"
 SKIN_CHANGE_MEANWHILE = "skin_change_meanwhile"
 UNSURE_ESCALATED = "unsure_escalated"
+COLD_SORE_MEANWHILE = "cold_sore_meanwhile"
+NOT_UNDERSTOOD_ESCALATED = "not_understood_escalated"  # eyes, breathing, swallowing or speech, not understood
 
 # Monitor: what to do and when to get back in touch ---------------------------------------------------------------
 MONITOR_BRUISING = "monitor_bruising"
@@ -37,6 +40,10 @@ EXPECTED_WARMTH_TENDERNESS = "expected_warmth_tenderness"
 EXPECTED_PINPOINT_BLEEDING = "expected_pinpoint_bleeding"
 EXPECTED_TIGHTNESS_PEELING = "expected_tightness_peeling"
 AFTERCARE_BASICS = "aftercare_basics"
+
+# No symptom the patient has now: what to watch for (a what-if, someone else's, long past), or all denied ---------
+WATCH_FOR = "watch_for"
+NOTHING_WRONG = "nothing_wrong"
 
 ADVICE_KEYS: frozenset = frozenset(
     value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)

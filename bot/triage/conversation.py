@@ -11,6 +11,7 @@ from typing import Any, Dict, Mapping, Optional
 
 from bot.nlp import values
 from bot.nlp.vocabulary import TRENDS
+from bot.triage.findings import pain_trajectory
 from bot.triage.model import Finding, Report
 
 
@@ -23,6 +24,8 @@ def report_from_json(data: Optional[Dict[str, Any]]) -> Optional[Report]:
         return None
     findings = tuple(Finding(**{**f, "severity": tuple(f.get("severity", ())), "trend": tuple(f.get("trend", ()))})
                      for f in data.get("findings", ()))
+    if "unexplained_concern" in data:
+        data = {**data, "unexplained_concern": tuple(data["unexplained_concern"] or ())}
     fields = {k: v for k, v in data.items() if k in Report.__dataclass_fields__ and k != "findings"}
     fields["screen_hits"] = tuple(fields.get("screen_hits", ()))
     fields["negated_modifiers"] = tuple(fields.get("negated_modifiers", ()))
@@ -66,7 +69,8 @@ def parse_detail(detail: str, answer: Any) -> Any:
     if _NEGATIVE.search(text):
         return None
     if detail == "pain_score":
-        return values.parse_pain_score(text)
+        score = values.parse_pain_score(text)
+        return score if score is not None else pain_trajectory(text, about_pain=True)[0]
     if detail == "temperature":
         return values.parse_temperature_c(text)
     if detail == "hours_since_treatment":
@@ -122,7 +126,16 @@ def merge(pending: Optional[Report], new: Report) -> Report:
     if pending is None:
         return new
     seen = {(f.symptom, f.negated) for f in new.findings}
-    findings = new.findings + tuple(f for f in pending.findings if (f.symptom, f.negated) not in seen
+    new_findings = new.findings
+    if pending.pain_score is not None and new.pain_score is not None and new.pain_score > pending.pain_score:
+        # A score higher than the one given earlier in this conversation: the pain is increasing.
+        new_findings = tuple(replace(f, trend=f.trend + ("increasing",))
+                             if f.symptom in ("pain", "throbbing") and "increasing" not in f.trend else f
+                             for f in new_findings)
+        pending = replace(pending, findings=tuple(
+            replace(f, trend=f.trend + ("increasing",))
+            if f.symptom in ("pain", "throbbing") and "increasing" not in f.trend else f for f in pending.findings))
+    findings = new_findings + tuple(f for f in pending.findings if (f.symptom, f.negated) not in seen
                                     and (f.symptom, not f.negated) not in seen)
     pick = lambda name: getattr(new, name) if getattr(new, name) is not None else getattr(pending, name)  # noqa: E731
     return replace(

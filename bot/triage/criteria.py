@@ -57,6 +57,8 @@ class Conditions:
     # () = not used; ("any",) = any unaccounted screen hit; otherwise the symptoms that count.
     screen_hit_unaccounted: Tuple[str, ...] = ()
     not_covered: bool = False
+    # A report-like message with no recognised symptom that names one of these topics (eyes, breathing, ...).
+    unexplained_concern: Tuple[str, ...] = ()
 
     @property
     def time_dependent(self) -> bool:
@@ -206,7 +208,7 @@ def _needs_a_finding(c: Conditions) -> bool:
 
 def _has_message_condition(c: Conditions) -> bool:
     return (c.pain_score_min is not None or c.temperature_min_c is not None or c.uncertain_with_red_flag
-            or c.stated_emergency or bool(c.screen_hit_unaccounted))
+            or c.stated_emergency or bool(c.screen_hit_unaccounted) or bool(c.unexplained_concern))
 
 
 def _symptoms(value: Any, fail, field_name: str) -> Tuple[str, ...]:
@@ -270,6 +272,8 @@ def _parse_conditions(raw: Any, fail) -> Conditions:
             out[key] = _values(value, set(v.METHODS) | {UNKNOWN_METHOD}, fail, where)
         elif key == "also_reported":
             out[key] = _values(value, v.SYMPTOMS, fail, where)
+        elif key == "unexplained_concern":
+            out[key] = _values(value, v.CONCERN_TOPICS, fail, where)
         elif key == "screen_hit_unaccounted":
             out[key] = (ANY,) if value == ANY else _values(value, v.SYMPTOMS, fail, where)
         else:

@@ -8,7 +8,9 @@ Safety choices made here rather than in the data file:
   * the record's time since treatment wins over what the message says (patients misremember, records don't);
   * a finding that no criterion describes is caught by the `not_covered` criterion (fail closed);
   * "missing" is computed by asking the same criteria again with the unknown filled in: if some answer would
-    change the level, the bot should ask. No separate list of "questions that matter" to keep in sync.
+    change the level, the bot should ask. No separate list of "questions that matter" to keep in sync;
+  * a message whose symptoms are all denied, someone else's, what-ifs or long past is still answered: with what
+    to watch for (WATCH_FOR) or, when everything was denied, with NOTHING_WRONG; nobody is alerted.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 from bot.nlp.vocabulary import SYMPTOMS
+from bot.triage.advice import AFTERCARE_BASICS, NOTHING_WRONG, WATCH_FOR
 from bot.triage.criteria import ANY, UNKNOWN_METHOD, Conditions, Criteria, Criterion
 from bot.triage.model import Decision, Finding, Level, PatientContext, Report
 
@@ -44,7 +47,7 @@ class _Facts:
 
     @property
     def present(self) -> Tuple[Finding, ...]:
-        return tuple(f for f in self.report.findings if not f.negated)
+        return tuple(f for f in self.report.findings if f.current)
 
 
 @dataclass(frozen=True)
@@ -59,10 +62,13 @@ def triage(report: Report, context: PatientContext, criteria: Criteria) -> Decis
     matches = _match_all(facts, criteria)
     level = _level(matches)
     ordered = _ordered_criteria(matches)
+    advice = _advice(ordered, level)
+    if level is Level.NONE and report.findings and not facts.present:
+        advice = (NOTHING_WRONG,) if all(f.negated for f in report.findings) else (WATCH_FOR,)
     return Decision(
         level=level,
         criteria=tuple(c.id for c in ordered),
-        advice=_advice(ordered, level),
+        advice=advice,
         missing=_missing(report, context, criteria, level),
         findings=facts.present,
     )
@@ -185,6 +191,8 @@ def _message_conditions_hold(c: Conditions, facts: _Facts) -> bool:
         return False
     if c.stated_emergency and not report.stated_emergency:
         return False
+    if c.unexplained_concern and not _any(report.unexplained_concern, c.unexplained_concern):
+        return False
     if c.screen_hit_unaccounted:
         hits = unaccounted_screen_hits(report)
         if ANY in c.screen_hit_unaccounted:
@@ -263,7 +271,8 @@ def _advice(ordered: Sequence[Criterion], level: Level) -> Tuple[str, ...]:
     for criterion in ordered:
         if criterion.level is level:
             keys.extend(k for k in criterion.advice if k not in keys)
-    return tuple(keys)
+    # The aftercare basics end with "message us or call if...": they close the reply, whatever came first.
+    return tuple(sorted(keys, key=lambda k: k == AFTERCARE_BASICS))
 
 
 # --- what to ask -------------------------------------------------------------------------------------------------
@@ -275,7 +284,7 @@ def _level_only(report: Report, context: PatientContext, criteria: Criteria) -> 
 def _missing(report: Report, context: PatientContext, criteria: Criteria, level: Level) -> Tuple[str, ...]:
     if level is Level.EMERGENCY:
         return ()  # nothing the patient could add changes "call emergency services now"
-    present = [f for f in report.findings if not f.negated]
+    present = [f for f in report.findings if f.current]
     missing: List[str] = []
 
     if context.hours_since_treatment is None and report.hours_since_treatment is None and present:

@@ -10,7 +10,14 @@ which modifier belongs to which symptom. The rule is deliberately simple and err
   * a modifier in a clause without any symptom ("It's spreading.") attaches to the symptoms of the nearest
     earlier clause that has a symptom the patient did not deny, or if there is none, the nearest later one:
     patients refer back with "it";
-  * a negated modifier ("not spreading") attaches nowhere.
+  * a negated modifier ("not spreading") attaches nowhere, except a denied improvement: "not healing", "hasn't
+    improved" mean the symptom persists;
+  * a worrying modifier (worse, spreading, severe...) that finds no symptom the patient has ("I don't feel
+    feverish but it is spreading") stands for an unnamed symptom, which the criteria escalate (fail closed);
+  * a symptom the pipeline put in context (hypothetical, someone else's, long past) is kept with its context and
+    never triggers a criterion;
+  * pain scores are also read from "a 7", "at 8", "level 6" when the message is about pain, in the order said:
+    a later score above an earlier one ("it was a 2 when I left, now it's a 7") means the pain is increasing.
 
 Entity dicts: {"entity": label, "value": canonical value, "start": int, "end": int, "role": "negated"?,
 "text"?: the patient's words}. Labels and values: bot.nlp.vocabulary.
@@ -21,7 +28,7 @@ import bisect
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from bot.nlp import vocabulary as v
 from bot.triage.model import Finding, Report
@@ -37,6 +44,32 @@ _TREND_PRIORITY = ("spreading", "worsening", "increasing", "new", "persisting", 
 # Readings above this are taken as Fahrenheit: nobody has a body temperature of 50 °C.
 _FAHRENHEIT_ABOVE = 50.0
 
+# A symptom the patient did not name ("it is spreading", with everything named denied).
+UNSPECIFIED = "unspecified"
+_WORRYING_TRENDS = ("worsening", "spreading", "increasing")
+_WORRYING_SEVERITIES = ("severe", "excessive", "large", "widespread", "sudden")
+
+# "a 7", "at 8", "is 6", "level 5" in a message about pain; not "a 2 day old", "at 10 am", "38.5".
+_PAIN_WORDS = re.compile(r"\b(pain\w*|hurt\w*|sore\w*|ach\w*|tender\w*|throb\w*|agony)\b", re.IGNORECASE)
+_SCORE_IN_WORDS = re.compile(
+    r"\b(?:a|an|at|is|was|of|about|around|like|level|score|maybe|now|to|its|it's|it’s|pain|painful)\s+(10|[0-9])(?![.,]?\d)"
+    r"(?:\s*(?:/|out of)\s*10)?(?!\s*(?:%|am\b|pm\b|o'?clock|days?|hours?|hrs?|h\b|weeks?|wks?|minutes?|mins?|"
+    r"months?|years?|yrs?|y/?o|degrees?|°|times?|dots?|spots?|marks?|bumps?|lumps?|sessions?|treatments?|pm|ml|mg))",
+    re.IGNORECASE)
+# A score said of the past: a past word shortly before it ("was a 2") or after it ("a 6 this morning"), with no
+# "now", "but" or "today" in between.
+_NOT_NOW = r"(?:(?!\b(?:now|today|but|currently|tonight|still)\b)[^.!?,])"
+_PAST_BEFORE = re.compile(r"\b(was|were|had|started|when i left|at the clinic|yesterday|this morning|last night|"
+                          r"earlier|before|initially|at first|used to be|went from|from)\b" + _NOT_NOW + r"{0,25}$",
+                          re.IGNORECASE)
+_PAST_AFTER = re.compile(r"^(?:\s*(?:/|out of)\s*10)?" + _NOT_NOW + r"{0,12}\b(when i left|at the clinic|yesterday|"
+                         r"this morning|last night|earlier|before|at first|initially|to start with)\b", re.IGNORECASE)
+
+
+def _said_of_the_past(text: str, offset: int) -> bool:
+    number_end = offset + (2 if text[offset:offset + 2] == "10" else 1)
+    return bool(_PAST_BEFORE.search(text[max(0, offset - 40):offset]) or _PAST_AFTER.search(text[number_end:]))
+
 
 @dataclass
 class _Symptom:
@@ -49,10 +82,15 @@ class _Symptom:
     severity: List[str] = field(default_factory=list)
     trend: List[str] = field(default_factory=list)
     area: Optional[str] = None
+    context: Optional[str] = None
+
+    @property
+    def current(self) -> bool:
+        return not self.negated and self.context is None
 
     def freeze(self) -> Finding:
         return Finding(symptom=self.value, negated=self.negated, severity=tuple(self.severity),
-                       trend=tuple(self.trend), area=self.area, text=self.text)
+                       trend=tuple(self.trend), area=self.area, text=self.text, context=self.context)
 
 
 def clause_starts(text: str) -> List[int]:
@@ -82,20 +120,26 @@ def report_from_entities(
     symptoms: List[_Symptom] = []
     modifiers: List[Dict] = []
     hours: List[float] = []
-    pain_scores: List[int] = []
+    pain_scores: List[Tuple[int, int]] = []  # (offset, score)
     temperatures: List[float] = []
     method: Optional[str] = None
     denied: List[str] = []
 
     for entity in ordered:
         label, value = entity.get("entity"), entity.get("value")
-        negated = entity.get("role") == v.NEGATED_ROLE
+        role = entity.get("role")
+        negated = role == v.NEGATED_ROLE
         if label == v.SYMPTOM and value:
             # An unknown symptom value is kept: the engine's fail-closed criterion escalates it.
             words = entity.get("text") or text[int(entity.get("start", 0)):int(entity.get("end", 0))]
-            symptoms.append(_Symptom(_refine(str(value), words), negated, clause_of(entity), words))
+            symptoms.append(_Symptom(_refine(str(value), words), negated, clause_of(entity), words,
+                                     context=role if role in v.CONTEXT_ROLES else None))
         elif label in (v.SEVERITY, v.TREND, v.BODY_AREA):
-            if not negated:
+            if role in v.CONTEXT_ROLES:
+                continue  # "what if it starts spreading?" says nothing about now
+            if negated and label == v.TREND and value == "improving":
+                modifiers.append({**entity, "value": "persisting"})  # "not healing", "hasn't improved"
+            elif not negated:
                 modifiers.append(entity)
             elif value and value not in denied:
                 denied.append(str(value))
@@ -106,7 +150,7 @@ def report_from_entities(
         elif label == v.PAIN_SCORE and not negated:
             number = _number(value)
             if number is not None and 0 <= number <= 10:
-                pain_scores.append(int(round(number)))
+                pain_scores.append((int(entity.get("start", 0)), int(round(number))))
         elif label == v.TEMPERATURE and not negated:
             number = _number(value)
             if number is not None:
@@ -114,10 +158,15 @@ def report_from_entities(
         elif label == v.METHOD and not negated and value in v.METHODS:
             method = _combine_methods(method, str(value))
 
+    pain_score, pain_trend = pain_trajectory(text, pain_scores)
+    if pain_trend:
+        for symptom in symptoms:
+            if symptom.value in ("pain", "throbbing") and pain_trend not in symptom.trend:
+                symptom.trend.append(pain_trend)
     overall_trend = _attach(modifiers, symptoms, clause_of)
     report = Report(
         findings=tuple(s.freeze() for s in symptoms),
-        pain_score=max(pain_scores) if pain_scores else None,
+        pain_score=pain_score,
         temperature_c=max(temperatures) if temperatures else None,
         # Several times in one message ("treated 3 days ago, swelling since yesterday"): the treatment is the
         # earliest event, so the largest number is the time since treatment (and the safer reading).
@@ -133,8 +182,41 @@ def report_from_entities(
     return report
 
 
+def pain_trajectory(text: str, from_entities: List[Tuple[int, int]] = (),
+                    about_pain: bool = False) -> Tuple[Optional[int], Optional[str]]:
+    """(the current pain score, "increasing" | "improving" | None) from every score in the message, in order.
+
+    A score said of the past ("was a 2 when I left") is the starting point; the current score is the highest of the
+    others (the safer reading), or of all when every score is in the past. `about_pain`: the text answers "how bad
+    is the pain?", so "about a 6" counts without a pain word."""
+    scores = dict(from_entities)
+    if about_pain or _PAIN_WORDS.search(text):
+        for match in _SCORE_IN_WORDS.finditer(text):
+            if not any(abs(match.start(1) - offset) <= 12 for offset in scores):
+                scores[match.start(1)] = int(match.group(1))
+    if not scores:
+        return None, None
+    ordered = sorted(scores.items())
+    past = [score for offset, score in ordered if _said_of_the_past(text, offset)]
+    now = [score for offset, score in ordered if not _said_of_the_past(text, offset)]
+    current = max(now or past)
+    if not past or not now:
+        return current, None
+    if current > max(past):
+        return current, "increasing"
+    if current < min(past):
+        return current, "improving"
+    return current, None
+
+
 def _attach(modifiers: Sequence[Dict], symptoms: List[_Symptom], clause_of) -> Optional[str]:
     """Attach modifiers to symptoms; return the message-level trend when the message has no symptom at all."""
+    if symptoms and not any(s.current for s in symptoms):
+        worrying = [m for m in modifiers if m.get("value") in _WORRYING_TRENDS + _WORRYING_SEVERITIES]
+        if worrying:
+            # Everything named was denied or is not the patient's own, yet something is getting worse.
+            first = min(worrying, key=lambda m: int(m.get("start", 0)))
+            symptoms.append(_Symptom(UNSPECIFIED, False, clause_of(first), first.get("text") or ""))
     if not symptoms:
         trends = [m.get("value") for m in modifiers if m.get("entity") == v.TREND and m.get("value") in v.TRENDS]
         for trend in _TREND_PRIORITY:
@@ -142,7 +224,7 @@ def _attach(modifiers: Sequence[Dict], symptoms: List[_Symptom], clause_of) -> O
                 return trend
         return None
     # Orphan modifiers go to a clause with a symptom the patient has, not one they denied ("no pus. It's spreading").
-    present = sorted({s.clause for s in symptoms if not s.negated})
+    present = sorted({s.clause for s in symptoms if s.current})
     clauses_with_symptoms = present or sorted({s.clause for s in symptoms})
     for modifier in modifiers:
         clause = clause_of(modifier)

@@ -42,6 +42,9 @@ class Finding:
     trend:     canonical TRENDS values attached to this symptom ("spreading", "worsening", ...)
     area:      body area text if the patient named one ("cheeks", "scalp")
     text:      the words the patient used, for the practitioner's alert
+    context:   None when it is the patient's own, current problem; else "hypothetical" ("what if I get a
+               fever?"), "other_experiencer" ("my friend had pus") or "historical" ("cold sores years ago").
+               Like a denied finding, it never triggers a criterion; the patient is told what to watch for.
     """
 
     symptom: str
@@ -50,6 +53,12 @@ class Finding:
     trend: Tuple[str, ...] = ()
     area: Optional[str] = None
     text: str = ""
+    context: Optional[str] = None
+
+    @property
+    def current(self) -> bool:
+        """The patient has it now: not denied, not someone else's, not a what-if, not in the distant past."""
+        return not self.negated and self.context is None
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,9 @@ class Report:
     # The patient's words were confidently understood as an emergency ("I need an ambulance") even though no
     # symptom we know was named: the engine acts on it rather than asking for details.
     stated_emergency: bool = False
+    # Set by the service for a message that reads like a report (the intent, or a body area, the treatment or a
+    # time named) but has no recognised symptom: the topics it touches (vocabulary.CONCERN_TOPICS), or ("other",).
+    unexplained_concern: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

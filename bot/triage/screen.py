@@ -55,10 +55,30 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"\btight(ness)?\s+(in\s+)?(my\s+)?chest\b",
     ),
     "vision_change": (
-        r"\b(blurred|blurry|blury|double|lost|losing|loss of|weird|strange)\s+(vision|eyesight|sight)\b",
-        r"\b(vision|eyesight|sight)\s+(is\s+|went\s+|gone\s+|going\s+)?(blurred|blurry|blury|weird|funny|dark|black)\b",
-        r"\b(cant|cannot|can not)\s+see\b",
-        r"\bseeing double\b",
+        r"\b(blurred|blurry|blury|double|lost|losing|loss of|weird|strange|dim|fuzzy|hazy|cloudy)\s+(vision|eyesight|sight)\b",
+        r"\b(vision|eyesight|sight)\s+(is\s+|went\s+|gone\s+|going\s+)?(blurred|blurry|blury|weird|funny|dark|black|dim)\b",
+        r"\bblu+r+(y|ed|ing|iness|yness)?\b",
+        # "I can't see properly", not "I can't see any redness" or "I can't see a difference yet"
+        r"\b(cant|cannot|can not)\s+see\b(?!\s+(any|much|a|an|the|no|it|them|that|this|those|these|where|why|how|"
+        r"what|if|whether|my|your|his|her|their|signs?|anything wrong|anything unusual|results?|difference|change))",
+        r"\bseeing (double|spots|flashes|stars)\b",
+        r"\b(spots|flashes|flashing|floaters)\s+(in|of)\s+(my\s+)?(vision|eyes?|sight)\b",
+        r"\b(went|going|gone) blind\b",
+    ),
+    "speech_change": (
+        r"\bslurr\w*",
+        r"\b(face|mouth|lip|eyelid|side)\s+(is\s+)?droop\w*",
+        r"\bdroop(y|ing)\s+(face|mouth|lip|side)\b",
+        r"\b(cant|cannot|can not|trouble|hard to|struggling to)\s+(speak|talk)\w*",
+    ),
+    "skin_discolouration": (
+        r"\b(skin|area|forehead|cheeks?|nose|chin|lips?|face|scalp|spot|patch|it|its)\s+(has\s+|is\s+|has gone\s+)?"
+        r"(went|gone|turned|turning|going|looks?|looking|is)\s+(very\s+|really\s+|a bit\s+|kind of\s+)?"
+        r"(white|pale|grey|gray|blue|dusky)\b",
+        r"\bmottl\w*",
+        r"\bdusky\b",
+        r"\bblanch\w*",
+        r"\b(white|grey|gray|blue|pale)\s+(patch|patches|area)\b",
     ),
     "discharge": (
         r"\bpu+s+\b",  # pus, puss
@@ -105,6 +125,15 @@ _COMPILED: List[Tuple[str, "re.Pattern[str]"]] = [
 
 SCREENED_SYMPTOMS = frozenset(_PATTERNS)
 
+# Where the emergencies are: a report-like message about these that no symptom explains is read by a person.
+_CONCERNS: Dict[str, Tuple[str, ...]] = {
+    "eyes": (r"\beyes?\b", r"\beyelids?\b", r"\bvision\b", r"\beyesight\b", r"\bsight\b"),
+    "breathing": (r"\bbreath\w*", r"\bchest\b", r"\bair\b", r"\blungs?\b", r"\bwheez\w*"),
+    "swallowing": (r"\bswallow\w*", r"\bthroat\b", r"\btongue\b"),
+    "speech": (r"\bspeak\w*", r"\bspeech\b", r"\btalk\w*", r"\bvoice\b", r"\bwords\b"),
+}
+_COMPILED_CONCERNS = [(topic, re.compile(p)) for topic, patterns in _CONCERNS.items() for p in patterns]
+
 
 def normalise(text: str) -> str:
     text = text.lower().replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
@@ -124,3 +153,9 @@ def screen(text: str) -> Tuple[str, ...]:
         if found and (symptom not in first_seen or found.start() < first_seen[symptom]):
             first_seen[symptom] = found.start()
     return tuple(sorted(first_seen, key=first_seen.__getitem__))
+
+
+def concern_topics(text: str) -> Tuple[str, ...]:
+    """The topics of vocabulary.CONCERN_TOPICS the text touches ("something's wrong with my eye" -> ("eyes",))."""
+    clean = normalise(text or "")
+    return tuple(dict.fromkeys(topic for topic, pattern in _COMPILED_CONCERNS if pattern.search(clean)))

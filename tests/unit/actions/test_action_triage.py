@@ -145,3 +145,46 @@ async def test_a_message_diet_did_not_read_as_a_question_gets_no_aftercare_answe
         "utter_action": "utter_ask_aftercare/what_is_normal"}}}
     dispatcher, _ = await run(tracker)
     assert not [name for name in responses(dispatcher) if name.startswith("utter_ask_aftercare")]
+
+
+async def test_a_database_failure_still_answers_with_the_advice_and_the_clinic_phone(clinic, make_tracker,
+                                                                                     monkeypatch):
+    from actions.service import get_service
+
+    def broken_record(*args, **kwargs):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(get_service(), "record", broken_record)
+    dispatcher, events = await run(make_tracker("there is yellow pus oozing and the redness is spreading",
+                                                sender=clinic["sender"]))
+    said = responses(dispatcher)
+    assert said[0] == "utter_record_failed"  # call the clinic: the alert may not have been queued
+    assert "utter_advice_practitioner_alerted" in said
+    assert slot_events(events)["triage_level"] == "urgent"
+
+
+@pytest.mark.parametrize("text", ["no pus, no fever, no swelling", "I can't see any redness"])
+async def test_a_message_whose_findings_are_all_denied_gets_a_reply(clinic, make_tracker, text):
+    dispatcher, events = await run(make_tracker(text, sender=clinic["sender"]))
+    assert responses(dispatcher) == ["utter_advice_nothing_wrong"]
+    assert count(clinic["factory"], Escalation) == 0
+
+
+async def test_a_what_if_about_a_red_flag_is_answered_without_an_alert(clinic, make_tracker):
+    dispatcher, events = await run(make_tracker("what if I get a fever and pus tonight?", sender=clinic["sender"]))
+    assert responses(dispatcher) == ["utter_advice_watch_for"]
+    assert count(clinic["factory"], Escalation) == 0
+
+
+async def test_a_report_about_the_eyes_that_names_no_symptom_is_escalated(clinic, make_tracker):
+    dispatcher, events = await run(make_tracker("something is wrong with my left eye", intent="report_symptom",
+                                                sender=clinic["sender"]))
+    assert responses(dispatcher)[0] == "utter_advice_not_understood_escalated"
+    assert count(clinic["factory"], Escalation) == 1
+
+
+async def test_a_report_that_names_no_symptom_gets_one_question(clinic, make_tracker):
+    dispatcher, events = await run(make_tracker("my cheek feels a bit odd", intent="report_symptom",
+                                                sender=clinic["sender"]))
+    assert responses(dispatcher) == ["utter_ask_describe"]
+    assert count(clinic["factory"], Escalation) == 0

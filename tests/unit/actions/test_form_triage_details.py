@@ -68,9 +68,9 @@ async def test_required_slots_are_what_the_core_still_needs(clinic, make_tracker
 
 # --- each answer: read, or explained and asked again ---------------------------------------------------------------
 
-async def answer(make_tracker, clinic, slot, text, pending_text="it's a bit sore"):
+async def answer(make_tracker, clinic, slot, text, pending_text="it's a bit sore", pending_symptom="pain"):
     """The validation action's view after the patient answered `text` to the question for `slot`."""
-    pending = {"findings": [{"symptom": "pain", "text": pending_text}]}
+    pending = {"findings": [{"symptom": pending_symptom, "text": pending_text}]}
     tracker = make_tracker(text, intent="inform", sender=clinic["sender"], active_loop=FORM,
                            slots={"pending_report": pending, "requested_slot": slot, slot: text},
                            events=[{"event": "slot", "name": slot, "value": text}])
@@ -101,8 +101,18 @@ async def test_temperature_answers(clinic, make_tracker, text, value):
 
 @pytest.mark.parametrize("text", ["50 °C", "hot", "very high"])
 async def test_temperature_that_is_no_body_temperature_is_asked_again(clinic, make_tracker, text):
-    said, slots = await answer(make_tracker, clinic, "detail_temperature", text)
+    # The thermometer question follows warmth, so "hot" repeats what the patient said: no new concern.
+    said, slots = await answer(make_tracker, clinic, "detail_temperature", text, pending_text="feels warm",
+                               pending_symptom="warmth")
     assert said == ["utter_invalid_detail_temperature"] and slots["detail_temperature"] is None
+
+
+async def test_a_new_concern_instead_of_an_answer_is_heard_not_asked_again(clinic, make_tracker):
+    said, slots = await answer(make_tracker, clinic, "detail_pain_score", "also my skin is a bit itchy now")
+    assert "utter_invalid_detail_pain_score" not in said
+    assert slots["detail_pain_score"] == SKIPPED
+    kept = {f["symptom"] for f in slots["pending_report"]["findings"]}
+    assert {"pain", "itching"} <= kept  # the new concern joins the report that action_triage answers
 
 
 @pytest.mark.parametrize("text, value", [("2 days ago", 48.0), ("yesterday", 24.0), ("3", 72.0)])

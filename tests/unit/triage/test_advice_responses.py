@@ -142,8 +142,6 @@ def test_every_normal_advice_set_ends_with_message_us_or_call_and_the_warning_si
         assert not missing, f"{criterion}: the closing line does not name {missing}"
 
 
-@pytest.mark.xfail(reason="bot/triage/engine._advice keeps the first aftercare_basics, so with two normal findings "
-                          "the reply ends with the second finding's text, not the closing line", strict=False)
 def test_normal_advice_for_two_findings_still_ends_with_the_closing_line() -> None:
     from bot.triage import engine
 

@@ -31,7 +31,7 @@ def test_advice_is_deduplicated_in_order() -> None:
 
 def test_normal_advice_lists_what_to_expect_then_aftercare() -> None:
     d = decide(Finding("redness"), Finding("peeling"), hours=20)
-    assert d.advice == ("expected_redness_swelling", "aftercare_basics", "expected_tightness_peeling")
+    assert d.advice == ("expected_redness_swelling", "expected_tightness_peeling", "aftercare_basics")
 
 
 def test_findings_in_decision_exclude_denials() -> None:

@@ -55,6 +55,7 @@ class Case:
     denied: Tuple[str, ...] = ()
     earlier: Tuple[EarlierReport, ...] = ()
     stated_emergency: bool = False
+    concern: Tuple[str, ...] = ()
     absent: bool = False  # True: `criterion` must NOT be among the matched criteria
     missing: Optional[Tuple[str, ...]] = None  # exact expected Decision.missing when given
 
@@ -62,7 +63,7 @@ class Case:
         report = Report(findings=self.findings, pain_score=self.pain, temperature_c=self.temp,
                         hours_since_treatment=self.msg_hours, overall_trend=self.overall, uncertain=self.uncertain,
                         screen_hits=self.screen, method=self.msg_method, negated_modifiers=self.denied,
-                        stated_emergency=self.stated_emergency)
+                        stated_emergency=self.stated_emergency, unexplained_concern=self.concern)
         context = PatientContext(hours_since_treatment=self.hours, method=self.method, earlier=self.earlier)
         return triage(report, context, CRITERIA)
 
@@ -232,7 +233,19 @@ CASES = [
     C("bleeding_after_24h", "day_three", U, f("bleeding", "mild"), hours=70),
     C("blistering", "plain", U, f("blistering"), hours=10),
     NOT("blistering", "denied", X, neg("blistering"), hours=10),
-    C("skin_discolouration", "dusky", U, f("skin_discolouration"), hours=2),
+    C("emergency_skin_blanching", "dusky", E, f("skin_discolouration"), hours=2),
+    C("emergency_skin_blanching", "pale_day_five_with_pain", E, f("skin_discolouration"), f("pain", "severe"),
+      hours=120),
+    C("emergency_speech_change", "slurred", E, f("speech_change"), hours=1),
+    C("cold_sore_after_treatment", "day_two", U, f("cold_sore"), hours=40),
+    C("cold_sore_after_treatment", "time_unknown", U, f("cold_sore")),
+    C("not_understood_eyes_breathing_swallowing_speech", "eyes", U, concern=("eyes",), hours=5),
+    NOT("not_understood_eyes_breathing_swallowing_speech", "other_topic", X, concern=("other",), hours=5),
+    C("post_inflammatory_redness", "one_week_some_redness", M, f("redness"), hours=168),
+    C("post_inflammatory_redness", "four_weeks", M, f("redness", "mild"), hours=24 * 28),
+    C("post_inflammatory_redness", "twelve_weeks_persisting", M, f("redness", "persisting"), hours=24 * 84),
+    NOT("post_inflammatory_redness", "spreading_at_two_weeks", U, f("redness", "spreading"), hours=24 * 14),
+    NOT("post_inflammatory_redness", "severe_at_two_weeks", U, f("redness", "severe"), hours=24 * 14),
     C("numbness", "plain", U, f("numbness"), hours=30),
     C("rash", "plain", U, f("rash"), hours=30),
     NOT("rash", "denied_with_itching", M, neg("rash"), f("itching"), hours=30),

@@ -180,3 +180,51 @@ def test_throbbing_filed_under_pain_is_kept_as_throbbing() -> None:
     report = report_from_entities(text, [ent(text, "symptom", "pain", "throbbing"), ent(text, "symptom", "pain",
                                                                                          "sore")])
     assert [f.symptom for f in report.findings] == ["throbbing", "pain"]
+
+
+# --- context, denied improvement, unnamed worsening, pain trajectories ---------------------------------------------
+
+def test_a_symptom_in_context_is_kept_but_not_current() -> None:
+    text = "what if I get a fever"
+    fever = ent(text, "symptom", "fever", "fever")
+    report = report_from_entities(text, [{**fever, "role": "hypothetical"}])
+    assert by_symptom(report, "fever").context == "hypothetical"
+    assert not by_symptom(report, "fever").current
+
+
+def test_a_denied_improvement_means_the_symptom_persists() -> None:
+    text = "the redness hasn't improved at all"
+    report = report_from_entities(text, [ent(text, "symptom", "redness", "redness"),
+                                         ent(text, "trend", "improving", "improved", negated=True)])
+    assert by_symptom(report, "redness").trend == ("persisting",)
+
+
+def test_a_worrying_trend_with_every_named_symptom_denied_stands_for_an_unnamed_one() -> None:
+    text = "I don't feel feverish but it is spreading"
+    report = report_from_entities(text, [ent(text, "symptom", "fever", "feverish", negated=True),
+                                         ent(text, "trend", "spreading", "spreading")])
+    unnamed = by_symptom(report, "unspecified")
+    assert unnamed.current and unnamed.trend == ("spreading",)
+
+
+def test_an_improving_trend_with_every_symptom_denied_adds_nothing() -> None:
+    text = "no pus and getting better"
+    report = report_from_entities(text, [ent(text, "symptom", "discharge", "pus", negated=True),
+                                         ent(text, "trend", "improving", "getting better")])
+    assert [f.symptom for f in report.findings] == ["discharge"]
+
+
+@pytest.mark.parametrize("text, score, trend", [
+    ("the pain was a 2 when I left but now it's a 7", 7, "increasing"),
+    ("it hurt at a 6 this morning, now it's a 3", 3, "improving"),
+    ("pain is a 5", 5, None),
+    ("sore, about a 4 out of 10", 4, None),
+    ("my 2 year old kept me up, the pain is fine", None, None),
+    ("it's sore at 10 am and fine later", None, None),
+])
+def test_pain_scores_in_words_and_their_direction(text, score, trend) -> None:
+    pain_word = next(w for w in ("pain", "sore", "hurt") if w in text)
+    report = report_from_entities(text, [ent(text, "symptom", "pain", pain_word)])
+    assert report.pain_score == score
+    pain = by_symptom(report, "pain")
+    assert (trend in pain.trend) if trend else not ({"increasing", "improving"} & set(pain.trend))

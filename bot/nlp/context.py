@@ -1,0 +1,113 @@
+"""Clinical context of each symptom: is it the patient's own, current problem?
+
+ConText (Harkema et al. 2009; the algorithm medspaCy implements): trigger phrases open a scope forward or backward
+within the sentence; termination phrases close it. A symptom inside a scope gets `Span._.context`:
+"hypothetical" ("what if I get a fever?"), "other_experiencer" ("my friend had pus") or "historical" ("I had cold
+sores years ago"); None means the patient's own, current problem. The rules are data: data/lexicon/context.yml.
+
+The same component lifts a negation that only describes the past when the patient then says it is there now
+("no pus yesterday, today there is some"): negex cannot see that the second clause takes the denial back.
+
+Why not medspaCy itself: medspacy 1.0.0 brings QuickUMLS, leveldb, unqlite, nltk and PyRuSH (Cython builds) into a
+Rasa install for this one component; the algorithm is small and its rules here are our patients' words.
+"""
+
+import re
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import yaml
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+
+CATEGORIES = ("other_experiencer", "hypothetical", "historical")  # first wins when several apply
+RULES_FILE = Path(__file__).resolve().parents[2] / "data" / "lexicon" / "context.yml"
+
+if not Span.has_extension("context"):
+    Span.set_extension("context", default=None)
+
+# "no pus yesterday, today there is": a denial tied to the past, then the present without a denial.
+_PAST = {"yesterday", "earlier", "before", "initially", "first", "morning", "night", "yday"}
+_PRESENT = ("now", "today", "tonight", "currently", "right now", "at the moment", "this evening", "this afternoon")
+_DENIAL = re.compile(r"\b(no|not|none|never|nothing|without|n't|nt|gone|stopped)\b")
+
+
+def load_rules(path: Path = RULES_FILE) -> Dict:
+    rules = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for category in CATEGORIES:
+        spec = rules.get(category) or {}
+        for direction in ("forward", "backward"):
+            spec[direction] = [str(p) for p in spec.get(direction) or []]
+        rules[category] = spec
+    rules["termination"] = [str(p) for p in rules.get("termination") or []]
+    rules["termination_other_experiencer"] = [str(p) for p in rules.get("termination_other_experiencer") or []]
+    return rules
+
+
+@Language.factory("clinical_context", default_config={"rules": {}, "ent_types": ["symptom"]})
+class ClinicalContext:
+    def __init__(self, nlp: Language, name: str, rules: Dict, ent_types: List[str]):
+        self.rules = rules or load_rules()
+        self.ent_types = set(ent_types)
+        self.max_tokens = int(self.rules.get("max_tokens", 12))
+        self.triggers = PhraseMatcher(nlp.vocab, attr="LOWER")
+        for category in CATEGORIES:
+            for direction in ("forward", "backward"):
+                phrases = self.rules[category][direction]
+                if phrases:
+                    self.triggers.add(f"{category}:{direction}", list(nlp.tokenizer.pipe(phrases)))
+        self.ends = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.ends.add("all", list(nlp.tokenizer.pipe(self.rules["termination"])))
+        if self.rules["termination_other_experiencer"]:
+            self.ends.add("other_experiencer", list(nlp.tokenizer.pipe(self.rules["termination_other_experiencer"])))
+
+    def __call__(self, doc: Doc) -> Doc:
+        triggers = [(doc.vocab.strings[key], start, end) for key, start, end in self.triggers(doc)]
+        ends = [(doc.vocab.strings[key], start, end) for key, start, end in self.ends(doc)]
+        for ent in doc.ents:
+            if ent.label_ not in self.ent_types:
+                continue
+            ent._.context = self._context(doc, ent, triggers, ends)
+            if getattr(ent._, "negex", False) and self._denial_taken_back(doc, ent):
+                ent._.negex = False
+        return doc
+
+    def _context(self, doc: Doc, ent: Span, triggers: List[Tuple], ends: List[Tuple]) -> Optional[str]:
+        sentence = ent.sent
+        found = set()
+        for key, start, end in triggers:
+            category, direction = key.split(":")
+            if not (sentence.start <= start and end <= sentence.end):
+                continue
+            stops = [(s, e) for k, s, e in ends if k == "all" or k == category]
+            # A termination inside the trigger itself ("i got" in "if i got") is part of the trigger.
+            stops = [(s, e) for s, e in stops if e <= start or s >= end]
+            if direction == "forward" and end <= ent.start:
+                limit = min([sentence.end, end + self.max_tokens] + [s for s, _ in stops if s >= end])
+                if ent.start < limit:
+                    found.add(category)
+            elif direction == "backward" and ent.end <= start:
+                limit = max([sentence.start] + [e for _, e in stops if e <= start])
+                if ent.start >= limit:
+                    found.add(category)
+        return next((c for c in CATEGORIES if c in found), None)
+
+    @staticmethod
+    def _denial_taken_back(doc: Doc, ent: Span) -> bool:
+        near = {t.lower_ for t in doc[max(ent.sent.start, ent.start - 3):min(len(doc), ent.end + 3)]}
+        if not near & _PAST:
+            return False
+        after = doc[ent.end:].text.lower()
+        for marker in _PRESENT:
+            for match in re.finditer(rf"\b{marker}\b", after):
+                clause = re.split(r"[,.;!?]|\band\b|\bbut\b", after[match.start():], maxsplit=1)[0]
+                before = re.split(r"[,.;!?]|\band\b|\bbut\b", after[:match.start()])[-1]
+                if not _DENIAL.search(before + " " + clause):
+                    return True
+        return False
+
+
+def create_config(rules_path: Path = RULES_FILE) -> Dict:
+    """The component's config with the rules inlined, so a saved pipeline needs no data file to load."""
+    return {"rules": load_rules(rules_path)}

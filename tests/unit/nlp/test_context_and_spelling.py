@@ -1,0 +1,88 @@
+"""Clinical context (hypothetical, someone else's, long past), the spelling step, and their limits.
+
+Each case is a probe written from the triage-safety issue's list of misses, not from an evaluation set.
+"""
+import pytest
+
+from bot.nlp.analyze import entities_from_doc
+from bot.nlp.spelling import Corrector, osa_distance
+
+
+def roles(nlp, text):
+    """{symptom value: role} (role None = the patient's own, current symptom)."""
+    return {e["value"]: e.get("role") for e in entities_from_doc(nlp(text)) if e["entity"] == "symptom"}
+
+
+@pytest.mark.parametrize("text, symptom, role", [
+    ("what if I get a fever tonight?", "fever", "hypothetical"),
+    ("what does an infection look like?", "infection_concern", "hypothetical"),
+    ("how do I know if there is pus?", "discharge", "hypothetical"),
+    ("just in case, what should I do if it starts spreading and I get swelling?", "swelling", "hypothetical"),
+    ("my friend had pus coming out after hers", "discharge", "other_experiencer"),
+    ("I read online that some people get blurry vision", "vision_change", "other_experiencer"),
+    ("my sister's face was swollen for a week", "swelling", "other_experiencer"),
+    ("I had a cold sore last year, is that a problem?", "cold_sore", "historical"),
+    ("I have a history of cold sores", "cold_sore", "historical"),
+])
+def test_symptoms_that_are_not_the_patients_own_current_problem(nlp, text, symptom, role):
+    assert roles(nlp, text).get(symptom, "missing") == role
+
+
+@pytest.mark.parametrize("text, symptom", [
+    # The patient's own: triggers that are not there, or scopes that end before the symptom.
+    ("my sister says my face looks swollen", "swelling"),
+    ("what if it's infected? there is pus coming out", "discharge"),
+    ("my friend had the same but now I have a fever", "fever"),
+    ("it hurts if I touch it", "pain"),
+    ("had it done 2 months ago and it is still red", "redness"),
+    ("she said the swelling would go down but it's worse", "swelling"),
+    ("no pus yesterday, today there is", "discharge"),
+    ("wasn't swollen this morning but now it is", "swelling"),
+])
+def test_the_patients_own_symptoms_stay_current(nlp, text, symptom):
+    assert roles(nlp, text).get(symptom, "missing") is None
+
+
+@pytest.mark.parametrize("text, symptom", [
+    ("no pus yesterday and none today", "discharge"),
+    ("I can't see any redness", "redness"),
+    ("no pus, just a bit red", "discharge"),
+])
+def test_denials_that_stand(nlp, text, symptom):
+    assert roles(nlp, text).get(symptom) == "negated"
+
+
+@pytest.mark.parametrize("text, symptom", [
+    ("I have a feaver", "fever"),
+    ("my vission is blury", "vision_change"),
+    ("its bleading again", "bleeding"),
+    ("the sweling is worse", "swelling"),
+    ("I think it is infektion", "infection_concern"),
+    ("some dischage from the holes", "discharge"),
+    ("lots of brusing", "bruising"),
+])
+def test_misspelled_words_are_found(nlp, text, symptom):
+    assert symptom in roles(nlp, text)
+
+
+@pytest.mark.parametrize("text", ["which version of the serum?", "I owe you a fiver", "the cream is so nice",
+                                  "can I use my cerave cleanser"])
+def test_real_words_are_not_corrected_into_symptoms(nlp, text):
+    assert roles(nlp, text) == {}
+
+
+def test_the_corrector_only_corrects_unknown_words_towards_its_targets():
+    corrector = Corrector(["fever", "swelling", "vision"], known=["cerave"])
+    assert corrector.correct("feaver") == "fever"
+    assert corrector.correct("vission") == "vision"
+    assert corrector.correct("version") is None  # an English word
+    assert corrector.correct("cerave") is None  # a known word of the trade
+    assert corrector.correct("fev") is None  # too short to guess
+    assert corrector.correct("xylophonez") is None  # nothing close
+
+
+@pytest.mark.parametrize("a, b, distance", [("fever", "fever", 0), ("feaver", "fever", 1), ("teh", "the", 1),
+                                            ("vison", "vision", 1), ("brething", "breathing", 1),
+                                            ("abc", "xyz", 3)])
+def test_osa_distance(a, b, distance):
+    assert osa_distance(a, b, 3) == distance
