@@ -50,7 +50,8 @@ class ClinicalContext:
     def __init__(self, nlp: Language, name: str, rules: Dict, ent_types: List[str]):
         self.rules = rules or load_rules()
         self.ent_types = set(ent_types)
-        self.max_tokens = int(self.rules.get("max_tokens", 12))
+        self.max_tokens = {category: int(self.rules.get(f"max_tokens_{category}", self.rules.get("max_tokens", 12)))
+                           for category in CATEGORIES}
         self.triggers = PhraseMatcher(nlp.vocab, attr="LOWER")
         for category in CATEGORIES:
             for direction in ("forward", "backward"):
@@ -84,7 +85,7 @@ class ClinicalContext:
             # A termination inside the trigger itself ("i got" in "if i got") is part of the trigger.
             stops = [(s, e) for s, e in stops if e <= start or s >= end]
             if direction == "forward" and end <= ent.start:
-                limit = min([sentence.end, end + self.max_tokens] + [s for s, _ in stops if s >= end])
+                limit = min([sentence.end, end + self.max_tokens[category]] + [s for s, _ in stops if s >= end])
                 if ent.start < limit:
                     found.add(category)
             elif direction == "backward" and ent.end <= start:

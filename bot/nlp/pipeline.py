@@ -26,12 +26,13 @@ from bot.nlp.patterns import LEXICON_DIR, all_patterns, lexicon_words
 # the safe direction: a finding wrongly kept can only raise the level, a finding wrongly negated can hide a red flag.
 EXTRA_PRECEDING = ["haven't got", "havent got", "have not got", "haven't had", "havent had", "not had",
                    "no more", "none", "zero", "no real", "nothing like", "no sign", "no signs", "not any",
-                   "isn't any", "isnt any", "aren't any", "arent any", "without any", "free from", "nope no"]
+                   "isn't any", "isnt any", "aren't any", "arent any", "without any", "free from", "nope no",
+                   "nothing"]
 # Not "isn't" / "is not": "the redness isn't gone yet" must keep the redness.
 EXTRA_FOLLOWING = ["is gone", "has gone", "have gone", "gone now", "has stopped", "went away", "has gone away",
                    "disappeared", "resolved"]
 EXTRA_TERMINATION = [",", ";", ":", "-", "–", "and", "just", "only", "though", "but", "still", "now", "except",
-                     "the", "it", "it's", "its", "my", "which", "whereas", "while", "plus", "also", "&"]
+                     "the", "my", "which", "whereas", "while", "plus", "also", "&"]
 # "no," / "no." as an answer to a question is not a negation of what follows.
 EXTRA_PSEUDO = ["no ,", "no .", "no !", "no worse", "no better", "not sure", "not too sure", "no idea",
                 "barely breathe", "hardly breathe", "can't get my breath", "cant get my breath",
@@ -40,7 +41,10 @@ EXTRA_PSEUDO = ["no ,", "no .", "no !", "no worse", "no better", "not sure", "no
                 "cant swallow", "cannot swallow", "not able to breathe", "can't stop", "cant stop", "won't stop",
                 "wont stop", "not stopping", "doesn't stop", "doesnt stop", "not going down", "not getting better",
                 "not improving", "not gone", "not settling", "not fading", "no better", "isn't gone", "isnt gone",
-                "hasn't gone", "hasnt gone", "not gone yet", "not going away", "won't go away", "wont go away"]
+                "hasn't gone", "hasnt gone", "not gone yet", "not going away", "won't go away", "wont go away",
+                # "the red has gone past where they needled" moves on, it has not gone away
+                "gone past", "has gone past", "gone beyond", "has gone beyond", "gone onto", "gone into",
+                "has gone onto", "has gone into"]
 
 # Words allowed between a negation cue and the finding it negates ("I don't have any fever"). Anything else in
 # between ("no pus whatsoever redness spreading") and the negation is dropped: scope is kept short on purpose.
@@ -49,7 +53,8 @@ SCOPE_GAP_WORDS = {"have", "has", "had", "got", "get", "getting", "any", "a", "a
                    "feeling", "felt", "is", "are", "was", "there", "'s", "seem", "seems", "to", "be", "been",
                    "as", "such", "evidence", "like", "too", "very", "at", "all", "i", "i'm", "im", "am", "do",
                    "did", "does", "n't", "not", "no", "think", "that", "so", "far", "yet", "experienced",
-                   "experiencing", "having", "major", "big", "significant", "actual", "/"}
+                   "experiencing", "having", "major", "big", "significant", "actual", "/", "it", "it's", "its",
+                   "'s", "they", "they're", "theyre"}
 SCOPE_MAX_TOKENS = 6
 NEGATABLE = [v.SYMPTOM, v.SEVERITY, v.TREND]
 

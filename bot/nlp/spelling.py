@@ -62,11 +62,16 @@ class Corrector:
 
     def __init__(self, targets: Iterable[str], known: Iterable[str] = ()):
         self.targets: Tuple[str, ...] = tuple(sorted({t.lower() for t in targets if len(t) >= MIN_LENGTH and t.isalpha()}))
-        self.known = frozenset(w.lower() for w in known) | english_words() | frozenset(self.targets)
+        self._targets_set = frozenset(self.targets)
+        self.known = frozenset(w.lower() for w in known) | english_words() | self._targets_set
         self._cache: Dict[str, Optional[str]] = {}
 
     def correct(self, word: str) -> Optional[str]:
         word = word.lower()
+        if word not in self._targets_set:
+            for ending in ("es", "s"):  # "infections" -> "infection": a plural of a lexicon word is that word
+                if word.endswith(ending) and word[:-len(ending)] in self._targets_set:
+                    return word[:-len(ending)]
         if len(word) < MIN_LENGTH or not word.isalpha() or word in self.known:
             return None
         if word not in self._cache:

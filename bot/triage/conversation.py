@@ -135,6 +135,9 @@ def merge(pending: Optional[Report], new: Report) -> Report:
         pending = replace(pending, findings=tuple(
             replace(f, trend=f.trend + ("increasing",))
             if f.symptom in ("pain", "throbbing") and "increasing" not in f.trend else f for f in pending.findings))
+    rise = max(pending.pain_rise, new.pain_rise)
+    if pending.pain_score is not None and new.pain_score is not None:
+        rise = max(rise, new.pain_score - pending.pain_score)
     findings = new_findings + tuple(f for f in pending.findings if (f.symptom, f.negated) not in seen
                                     and (f.symptom, not f.negated) not in seen)
     pick = lambda name: getattr(new, name) if getattr(new, name) is not None else getattr(pending, name)  # noqa: E731
@@ -142,6 +145,7 @@ def merge(pending: Optional[Report], new: Report) -> Report:
         new,
         findings=findings,
         pain_score=pick("pain_score"),
+        pain_rise=rise,
         temperature_c=pick("temperature_c"),
         hours_since_treatment=pick("hours_since_treatment"),
         overall_trend=pick("overall_trend"),

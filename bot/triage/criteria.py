@@ -47,6 +47,7 @@ class Conditions:
     trend_not: Tuple[str, ...] = ()
     pain_score_min: Optional[int] = None
     pain_score_max: Optional[int] = None
+    pain_rise_min: Optional[int] = None  # the pain score rose by at least this many points
     temperature_min_c: Optional[float] = None
     temperature_below_c: Optional[float] = None
     method: Tuple[str, ...] = ()
@@ -105,10 +106,12 @@ class Criteria:
         raise KeyError(criterion_id)
 
     def red_flag_symptoms(self) -> frozenset:
-        """Symptoms some urgent/emergency criterion is about: with these, an unsure parse fails closed."""
+        """Symptoms that escalate on their own (an urgent/emergency criterion with no conditions: pus, fever,
+        hives...): with these, an unsure parse fails closed. Redness or pain escalate only with a time, a score or
+        a modifier, which the parse did give; an unsure intent does not change those."""
         symptoms: set = set()
         for criterion in self.items:
-            if criterion.level.escalates and criterion.findings:
+            if criterion.level.escalates and criterion.findings and criterion.conditions == Conditions():
                 symptoms |= set(v.SYMPTOMS) if criterion.findings == ANY else set(criterion.findings)
         return frozenset(symptoms)
 
@@ -208,6 +211,7 @@ def _needs_a_finding(c: Conditions) -> bool:
 
 def _has_message_condition(c: Conditions) -> bool:
     return (c.pain_score_min is not None or c.temperature_min_c is not None or c.uncertain_with_red_flag
+            or c.pain_rise_min is not None
             or c.stated_emergency or bool(c.screen_hit_unaccounted) or bool(c.unexplained_concern))
 
 
@@ -262,7 +266,7 @@ def _parse_conditions(raw: Any, fail) -> Conditions:
             out[key] = _values(value, v.SEVERITIES, fail, where)
         elif key in ("trend", "trend_not"):
             out[key] = _values(value, v.TRENDS, fail, where)
-        elif key in ("pain_score_min", "pain_score_max"):
+        elif key in ("pain_score_min", "pain_score_max", "pain_rise_min"):
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
                 raise fail(where, f"must be a whole number from 0 to 10, got {value!r}")
             out[key] = value

@@ -193,6 +193,8 @@ def _message_conditions_hold(c: Conditions, facts: _Facts) -> bool:
         return False
     if c.unexplained_concern and not _any(report.unexplained_concern, c.unexplained_concern):
         return False
+    if c.pain_rise_min is not None and report.pain_rise < c.pain_rise_min:
+        return False
     if c.screen_hit_unaccounted:
         hits = unaccounted_screen_hits(report)
         if ANY in c.screen_hit_unaccounted:

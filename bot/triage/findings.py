@@ -136,7 +136,10 @@ def report_from_entities(
                                      context=role if role in v.CONTEXT_ROLES else None))
         elif label in (v.SEVERITY, v.TREND, v.BODY_AREA):
             if role in v.CONTEXT_ROLES:
-                continue  # "what if it starts spreading?" says nothing about now
+                # "what if it starts spreading?" says nothing about now; like a denial, it explains a screen hit
+                if value and value not in denied:
+                    denied.append(str(value))
+                continue
             if negated and label == v.TREND and value == "improving":
                 modifiers.append({**entity, "value": "persisting"})  # "not healing", "hasn't improved"
             elif not negated:
@@ -163,10 +166,13 @@ def report_from_entities(
         for symptom in symptoms:
             if symptom.value in ("pain", "throbbing") and pain_trend not in symptom.trend:
                 symptom.trend.append(pain_trend)
+    symptom_spans = {(int(e.get("start", 0)), int(e.get("end", 0))) for e in ordered if e.get("entity") == v.SYMPTOM}
+    modifiers = _without_comparisons(text, _without_intensified_improvement(modifiers), symptom_spans)
     overall_trend = _attach(modifiers, symptoms, clause_of)
     report = Report(
         findings=tuple(s.freeze() for s in symptoms),
         pain_score=pain_score,
+        pain_rise=pain_rise(text, pain_scores),
         temperature_c=max(temperatures) if temperatures else None,
         # Several times in one message ("treated 3 days ago, swelling since yesterday"): the treatment is the
         # earliest event, so the largest number is the time since treatment (and the safer reading).
@@ -182,6 +188,39 @@ def report_from_entities(
     return report
 
 
+def _without_intensified_improvement(modifiers: List[Dict]) -> List[Dict]:
+    """"calmed down a lot", "better, much": a severity word right after an improvement measures the improvement."""
+    improving_ends = [int(m.get("end", 0)) for m in modifiers if m.get("value") == "improving"]
+    return [m for m in modifiers if not (m.get("entity") == v.SEVERITY and any(
+        0 <= int(m.get("start", 0)) - end <= 3 for end in improving_ends))]
+
+
+def _without_comparisons(text: str, modifiers: List[Dict], symptom_spans: set) -> List[Dict]:
+    """"more tender than sore" compares two feelings; it does not say the tenderness is getting worse. (Only the
+    worsening a symptom word implies: "worse today than yesterday" is still worse.)"""
+    return [m for m in modifiers if not (
+        m.get("entity") == v.TREND and m.get("value") == "worsening"
+        and (int(m.get("start", 0)), int(m.get("end", 0))) in symptom_spans
+        and text[int(m.get("end", 0)):].lstrip().lower().startswith("than "))]
+
+
+def pain_rise(text: str, from_entities: List[Tuple[int, int]] = ()) -> int:
+    """Points the pain score rose within the message ("a 2 when I left, now a 6" -> 4); 0 when it did not."""
+    scores = _scores(text, from_entities, about_pain=False)
+    past = [score for offset, score in scores if _said_of_the_past(text, offset)]
+    now = [score for offset, score in scores if not _said_of_the_past(text, offset)]
+    return max(0, max(now) - max(past)) if past and now else 0
+
+
+def _scores(text: str, from_entities, about_pain: bool) -> List[Tuple[int, int]]:
+    scores = dict(from_entities)
+    if about_pain or _PAIN_WORDS.search(text):
+        for match in _SCORE_IN_WORDS.finditer(text):
+            if not any(abs(match.start(1) - offset) <= 12 for offset in scores):
+                scores[match.start(1)] = int(match.group(1))
+    return sorted(scores.items())
+
+
 def pain_trajectory(text: str, from_entities: List[Tuple[int, int]] = (),
                     about_pain: bool = False) -> Tuple[Optional[int], Optional[str]]:
     """(the current pain score, "increasing" | "improving" | None) from every score in the message, in order.
@@ -189,14 +228,9 @@ def pain_trajectory(text: str, from_entities: List[Tuple[int, int]] = (),
     A score said of the past ("was a 2 when I left") is the starting point; the current score is the highest of the
     others (the safer reading), or of all when every score is in the past. `about_pain`: the text answers "how bad
     is the pain?", so "about a 6" counts without a pain word."""
-    scores = dict(from_entities)
-    if about_pain or _PAIN_WORDS.search(text):
-        for match in _SCORE_IN_WORDS.finditer(text):
-            if not any(abs(match.start(1) - offset) <= 12 for offset in scores):
-                scores[match.start(1)] = int(match.group(1))
-    if not scores:
+    ordered = _scores(text, from_entities, about_pain)
+    if not ordered:
         return None, None
-    ordered = sorted(scores.items())
     past = [score for offset, score in ordered if _said_of_the_past(text, offset)]
     now = [score for offset, score in ordered if not _said_of_the_past(text, offset)]
     current = max(now or past)

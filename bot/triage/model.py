@@ -67,6 +67,9 @@ class Report:
 
     findings: Tuple[Finding, ...] = ()
     pain_score: Optional[int] = None  # 0-10
+    # Points the score rose since an earlier score (in the message: "a 2 when I left, now a 6"; or across the
+    # clarifying questions): the guide's "severe pain that increases after leaving the clinic".
+    pain_rise: int = 0
     temperature_c: Optional[float] = None
     # Time since treatment stated in this message (hours); the record's treatment time wins when known.
     hours_since_treatment: Optional[float] = None
@@ -78,8 +81,8 @@ class Report:
     screen_hits: Tuple[str, ...] = ()
     # Treatment method named in this message (a METHODS value); the record's method wins when known.
     method: Optional[str] = None
-    # Severity/trend values the patient denied ("it's not spreading"); lets the engine tell a screen hit on
-    # "spreading" that the parser understood (as denied) from one it missed.
+    # Severity/trend values the patient denied ("it's not spreading") or said only of a what-if, someone else or
+    # the past; lets the engine tell a screen hit on "spreading" that the parser understood from one it missed.
     negated_modifiers: Tuple[str, ...] = ()
     # The patient's words were confidently understood as an emergency ("I need an ambulance") even though no
     # symptom we know was named: the engine acts on it rather than asking for details.

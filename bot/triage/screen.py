@@ -64,6 +64,13 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"\bseeing (double|spots|flashes|stars)\b",
         r"\b(spots|flashes|flashing|floaters)\s+(in|of)\s+(my\s+)?(vision|eyes?|sight)\b",
         r"\b(went|going|gone) blind\b",
+        # an eye and a disturbance in one breath: "my right eye is see not good, everything foggy"
+        r"\b(eye|eyes|vision|eyesight|sight|what i see|i see)\b[^.!?]{0,60}\b(blur\w*|fog\w*|fuzz\w*|dim|dimmer|"
+        r"cloud\w*|haz\w*|double|flash\w*|wavy|distort\w*|not good|not right)\b",
+        r"\b(blur\w*|fog\w*|fuzz\w*|dim|dimmer|haz\w*|flash\w*|wavy|distort\w*)\b[^.!?]{0,60}\b(eye|eyes|vision|"
+        r"eyesight|sight|what i see|i see)\b",
+        # a spot in the sight, not a spot of pigment under the eye
+        r"\b(dark|black|grey|gray)\s+(spot|spots|patch|area)\b[^.!?]{0,40}\b(what i see|i see|vision|sight)\b",
     ),
     "speech_change": (
         r"\bslurr\w*",
@@ -97,7 +104,8 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
     "fever": (
         r"\bfe+a?v(e|o|a)?r\w*",  # fever, feaver, fevr, fevor, feverish
         r"\bfevre\b",
-        r"\btemp(erature|rature|reture|erture|eture)?\b",
+        # "temp is normal" is no fever
+        r"\btemp(erature|rature|reture|erture|eture)?\b(?!\s+(is\s+|was\s+|s\s+)?(normal|fine|ok|okay|good|36))",
         r"\bchil+s\b",
         r"\bchilly\b",
         r"\bshiver\w*",

@@ -95,7 +95,8 @@ def test_classifier_uses_the_record_time_and_fails_closed_on_low_confidence(tmp_
     classify = ev.make_classifier(fake_analyzer, ev.load_criteria())
     assert classify("red", 1.0, None, "face").level.value == "normal"
     assert classify("red", 4.0, None, "face").level.value == "urgent"  # redness past 72 h
-    assert classify("red huh", 1.0, None, "face").level.value == "urgent"  # unsure parse fails closed
+    # An unsure intent does not escalate an expected reaction it parsed (red flags on their own still do).
+    assert classify("red huh", 1.0, None, "face").level.value == "normal"
     assert classify("small bruise", 1.0, "microneedling", "face").level.value == "urgent"
     assert classify("small bruise", 1.0, "combined", "face").level.value == "monitor"
 

@@ -56,6 +56,7 @@ class Case:
     earlier: Tuple[EarlierReport, ...] = ()
     stated_emergency: bool = False
     concern: Tuple[str, ...] = ()
+    pain_rise: int = 0
     absent: bool = False  # True: `criterion` must NOT be among the matched criteria
     missing: Optional[Tuple[str, ...]] = None  # exact expected Decision.missing when given
 
@@ -63,7 +64,8 @@ class Case:
         report = Report(findings=self.findings, pain_score=self.pain, temperature_c=self.temp,
                         hours_since_treatment=self.msg_hours, overall_trend=self.overall, uncertain=self.uncertain,
                         screen_hits=self.screen, method=self.msg_method, negated_modifiers=self.denied,
-                        stated_emergency=self.stated_emergency, unexplained_concern=self.concern)
+                        stated_emergency=self.stated_emergency, unexplained_concern=self.concern,
+                        pain_rise=self.pain_rise)
         context = PatientContext(hours_since_treatment=self.hours, method=self.method, earlier=self.earlier)
         return triage(report, context, CRITERIA)
 
@@ -238,6 +240,8 @@ CASES = [
       hours=120),
     C("emergency_speech_change", "slurred", E, f("speech_change"), hours=1),
     C("cold_sore_after_treatment", "day_two", U, f("cold_sore"), hours=40),
+    C("pain_score_rising", "two_to_six_after_leaving", U, f("pain"), hours=6, pain=6, pain_rise=4),
+    NOT("pain_score_rising", "one_point", M, f("pain"), hours=6, pain=5, pain_rise=1),
     C("cold_sore_after_treatment", "time_unknown", U, f("cold_sore")),
     C("not_understood_eyes_breathing_swallowing_speech", "eyes", U, concern=("eyes",), hours=5),
     NOT("not_understood_eyes_breathing_swallowing_speech", "other_topic", X, concern=("other",), hours=5),
@@ -273,10 +277,13 @@ CASES = [
       earlier=(early("peeling", 100),)),
     NOT("earlier_symptom_still_present_after_14_days", "peeling_day_12", N, f("peeling"), hours=300,
         earlier=(early("peeling", 100),)),
-    C("fail_closed_uncertain_red_flag", "redness", U, f("redness"), hours=5, uncertain=True),
+    # An unsure intent escalates symptoms that are red flags on their own; redness or tightness were parsed with
+    # their time and modifiers, which an unsure intent does not change.
+    NOT("fail_closed_uncertain_red_flag", "redness", N, f("redness"), hours=5, uncertain=True),
+    C("fail_closed_uncertain_red_flag", "hives", U, f("hives"), hours=5, uncertain=True),
     C("fail_closed_uncertain_red_flag", "denied_pus_unsure", U, neg("discharge"), hours=5, uncertain=True,
       screen=("discharge",)),
-    C("fail_closed_uncertain_red_flag", "tightness", U, f("tightness"), hours=5, uncertain=True),
+    NOT("fail_closed_uncertain_red_flag", "tightness", N, f("tightness"), hours=5, uncertain=True),
     C("fail_closed_uncertain_red_flag", "unknown_symptom", U, f("goosebumps"), hours=5, uncertain=True),
     NOT("fail_closed_uncertain_red_flag", "nothing_mentioned", X, hours=5, uncertain=True),
     NOT("fail_closed_uncertain_red_flag", "only_denials", X, neg("redness"), hours=5, uncertain=True),
