@@ -111,10 +111,16 @@ class SafetyRouter(GraphComponent):
 
         name = intent.get("name")
         confidence = intent.get("confidence") or 0.0
-        present = {e["value"] for e in entities if e.get("entity") == v.SYMPTOM and e.get("role") != v.NEGATED_ROLE}
-        hits = set(screen(text))
+        symptoms = [e for e in entities if e.get("entity") == v.SYMPTOM]
+        present = {e["value"] for e in symptoms if e.get("role") not in (v.NEGATED_ROLE, *v.CONTEXT_ROLES)}
+        # A what-if, someone else's or a long-past symptom explains its red-flag words: "how would I spot an
+        # infection?" stays a question; the patient's own words still go to triage.
+        in_context = {e["value"] for e in symptoms if e.get("role") in v.CONTEXT_ROLES}
+        hits = set(screen(text)) - in_context
         if (present | hits) & EMERGENCY_SYMPTOMS and name != "emergency":
             return "emergency"
+        if name in ROUTED_FROM and in_context:
+            return "report_symptom"  # "thanks! what if it gets infected?": triage says what to watch for
         if name in ("report_symptom", "emergency") or not (present or hits):
             return None
         if name in ROUTED_FROM:
