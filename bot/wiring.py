@@ -4,7 +4,9 @@ notifier running in the gateway's event loop. `bot.telegram.app.main()` calls `g
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
+import time
 from typing import List, Optional, Sequence
 
 from bot.checkins.sender import CheckinSender
@@ -17,7 +19,7 @@ from bot.store.errors import StoreError
 from bot.store.models import utcnow
 from bot.store.uow import UnitOfWork
 from bot.telegram.ports import (EscalationLine, EscalationOutcome, GatewayDeps, LinkedPatient, Refused,
-                                StaffMember)
+                                RelayAttempt, StaffMember)
 from bot.triage.advice import response_name
 from bot.triage.model import Level
 
@@ -137,16 +139,33 @@ def screening_review_line(to_review: dict) -> str:
     return ("review: " + "; ".join(parts)) if parts else ""
 
 
+# After a Rasa timeout, how long the safety net waits for the report that Rasa's triage action may still be committing
+# (closing the connection makes Rasa cancel its handling, but an action already running finishes its transaction).
+TIMEOUT_SETTLE_SECONDS = 5.0
+# Reports are stamped by the process that records them (the action server or the gateway): allow this much clock
+# difference between them when looking for Rasa's record of a message.
+CLOCK_SLACK = dt.timedelta(seconds=5)
+
+
 class SafetyNetTriage:
-    """Rasa or the action server is down: run our own spaCy pipeline and the triage core, record and escalate
+    """Rasa or the action server failed: run our own spaCy pipeline and the triage core, record and escalate
     exactly as the action would, and answer with the same advice texts. No clarifying questions here (outcome.to_ask
     is ignored): with the assistant degraded, each message is answered with the advice for what it says.
-    The gateway adds its own "we are running in a reduced mode, call the clinic" line after these."""
+    The gateway adds its own "we are running in a reduced mode, call the clinic" line after these.
 
-    def __init__(self, service: ClinicService):
+    One message, one escalation: when Rasa received the message (`attempt`), its triage action may have recorded
+    the report, and queued the alert, before something failed. The store is asked for a report from Rasa for this
+    patient since the message was sent whose text ends with the message; if there is one and it escalated (or
+    ours would not), nothing is recorded again. After a timeout the safety net first waits up to `settle_seconds`
+    for such a report to appear."""
+
+    def __init__(self, service: ClinicService, settle_seconds: float = TIMEOUT_SETTLE_SECONDS,
+                 poll_seconds: float = 0.25):
         self.service = service
+        self.settle_seconds = settle_seconds
+        self.poll_seconds = poll_seconds
 
-    def _triage(self, patient_id: int, text: str) -> List[str]:
+    def _triage(self, patient_id: int, text: str, attempt: Optional[RelayAttempt] = None) -> List[str]:
         from bot.nlp.analyze import analyze_text
 
         entities = analyze_text(text, self.service.settings.spacy_model_path)
@@ -155,11 +174,81 @@ class SafetyNetTriage:
         slots = clinic_slots(self.service.settings)
         if outcome.decision.level is Level.NONE:
             return []
-        self.service.record(outcome, source="safety_net")
+        escalates = outcome.decision.level.escalates
+        found = None
+        if attempt is not None and self.service.session_factory is not None:
+            try:
+                found = self._recorded_by_rasa(patient_id, attempt, escalates)
+            except Exception:  # cannot tell: fail closed (record ours; at worst a second alert, never none)
+                log.exception("patient %s: could not look for Rasa's record of this message", patient_id)
+        if found is not None and (found[1] is not None or not escalates):
+            report, escalation = found
+            log.warning("patient %s: Rasa's action recorded this message as report %s (level=%s, escalation=%s) "
+                        "before failing; not recorded again", patient_id, report.id, report.level,
+                        escalation.id if escalation else None)
+        else:
+            if found is not None:  # Rasa's action recorded it without escalating; we fail closed and escalate
+                log.warning("patient %s: Rasa's report %s (level=%s) did not escalate; the safety net does",
+                            patient_id, found[0].id, found[0].level)
+            self.service.record(outcome, source="safety_net")
         return [render(response_name(key), slots) for key in outcome.decision.advice]
 
-    async def __call__(self, patient_id: int, text: str) -> List[str]:
-        return await asyncio.to_thread(self._triage, patient_id, text)
+    def _recorded_by_rasa(self, patient_id: int, attempt: RelayAttempt, escalates: bool):
+        """(report, escalation or None) that Rasa's action recorded for this message, or None. After a timeout,
+        polls until settle_seconds have passed or a report that settles the question has appeared."""
+        deadline = time.monotonic() + (self.settle_seconds if attempt.timed_out else 0.0)
+        said = attempt.message.strip()
+        while True:
+            with UnitOfWork(self.service.session_factory) as uow:
+                rows = repository.reports_since(uow, patient_id, attempt.sent_at - CLOCK_SLACK, source="rasa")
+                found = [(report, escalation) for report, escalation in rows
+                         if said and (report.text == said or report.text.endswith(" / " + said))]
+            best = next((row for row in reversed(found) if row[1] is not None), found[-1] if found else None)
+            if (best is not None and (best[1] is not None or not escalates)) or time.monotonic() >= deadline:
+                return best
+            time.sleep(self.poll_seconds)
+
+    async def __call__(self, patient_id: int, text: str, attempt: Optional[RelayAttempt] = None) -> List[str]:
+        return await asyncio.to_thread(self._triage, patient_id, text, attempt)
+
+    def _answer_stands(self, patient_id: int, text: str, attempt: RelayAttempt) -> bool:
+        """False when the message's own words escalate but Rasa's triage recorded nothing for it.
+
+        Rasa does not always answer an empty list when the action server is down: on the first message of a
+        conversation session action_session_start fails too, and the rules then fall back to utter_default
+        ("Sorry, I didn't quite follow…"). Every report that escalates is recorded by action_triage before Rasa
+        answers (the details form is never opened before an escalation), so no record means no triage. The words
+        are read as if the NLU were sure of them (intent_confidence=None): only a clear red flag counts here."""
+        if self.service.session_factory is None:
+            return True
+        from bot.nlp.analyze import analyze_text
+
+        entities = analyze_text(text, self.service.settings.spacy_model_path)
+        outcome = self.service.assess(f"patient-{patient_id}", text, entities, intent_confidence=None)
+        if not outcome.decision.level.escalates:
+            return True
+        if self._recorded_by_rasa(patient_id, attempt, escalates=True) is not None:
+            return True
+        log.error("patient %s: Rasa answered, but its triage recorded nothing for a message whose words escalate "
+                  "(level=%s): is the action server down? The safety net takes over", patient_id,
+                  outcome.decision.level.value)
+        return False
+
+    async def answer_stands(self, patient_id: int, text: str, attempt: RelayAttempt) -> bool:
+        try:
+            return await asyncio.to_thread(self._answer_stands, patient_id, text, attempt)
+        except Exception:  # a backstop: if it cannot tell, Rasa's answer goes out as it is
+            log.exception("patient %s: could not check Rasa's answer against the record", patient_id)
+            return True
+
+    async def warm_up(self) -> None:
+        """Load the spaCy pipeline before the first patient needs it (the first load takes a second or two)."""
+        from bot.nlp.analyze import analyze_text
+
+        try:
+            await asyncio.to_thread(analyze_text, "warm up", self.service.settings.spacy_model_path)
+        except Exception:
+            log.exception("could not load the spaCy pipeline for the safety net")
 
 
 def gateway_deps(settings: Settings, service: Optional[ClinicService] = None, run_notifier: bool = True) -> GatewayDeps:
@@ -167,16 +256,21 @@ def gateway_deps(settings: Settings, service: Optional[ClinicService] = None, ru
     factory = service.session_factory
     nudge = leases.Nudge()
 
+    safety_net = SafetyNetTriage(service)
+
     async def deliver(application) -> None:
-        """The alert notifier and the check-in sender, sharing the bot's rate-limited messenger."""
+        """The alert notifier and the check-in sender, sharing the bot's rate-limited messenger (and the safety
+        net's language pipeline loaded meanwhile)."""
         from bot.telegram.messenger import TelegramMessenger
 
         messenger = TelegramMessenger(application.bot)
         await asyncio.gather(Notifier.from_settings(settings, factory, messenger).run_forever(nudge=nudge),
-                             CheckinSender.from_settings(settings, factory, messenger).run_forever())
+                             CheckinSender.from_settings(settings, factory, messenger).run_forever(),
+                             safety_net.warm_up())
 
     return GatewayDeps(
         links=StoreLinks(factory), checkins=StoreCheckIns(factory), photos=StorePhotos(factory),
-        staff=StoreStaff(factory), escalations=StoreEscalations(factory), fallback=SafetyNetTriage(service),
+        staff=StoreStaff(factory), escalations=StoreEscalations(factory), fallback=safety_net,
         background=deliver if run_notifier else None, answered=nudge if run_notifier else None,
+        answer_check=safety_net.answer_stands,
     )

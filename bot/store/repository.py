@@ -386,6 +386,22 @@ def record_report(
     return RecordedReport(report, escalation, tuple(deliveries))
 
 
+def reports_since(uow: UnitOfWork, patient_id: int, since: dt.datetime,
+                  source: Optional[str] = None) -> List[Tuple[SymptomReport, Optional[Escalation]]]:
+    """The patient's reports received at or after `since` (oldest first), each with its escalation if any.
+
+    The gateway's safety net uses it to see whether Rasa's triage action recorded a message before failing."""
+    query = (
+        select(SymptomReport, Escalation)
+        .outerjoin(Escalation, Escalation.report_id == SymptomReport.id)
+        .where(SymptomReport.patient_id == patient_id, SymptomReport.received_at >= since)
+        .order_by(SymptomReport.received_at, SymptomReport.id)
+    )
+    if source is not None:
+        query = query.where(SymptomReport.source == source)
+    return [(report, escalation) for report, escalation in uow.session.execute(query).all()]
+
+
 def _open_escalation(
     uow: UnitOfWork,
     report: SymptomReport,

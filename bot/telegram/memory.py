@@ -14,6 +14,7 @@ from bot.telegram.ports import (
     EscalationOutcome,
     GatewayDeps,
     LinkedPatient,
+    RelayAttempt,
     Refused,
     StaffMember,
 )
@@ -131,10 +132,12 @@ class MemoryFallback:
     """Stands in for the triage safety net: records what it was asked and gives a fixed answer."""
 
     calls: List[Tuple[int, str]] = field(default_factory=list)
+    attempts: List[Optional[RelayAttempt]] = field(default_factory=list)  # one per call, None if Rasa never got it
     replies: List[str] = field(default_factory=lambda: ["Thank you, I have recorded your message."])
 
-    async def __call__(self, patient_id: int, text: str) -> List[str]:
+    async def __call__(self, patient_id: int, text: str, attempt: Optional[RelayAttempt] = None) -> List[str]:
         self.calls.append((patient_id, text))
+        self.attempts.append(attempt)
         return list(self.replies)
 
 

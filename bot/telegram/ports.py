@@ -113,11 +113,30 @@ class EscalationService(Protocol):
         """A short plain-text summary of a patient for staff (/patient ID). Raises Refused."""
 
 
+@dataclass(frozen=True)
+class RelayAttempt:
+    """What the gateway sent to Rasa before Rasa failed to answer it.
+
+    Rasa may have received the message and run the triage action, which records the report and queues the alert,
+    before failing (the action server crashing after the commit, an HTTP error, a timeout). The safety net looks
+    for that record so that one message never opens two escalations.
+
+    message:   exactly what was sent to Rasa (the report Rasa's action records ends with it)
+    sent_at:   UTC, taken just before sending
+    timed_out: we stopped waiting for Rasa; an action already running may still commit shortly after
+    """
+
+    message: str
+    sent_at: dt.datetime
+    timed_out: bool = False
+
+
 @runtime_checkable
 class FallbackTriage(Protocol):
-    async def __call__(self, patient_id: int, text: str) -> List[str]:
+    async def __call__(self, patient_id: int, text: str, attempt: Optional[RelayAttempt] = None) -> List[str]:
         """Used when Rasa cannot answer: run the triage safety net on the text (recording and escalating as
-        needed) and return the replies for the patient. A plain `async def fallback(patient_id, text)` fits.
+        needed, unless Rasa's own action already recorded this message: see RelayAttempt) and return the replies
+        for the patient. `attempt` is None when Rasa never received the message.
         """
 
 
@@ -135,3 +154,7 @@ class GatewayDeps:
     background: Optional[Callable[[Any], Awaitable[None]]] = None
     # Called after each patient message has been answered: alerts it caused can go out now (bot.store.leases.Nudge).
     answered: Optional[Callable[[], None]] = None
+    # Asked after Rasa answered a patient's message: False when Rasa's answer cannot stand (the message's words
+    # escalate but Rasa's triage recorded nothing for it, e.g. the action server is down and Rasa answered with its
+    # fallback utterance); the gateway then treats it like a failed answer and the safety net takes over.
+    answer_check: Optional[Callable[[int, str, RelayAttempt], Awaitable[bool]]] = None

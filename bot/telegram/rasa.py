@@ -2,8 +2,14 @@
 
 Rasa answers a message with a list of bot utterances, each with some of: "text", "buttons"
 ([{"title", "payload"}]), "image" (a URL), "custom". Anything that goes wrong (Rasa not running, a 5xx, a
-timeout, an answer that is not that list) becomes `RasaUnavailable`, so the caller has one thing to handle:
-fall back to the triage safety net.
+timeout, an answer that is not that list, or a list with nothing a patient could see) becomes `RasaUnavailable`,
+so the caller has one thing to handle: fall back to the triage safety net.
+
+An empty answer is a failure too: every turn of this assistant says something (a turn no rule covers gets
+utter_default), so HTTP 200 with no messages means an action failed, typically because the action server is down
+or crashed (Rasa logs the error and answers with whatever was said before it, usually nothing).
+`RasaUnavailable.reached` tells the safety net whether Rasa got the message at all, and so may have recorded it
+through an action before failing; `timed_out` that Rasa may even have been still working on it when we gave up.
 
 Several Rasa workers (the production profile): each patient goes to one worker, picked by a stable hash of the
 sender, so a busy clinic's conversations spread over the workers. When that worker refuses the connection the
@@ -28,7 +34,17 @@ REST_WEBHOOK_PATH = "/webhooks/rest/webhook"
 
 
 class RasaUnavailable(Exception):
-    """Rasa could not give an answer (down, erroring, too slow, or answered nonsense)."""
+    """Rasa could not give an answer (down, erroring, too slow, answered nonsense or nothing).
+
+    reached:   Rasa received the message (HTTP error, empty or bad answer, timeout): an action may have run.
+    timed_out: we stopped waiting; closing the connection makes Rasa's Sanic cancel its handling, but an action
+               the action server had already started still finishes.
+    """
+
+    def __init__(self, message: str, *, reached: bool = False, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.reached = reached
+        self.timed_out = timed_out
 
 
 @dataclass(frozen=True)
@@ -72,19 +88,26 @@ class RasaClient:
                                 len(candidates))
                     continue
                 raise RasaUnavailable(f"Rasa unreachable: {type(error).__name__}") from error
+            except (httpx.ConnectTimeout, httpx.PoolTimeout) as error:  # the request was never sent
+                raise RasaUnavailable(f"Rasa did not accept the connection within {self.timeout:g}s") from error
             except httpx.TimeoutException as error:
-                raise RasaUnavailable(f"Rasa did not answer within {self.timeout:g}s") from error
+                raise RasaUnavailable(f"Rasa did not answer within {self.timeout:g}s", reached=True,
+                                      timed_out=True) from error
             except httpx.HTTPError as error:
-                raise RasaUnavailable(f"Rasa unreachable: {type(error).__name__}") from error
+                # e.g. the connection dropped mid-request: Rasa may have received the message.
+                raise RasaUnavailable(f"Rasa unreachable: {type(error).__name__}", reached=True) from error
         if response.status_code != 200:
-            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
+            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}", reached=True)
         try:
             data = response.json()
         except ValueError as error:
-            raise RasaUnavailable("Rasa answered something that is not JSON") from error
+            raise RasaUnavailable("Rasa answered something that is not JSON", reached=True) from error
         if not isinstance(data, list):
-            raise RasaUnavailable("Rasa's answer is not a list of messages")
-        return [reply for reply in (_parse(item) for item in data) if reply is not None]
+            raise RasaUnavailable("Rasa's answer is not a list of messages", reached=True)
+        replies = [reply for reply in (_parse(item) for item in data) if reply is not None]
+        if not replies:
+            raise RasaUnavailable("Rasa answered with no message (an action failed?)", reached=True)
+        return replies
 
 
 def _parse(item: Any) -> Optional[RasaReply]:

@@ -42,6 +42,11 @@ class Servers:
         self.start_rasa()
         self.processes.wait_http("actions", f"http://127.0.0.1:{self.action_port}/health")
 
+    def start_actions(self) -> None:
+        """(Re)start the action server, e.g. after a test killed it."""
+        self.processes.spawn("actions", action_server_args(self.action_port))
+        self.processes.wait_http("actions", f"http://127.0.0.1:{self.action_port}/health")
+
     def start_rasa(self) -> None:
         self.processes.spawn("rasa", rasa_server_args(self.rasa_port, MODEL, self.endpoints, ROOT / "credentials.yml"))
         self.processes.wait_http("rasa", f"{self.rasa_url}/status")

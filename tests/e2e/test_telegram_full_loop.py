@@ -12,7 +12,7 @@ import time
 import pytest
 
 from bot.cli import main as aftercare
-from bot.responses import render
+from bot.responses import clinic_slots, render
 from bot.triage.advice import response_name
 from bot.settings import Settings
 from bot.telegram.app import ALLOWED_UPDATES, build_application, start_background, stop_background
@@ -128,7 +128,9 @@ async def test_rasa_down_the_safety_net_still_alerts(servers, registered):
                                        chat_id=PATIENT_CHAT + 1, since=mark, timeout=30)
                 alert = await tg.wait_for_sent(method="sendMessage", chat_id=doctor_chat, since=mark, timeout=15)
                 assert "URGENT" in alert.text.upper()
-                assert render(response_name("practitioner_alerted"), {}) in texts(tg, PATIENT_CHAT + 1, mark)
+                # the safety net's own advice, filled with the clinic's details as the gateway runs with them
+                said = render(response_name("practitioner_alerted"), clinic_slots(app.bot_data["gateway"].settings))
+                assert said in texts(tg, PATIENT_CHAT + 1, mark)
             finally:
                 await stop_gateway(app)
     finally:

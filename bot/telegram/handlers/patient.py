@@ -5,6 +5,7 @@ never any patient data; logs at INFO name patients by id only and never contain 
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -13,7 +14,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.telegram import texts
 from bot.telegram.context import ClinicContext
-from bot.telegram.ports import LinkedPatient, Refused
+from bot.telegram.ports import LinkedPatient, Refused, RelayAttempt
 from bot.telegram.rasa import RasaReply, RasaUnavailable, sender_id
 from bot.telegram.sending import shorten, split_text, typing_indicator
 
@@ -191,11 +192,19 @@ async def _converse(
     context: ClinicContext, chat_id: int, message_id: int, patient: LinkedPatient, message: str,
     fallback_text: str,
 ) -> None:
-    """Send `message` to Rasa (typing… shown meanwhile) and deliver the answer; fall back if Rasa fails."""
+    """Send `message` to Rasa (typing… shown meanwhile) and deliver the answer; fall back if Rasa fails.
+
+    Rasa fails when it is unreachable, answers an HTTP error or nonsense, times out, answers with no message
+    (what it does when an action fails, e.g. the action server is down), or answers a message whose words escalate
+    without its triage having recorded it (deps.answer_check: with the action server down, the first message of a
+    session gets Rasa's fallback utterance). Then the safety net triages the text itself, records and escalates
+    (unless Rasa's action recorded this message before failing: RelayAttempt), and the patient is told to call
+    the clinic for anything urgent."""
     gateway = context.gateway
     replies: Optional[List[RasaReply]] = None
     fallback: List[str] = []
     async with typing_indicator(context.bot, chat_id):
+        sent_at = dt.datetime.now(dt.timezone.utc)
         try:
             replies = await gateway.rasa.send(
                 sender_id(patient.id), message,
@@ -203,10 +212,15 @@ async def _converse(
                 {"chat_id": chat_id, "message_id": message_id, "disclaimer_shown": True},
             )
             log.info("relayed a message for patient %s to Rasa (%d replies)", patient.id, len(replies))
+            if gateway.deps.answer_check is not None and not await gateway.deps.answer_check(
+                    patient.id, fallback_text, RelayAttempt(message, sent_at)):
+                replies = None
+                raise RasaUnavailable("Rasa answered, but did not triage a red flag", reached=True)
         except RasaUnavailable as error:
-            log.warning("Rasa unavailable (%s): using the triage fallback for patient %s", error, patient.id)
+            log.warning("Rasa failed (%s): using the triage fallback for patient %s", error, patient.id)
+            attempt = RelayAttempt(message, sent_at, error.timed_out) if error.reached else None
             try:
-                fallback = list(await gateway.deps.fallback(patient.id, fallback_text))
+                fallback = list(await gateway.deps.fallback(patient.id, fallback_text, attempt))
             except Exception:
                 # The patient must still hear "call the clinic" below, so this is logged, not raised.
                 log.exception("the triage fallback failed for patient %s", patient.id)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 
 import pytest
@@ -101,7 +102,7 @@ async def test_long_texts_are_truncated_before_relaying_and_the_patient_is_told(
     assert len(relayed) <= MAX_RELAY_CHARS and relayed.endswith("…")
 
 
-@pytest.mark.parametrize("failure", ["http_500", "unreachable", "timeout"])
+@pytest.mark.parametrize("failure", ["http_500", "unreachable", "timeout", "empty_answer", "nothing_visible"])
 async def test_when_rasa_fails_the_fallback_answers_and_the_patient_is_told_to_call(
     bot: RunningBot, failure: str
 ) -> None:
@@ -110,8 +111,12 @@ async def test_when_rasa_fails_the_fallback_answers_and_the_patient_is_told_to_c
         bot.rasa.status = 500
     elif failure == "unreachable":
         gateway.rasa.urls = (f"http://127.0.0.1:{free_port()}/webhooks/rest/webhook",)
-    else:
+    elif failure == "timeout":
         bot.rasa.delay, gateway.rasa.timeout = 1.0, 0.2
+    elif failure == "empty_answer":  # HTTP 200 and no message: what Rasa answers when an action failed
+        bot.rasa.replies = lambda body: []
+    else:  # only a payload meant for another channel: the patient would see nothing
+        bot.rasa.replies = lambda body: [{"custom": {"kind": "card"}}]
     bot.memory.fallback.replies = ["I've passed this to your practitioner."]
     mark = bot.tg.mark()
     bot.tg.inject_text(PATIENT_CHAT, "I have a fever and the swelling is getting worse")
@@ -121,6 +126,13 @@ async def test_when_rasa_fails_the_fallback_answers_and_the_patient_is_told_to_c
     assert replies == ["I've passed this to your practitioner.", urgent.text]
     assert bot.memory.fallback.calls == [(7, "I have a fever and the swelling is getting worse")]
     assert bot.memory.answered == 1  # the safety net may have written an alert: the notifier is nudged
+    (attempt,) = bot.memory.fallback.attempts  # whether Rasa got the message, so its action may have recorded it
+    if failure == "unreachable":
+        assert attempt is None
+    else:
+        assert attempt.message == "I have a fever and the swelling is getting worse"
+        assert attempt.timed_out == (failure == "timeout")
+        assert attempt.sent_at <= dt.datetime.now(dt.timezone.utc)
 
 
 async def test_each_answered_message_nudges_the_notifier_before_the_reply_goes_out(bot: RunningBot) -> None:
