@@ -1,5 +1,7 @@
 """`make run`: start the action server and Rasa on loopback, then the terminal chat (or, with
-TELEGRAM_BOT_TOKEN set, the Telegram gateway). Ctrl-C stops every process it started.
+TELEGRAM_BOT_TOKEN set, the Telegram gateway). A child that dies is restarted with exponential backoff (1 s
+doubling to 30 s; bot.processes.Supervisor), each restart logged with its name and exit code and counted.
+Ctrl-C (or SIGTERM) stops every process it started.
 
 With AFTERCARE_PROFILE=production it starts RASA_WORKERS Rasa workers (PostgreSQL tracker store, Redis lock
 store), each with its own action server, and the gateway spreads patients over them (bot/profiles.py).
@@ -16,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot import profiles
-from bot.processes import Processes, action_server_args, rasa_server_args
+from bot.processes import ChildSpec, Processes, Supervisor, action_server_args, rasa_server_args
 from bot.settings import PROJECT_ROOT, ConfigError, Settings
 
 MODEL = PROJECT_ROOT / "models" / "aftercare.tar.gz"
@@ -66,20 +68,18 @@ def main() -> int:
     env_note = "" if settings.telegram_enabled else " (terminal mode: no TELEGRAM_BOT_TOKEN)"
     print(f">> {settings.profile} profile, {len(workers)} Rasa worker(s); logs in {log_dir}{env_note}")
     children = Processes(log_dir)  # each child in its own process group, stopped as a group
+    specs = child_specs(workers)
+    supervisor = Supervisor(children, specs)
     try:
-        for worker in workers:
-            suffix = f"-{worker.index}" if len(workers) > 1 else ""
-            children.spawn(f"actions{suffix}", action_server_args(worker.actions_port))
-            # Rasa falls back to an in-memory tracker store, call by call, when its database cannot be opened:
-            # that would silently forget every conversation. The plan gives it a database that exists.
-            children.spawn(f"rasa{suffix}", rasa_server_args(worker.rasa_port, MODEL, Path(worker.endpoints),
-                                                             Path("credentials.yml")), env=dict(worker.env))
+        for spec in specs:
+            children.spawn(spec.name, list(spec.args), env=spec.env)
         for worker in workers:
             suffix = f"-{worker.index}" if len(workers) > 1 else ""
             _wait_ready(children, f"actions{suffix}", f"{worker.actions_url}/health",
                         f"action server {worker.index + 1}")
             _wait_ready(children, f"rasa{suffix}", f"{worker.rasa_url}/status",
                         f"Rasa worker {worker.index + 1} (loading the model)")
+        supervisor.start()  # from now on a child that dies is restarted (the gateway's safety net covers the gap)
         settings = replace(settings, rasa_url=",".join(worker.rasa_url for worker in workers))
         if settings.telegram_enabled:
             from bot.telegram.app import main as telegram_main
@@ -94,7 +94,24 @@ def main() -> int:
         return 130
     finally:
         print("\n>> stopping the assistant's processes")
+        supervisor.stop()  # first, or it would restart what stop_all() stops
+        restarted = {name: count for name, count in supervisor.restarts.items() if count}
+        if restarted:
+            print(">> restarts while running: " + ", ".join(f"{name} {count}" for name, count in restarted.items()))
         children.stop_all()
+
+
+def child_specs(workers) -> list:
+    """The children `make run` starts and keeps running, one action server and one Rasa server per worker."""
+    specs = []
+    for worker in workers:
+        suffix = f"-{worker.index}" if len(workers) > 1 else ""
+        specs.append(ChildSpec(f"actions{suffix}", action_server_args(worker.actions_port)))
+        # Rasa falls back to an in-memory tracker store, call by call, when its database cannot be opened:
+        # that would silently forget every conversation. The plan gives it a database that exists.
+        specs.append(ChildSpec(f"rasa{suffix}", rasa_server_args(worker.rasa_port, MODEL, Path(worker.endpoints),
+                                                                 Path("credentials.yml")), dict(worker.env)))
+    return specs
 
 
 if __name__ == "__main__":

@@ -1,20 +1,23 @@
-"""Child processes on loopback ports, for the end-to-end tests and the benchmark.
+"""Child processes on loopback ports, for `make run` (bot.launcher), the end-to-end tests and the benchmark.
 
 Each child gets its own process group (so stopping it also stops anything it spawned) and a log file; `wait_http`
-polls a URL until it answers 200 and fails fast, with the log's tail, when the child dies first. `memory`
-reads resident memory from /proc (Linux), summed over the child's process tree.
+polls a URL until it answers 200 and fails fast, with the log's tail, when the child dies first. `Supervisor`
+restarts children that exit, with exponential backoff (make run). `memory` reads resident memory from /proc
+(Linux), summed over the child's process tree.
 """
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Mapping, Optional
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import httpx
 
@@ -132,6 +135,113 @@ class Processes:
                 _signal_group(child.pid, signal.SIGTERM)
         for name in list(self.children):
             self.stop(name)
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """How to (re)start one child: what Processes.spawn is given."""
+
+    name: str
+    args: Sequence[str]
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Watch:
+    delay: float  # the wait before the next restart
+    started: float  # supervisor clock when the current process was started
+    due: Optional[float] = None  # when the pending restart is due (None: running, or not noticed yet)
+
+
+class Supervisor:
+    """Keeps children running: one that exits is restarted after a wait that starts at `initial` seconds and doubles
+    with each restart up to `maximum` (1, 2, 4, 8, 16, 30, 30 … s); a child that had run for `reset_after` seconds
+    before it exited starts again from `initial`. Each exit and restart is logged with the child's name and exit
+    code (never anything the child printed) and counted in `restarts`.
+
+    `check()` is one look at every child (unit-tested with a fake clock and fake processes); `start()` runs it
+    every `poll` seconds in a daemon thread until `stop()`. Stop the supervisor before stopping the children, or it
+    restarts them."""
+
+    def __init__(self, processes: "Processes", specs: Sequence[ChildSpec], initial: float = 1.0,
+                 maximum: float = 30.0, reset_after: float = 60.0, clock: Callable[[], float] = time.monotonic,
+                 log: Optional[logging.Logger] = None) -> None:
+        self.processes = processes
+        self.specs = list(specs)
+        self.initial, self.maximum, self.reset_after = initial, maximum, reset_after
+        self.clock = clock
+        self.log = log or logging.getLogger(__name__)
+        self.restarts: Dict[str, int] = {spec.name: 0 for spec in self.specs}
+        now = clock()
+        self._watch = {spec.name: _Watch(initial, now) for spec in self.specs}
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._lock = threading.Lock()
+
+    def check(self) -> None:
+        with self._lock:
+            for spec in self.specs:
+                if not self._stop.is_set():
+                    self._check(spec)
+
+    def _check(self, spec: ChildSpec) -> None:
+        watch, now = self._watch[spec.name], self.clock()
+        child = self.processes.children.get(spec.name)
+        if child is not None and child.running():
+            return
+        if watch.due is None:  # it has just exited
+            if now - watch.started >= self.reset_after:
+                watch.delay = self.initial  # it had been running fine: this is a new incident
+            code = child.process.returncode if child is not None else None
+            watch.due = now + watch.delay
+            self.log.warning("%s exited (%s); restart %d in %.0f s", spec.name, describe_exit(code),
+                             self.restarts[spec.name] + 1, watch.delay)
+            return
+        if now < watch.due:
+            return
+        watch.due, watch.started = None, now
+        delay, watch.delay = watch.delay, min(watch.delay * 2, self.maximum)
+        self.restarts[spec.name] += 1
+        try:
+            started = self.processes.spawn(spec.name, list(spec.args), env=spec.env)
+        except OSError as error:  # e.g. the executable vanished: try again after the next, longer wait
+            self.log.error("%s could not be restarted (%s); next try in %.0f s", spec.name, error.strerror,
+                           watch.delay)
+            watch.due = now + watch.delay
+            return
+        self.log.warning("%s restarted (restart %d, pid %d, after waiting %.0f s)", spec.name,
+                         self.restarts[spec.name], started.pid, delay)
+
+    def start(self, poll: float = 0.5) -> "Supervisor":
+        def loop() -> None:
+            while not self._stop.wait(poll):
+                try:
+                    self.check()
+                except Exception:  # never let the watcher die silently
+                    self.log.exception("supervisor check failed")
+
+        self._thread = threading.Thread(target=loop, name="supervisor", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        with self._lock:  # a check in progress has finished: nothing is restarted after this
+            pass
+
+
+def describe_exit(code: Optional[int]) -> str:
+    """"exit code 3", "killed by SIGKILL (exit code -9)" or "exit code unknown"."""
+    if code is None:
+        return "exit code unknown"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name} (exit code {code})"
+        except ValueError:
+            pass
+    return f"exit code {code}"
 
 
 def _signal_group(pid: int, sig: int) -> None:
