@@ -6,7 +6,8 @@ which modifier belongs to which symptom. The rule is deliberately simple and err
   * a message is cut into clauses at . ! ? ; and at "but", "although", "though", "however";
   * a severity or trend word attaches to every symptom in its clause ("red and swollen and getting worse":
     both are worsening), because wrongly attaching "worse" costs a practitioner a look while wrongly dropping
-    it could under-triage;
+    it could under-triage; except a severity word right before a symptom, which is that symptom's own ("quite
+    red and a bit swollen": the redness is moderate, the swelling mild);
   * a modifier in a clause without any symptom ("It's spreading.") attaches to the symptoms of the nearest
     earlier clause that has a symptom the patient did not deny, or if there is none, the nearest later one:
     patients refer back with "it";
@@ -83,6 +84,7 @@ class _Symptom:
     trend: List[str] = field(default_factory=list)
     area: Optional[str] = None
     context: Optional[str] = None
+    start: int = -1
 
     @property
     def current(self) -> bool:
@@ -133,7 +135,8 @@ def report_from_entities(
             # An unknown symptom value is kept: the engine's fail-closed criterion escalates it.
             words = entity.get("text") or text[int(entity.get("start", 0)):int(entity.get("end", 0))]
             symptoms.append(_Symptom(_refine(str(value), words), negated, clause_of(entity), words,
-                                     context=role if role in v.CONTEXT_ROLES else None))
+                                     context=role if role in v.CONTEXT_ROLES else None,
+                                     start=int(entity.get("start", 0))))
         elif label in (v.SEVERITY, v.TREND, v.BODY_AREA):
             if role in v.CONTEXT_ROLES:
                 # "what if it starts spreading?" says nothing about now; like a denial, it explains a screen hit
@@ -261,6 +264,11 @@ def _attach(modifiers: Sequence[Dict], symptoms: List[_Symptom], clause_of) -> O
     present = sorted({s.clause for s in symptoms if s.current})
     clauses_with_symptoms = present or sorted({s.clause for s in symptoms})
     for modifier in modifiers:
+        if modifier.get("entity") == v.SEVERITY:
+            own = [s for s in symptoms if 0 <= s.start - int(modifier.get("end", 0)) <= 2]
+            if own:
+                _add(own[0], modifier)
+                continue
         clause = clause_of(modifier)
         if clause not in clauses_with_symptoms:
             earlier = [c for c in clauses_with_symptoms if c < clause]

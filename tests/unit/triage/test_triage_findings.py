@@ -228,3 +228,13 @@ def test_pain_scores_in_words_and_their_direction(text, score, trend) -> None:
     assert report.pain_score == score
     pain = by_symptom(report, "pain")
     assert (trend in pain.trend) if trend else not ({"increasing", "improving"} & set(pain.trend))
+
+
+def test_a_severity_word_right_before_a_symptom_is_that_symptoms_own() -> None:
+    text = "my cheeks are still quite red and a bit swollen"
+    report = report_from_entities(text, [ent(text, "severity", "moderate", "quite"),
+                                         ent(text, "symptom", "redness", "red"),
+                                         ent(text, "severity", "mild", "a bit"),
+                                         ent(text, "symptom", "swelling", "swollen")])
+    assert by_symptom(report, "redness").severity == ("moderate",)
+    assert by_symptom(report, "swelling").severity == ("mild",)
