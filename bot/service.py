@@ -20,7 +20,7 @@ from bot.triage.criteria import Criteria, load_criteria
 from bot.triage.engine import triage
 from bot.triage.findings import report_from_entities
 from bot.triage.model import Decision, PatientContext, Report
-from bot.triage.screen import concern_topics
+from bot.triage.screen import concern_topics, general_question
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def unexplained_concern(text: str, entities: Sequence[Mapping[str, Any]], intent
     if any(e.get("entity") == "symptom" for e in entities):
         return ()
     hinted = any(e.get("entity") in _REPORT_HINTS for e in entities) and intent not in NOT_REPORT_INTENTS
-    if intent not in REPORT_INTENTS and not hinted:
+    if (intent not in REPORT_INTENTS and not hinted) or general_question(text):
         return ()
     return concern_topics(text) or ("other",)
 

@@ -31,6 +31,11 @@ if not Span.has_extension("context"):
 _PAST = {"yesterday", "earlier", "before", "initially", "first", "morning", "night", "yday"}
 _PRESENT = ("now", "today", "tonight", "currently", "right now", "at the moment", "this evening", "this afternoon")
 _DENIAL = re.compile(r"\b(no|not|none|never|nothing|without|n't|nt|gone|stopped)\b")
+# "Is swelling after 3 days a concern? I don't have any, just asking for next time": with one of these in the
+# message, a symptom in a question that says nothing of the patient's own is a what-if.
+_ASKING_IN_GENERAL = re.compile(r"\b(just asking|just wondering|for next time|out of interest|hypothetically|"
+                                r"asking for a friend|in general|i don'?t have (any|it|that)|not that i have)\b")
+_OWN_NOW = re.compile(r"\b(i have|i've got|ive got|i got|my|mine|there is|there's|theres|i am|i'm|im)\b")
 
 
 def load_rules(path: Path = RULES_FILE) -> Dict:
@@ -42,6 +47,7 @@ def load_rules(path: Path = RULES_FILE) -> Dict:
         rules[category] = spec
     rules["termination"] = [str(p) for p in rules.get("termination") or []]
     rules["termination_other_experiencer"] = [str(p) for p in rules.get("termination_other_experiencer") or []]
+    rules["termination_present"] = [str(p) for p in rules.get("termination_present") or []]
     return rules
 
 
@@ -62,14 +68,21 @@ class ClinicalContext:
         self.ends.add("all", list(nlp.tokenizer.pipe(self.rules["termination"])))
         if self.rules["termination_other_experiencer"]:
             self.ends.add("other_experiencer", list(nlp.tokenizer.pipe(self.rules["termination_other_experiencer"])))
+        if self.rules["termination_present"]:
+            self.ends.add("present", list(nlp.tokenizer.pipe(self.rules["termination_present"])))
 
     def __call__(self, doc: Doc) -> Doc:
         triggers = [(doc.vocab.strings[key], start, end) for key, start, end in self.triggers(doc)]
         ends = [(doc.vocab.strings[key], start, end) for key, start, end in self.ends(doc)]
+        # ...unless the patient also says they have something ("I have some, just asking").
+        asking_in_general = bool(_ASKING_IN_GENERAL.search(doc.text.lower())) and not any(
+            _OWN_NOW.search(s.text.lower()) and not _DENIAL.search(s.text.lower()) for s in doc.sents)
         for ent in doc.ents:
             if ent.label_ not in self.ent_types:
                 continue
             ent._.context = self._context(doc, ent, triggers, ends)
+            if ent._.context is None and asking_in_general and self._general_question(ent.sent):
+                ent._.context = "hypothetical"
             if getattr(ent._, "negex", False) and self._denial_taken_back(doc, ent):
                 ent._.negex = False
         return doc
@@ -81,7 +94,8 @@ class ClinicalContext:
             category, direction = key.split(":")
             if not (sentence.start <= start and end <= sentence.end):
                 continue
-            stops = [(s, e) for k, s, e in ends if k == "all" or k == category]
+            stops = [(s, e) for k, s, e in ends
+                     if k in ("all", category) or (k == "present" and category != "historical")]
             # A termination inside the trigger itself ("i got" in "if i got") is part of the trigger.
             stops = [(s, e) for s, e in stops if e <= start or s >= end]
             if direction == "forward" and end <= ent.start:
@@ -89,10 +103,17 @@ class ClinicalContext:
                 if ent.start < limit:
                     found.add(category)
             elif direction == "backward" and ent.end <= start:
-                limit = max([sentence.start] + [e for _, e in stops if e <= start])
+                # A backward scope also ends at a comma: "my mouth droops, it wasn't like this before the treatment".
+                commas = [t.i + 1 for t in doc[sentence.start:start] if t.text in (",", ";", ":")]
+                limit = max([sentence.start] + commas + [e for _, e in stops if e <= start])
                 if ent.start >= limit:
                     found.add(category)
         return next((c for c in CATEGORIES if c in found), None)
+
+    @staticmethod
+    def _general_question(sentence: Span) -> bool:
+        text = sentence.text.lower()
+        return text.rstrip().endswith("?") and not _OWN_NOW.search(text)
 
     @staticmethod
     def _denial_taken_back(doc: Doc, ent: Span) -> bool:

@@ -19,6 +19,7 @@ LEXICON_DIR = Path(__file__).resolve().parents[2] / "data" / "lexicon"
 # Words allowed between the two halves of a combo ("my lips are really swollen").
 COMBO_FILLERS = ["is", "are", "was", "were", "feel", "feels", "felt", "look", "looks", "got", "getting", "gone", "went",
                  "turned", "turning", "going", "kinda", "kind", "of", "sort", "slightly", "almost", "seems", "little",
+                 "that", "which",
                  "very", "really", "so", "super", "all", "a", "bit", "quite", "has", "have", "become", "been",
                  "starting", "to", "get", "and", "my", "'s", "s", "keeps", "keep", "up", "now", "more"]
 

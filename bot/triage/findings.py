@@ -60,8 +60,9 @@ _SCORE_IN_WORDS = re.compile(
 # A score said of the past: a past word shortly before it ("was a 2") or after it ("a 6 this morning"), with no
 # "now", "but" or "today" in between.
 _NOT_NOW = r"(?:(?!\b(?:now|today|but|currently|tonight|still)\b)[^.!?,])"
-_PAST_BEFORE = re.compile(r"\b(was|were|had|started|when i left|at the clinic|yesterday|this morning|last night|"
-                          r"earlier|before|initially|at first|used to be|went from|from)\b" + _NOT_NOW + r"{0,25}$",
+_PAST_BEFORE = re.compile(r"\b(was|were|had|started|when i left|left the clinic|leaving the clinic|left clinic|"
+                          r"at the clinic|yesterday|this morning|last night|earlier|before|initially|at first|"
+                          r"used to be|went from|from|straight after|right after)\b" + _NOT_NOW + r"{0,25}$",
                           re.IGNORECASE)
 _PAST_AFTER = re.compile(r"^(?:\s*(?:/|out of)\s*10)?" + _NOT_NOW + r"{0,12}\b(when i left|at the clinic|yesterday|"
                          r"this morning|last night|earlier|before|at first|initially|to start with)\b", re.IGNORECASE)
@@ -217,7 +218,8 @@ def pain_rise(text: str, from_entities: List[Tuple[int, int]] = ()) -> int:
 
 def _scores(text: str, from_entities, about_pain: bool) -> List[Tuple[int, int]]:
     scores = dict(from_entities)
-    if about_pain or _PAIN_WORDS.search(text):
+    # A score elsewhere in the message ("at a 2, now it's a 6/10") makes the other numbers scores too.
+    if about_pain or scores or _PAIN_WORDS.search(text):
         for match in _SCORE_IN_WORDS.finditer(text):
             if not any(abs(match.start(1) - offset) <= 12 for offset in scores):
                 scores[match.start(1)] = int(match.group(1))

@@ -69,6 +69,9 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"cloud\w*|haz\w*|double|flash\w*|wavy|distort\w*|not good|not right)\b",
         r"\b(blur\w*|fog\w*|fuzz\w*|dim|dimmer|haz\w*|flash\w*|wavy|distort\w*)\b[^.!?]{0,60}\b(eye|eyes|vision|"
         r"eyesight|sight|what i see|i see)\b",
+        # a shadow, a gap or a curtain in the sight: "a grey shadow in the bottom part of my vision"
+        r"\b(shadow|curtain|blank|missing|gone|black|dark|grey|gray)\b[^.!?]{0,40}\b(vision|eyesight|sight|what i see)\b",
+        r"\b(vision|eyesight|sight)\b[^.!?]{0,40}\b(gone|missing|blank|black|dark|grey|gray|shadow|curtain)\b",
         # a spot in the sight, not a spot of pigment under the eye
         r"\b(dark|black|grey|gray)\s+(spot|spots|patch|area)\b[^.!?]{0,40}\b(what i see|i see|vision|sight)\b",
     ),
@@ -84,6 +87,7 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"(white|pale|grey|gray|blue|dusky)\b",
         r"\bmottl\w*",
         r"\bdusky\b",
+        r"\b(looks?|looking|gone|went|turned|turning)\s+(\w+\s+){0,3}?(white|pale|grey|gray|blue|bluish|dusky)\b",
         r"\bblanch\w*",
         r"\b(white|grey|gray|blue|pale)\s+(patch|patches|area)\b",
     ),
@@ -105,7 +109,7 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"\bfe+a?v(e|o|a)?r\w*",  # fever, feaver, fevr, fevor, feverish
         r"\bfevre\b",
         # "temp is normal" is no fever
-        r"\btemp(erature|rature|reture|erture|eture)?\b(?!\s+(is\s+|was\s+|s\s+)?(normal|fine|ok|okay|good|36))",
+        r"(?<!\bno )(?<!\bnot )(?<!\bany )\btemp(erature|rature|reture|erture|eture)?\b(?!\s+(is\s+|was\s+|s\s+)?(normal|fine|ok|okay|good|36))",
         r"\bchil+s\b",
         r"\bchilly\b",
         r"\bshiver\w*",
@@ -161,6 +165,16 @@ def screen(text: str) -> Tuple[str, ...]:
         if found and (symptom not in first_seen or found.start() < first_seen[symptom]):
             first_seen[symptom] = found.start()
     return tuple(sorted(first_seen, key=first_seen.__getitem__))
+
+
+# A general question ("why does the leaflet say...?", "just asking for next time") is no report of one's own.
+_GENERAL_QUESTION = re.compile(r"\b(why does|why do|why is|what does|what do|how does|how do i know|leaflet|it says|"
+                               r"does it say|in general|just asking|just wondering|for next time|out of interest|"
+                               r"hypothetically|asking for a friend)\b")
+
+
+def general_question(text: str) -> bool:
+    return bool(_GENERAL_QUESTION.search(normalise(text or "")))
 
 
 def concern_topics(text: str) -> Tuple[str, ...]:

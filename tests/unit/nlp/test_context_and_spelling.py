@@ -23,6 +23,9 @@ def roles(nlp, text):
     ("my sister's face was swollen for a week", "swelling", "other_experiencer"),
     ("I had a cold sore last year, is that a problem?", "cold_sore", "historical"),
     ("I have a history of cold sores", "cold_sore", "historical"),
+    ("Last year I got a rash after a peel somewhere else, will this do the same?", "rash", "historical"),
+    ("Is swelling after 3 days a concern? I don't have any, just asking for next time", "swelling", "hypothetical"),
+    ("I scared myself reading about infections last night", "infection_concern", "hypothetical"),
 ])
 def test_symptoms_that_are_not_the_patients_own_current_problem(nlp, text, symptom, role):
     assert roles(nlp, text).get(symptom, "missing") == role
@@ -38,6 +41,10 @@ def test_symptoms_that_are_not_the_patients_own_current_problem(nlp, text, sympt
     ("she said the swelling would go down but it's worse", "swelling"),
     ("no pus yesterday, today there is", "discharge"),
     ("wasn't swollen this morning but now it is", "swelling"),
+    ("what should I do if it spreads, I have a fever", "fever"),
+    ("Is swelling after 3 days normal? I have some, just asking", "swelling"),
+    ("my mouth droops when I smile, it wasn't like this before the treatment", "speech_change"),
+    ("my mouth droops when I smile and it wasn't like this before the treatment", "speech_change"),
 ])
 def test_the_patients_own_symptoms_stay_current(nlp, text, symptom):
     assert roles(nlp, text).get(symptom, "missing") is None
