@@ -3,6 +3,11 @@ TELEGRAM_BOT_TOKEN set, the Telegram gateway). A child that dies is restarted wi
 doubling to 30 s; bot.processes.Supervisor), each restart logged with its name and exit code and counted.
 Ctrl-C (or SIGTERM) stops every process it started.
 
+Closed by default (bot/profiles.py says how): every child on 127.0.0.1, Rasa without its HTTP API, the action
+server behind a shared secret, each child with only the environment it needs and its log level pinned to INFO or
+higher. Files are private: the data directory is 0700 and what is created in it (SQLite databases, conversation
+store, logs) 0600, by a umask of 077 that the children inherit; what an earlier run left readable is tightened.
+
 With AFTERCARE_PROFILE=production it starts RASA_WORKERS Rasa workers (PostgreSQL tracker store, Redis lock
 store), each with its own action server, and the gateway spreads patients over them (bot/profiles.py).
 """
@@ -12,13 +17,16 @@ import asyncio
 import logging
 import os
 import signal
+import stat
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import List
 
 from bot import profiles
-from bot.processes import ChildSpec, Processes, Supervisor, action_server_args, rasa_server_args
+from bot.processes import (RASA_READY_PATH, ChildSpec, Processes, Supervisor, action_server_args,
+                           rasa_server_args)
 from bot.settings import PROJECT_ROOT, ConfigError, Settings
 
 MODEL = PROJECT_ROOT / "models" / "aftercare.tar.gz"
@@ -40,13 +48,32 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt  # SIGTERM (e.g. `make` being stopped) cleans up exactly like Ctrl-C
 
 
+def make_private(data_dir: Path, database_url: str) -> None:
+    """The data directory 0700 and everything in it readable by this user only (an earlier run, before the
+    umask, created files 0644); the same for an SQLite database kept elsewhere, with its -wal/-shm/-journal."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    paths = [data_dir, *data_dir.rglob("*")]
+    if database_url.startswith("sqlite:///"):
+        database = Path(database_url[len("sqlite:///"):])
+        paths += [database.with_name(database.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+    for path in paths:
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            continue
+        if stat.S_ISLNK(mode) or not mode & 0o077:
+            continue
+        os.chmod(path, stat.S_IMODE(mode) & 0o700)
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
+    os.umask(0o077)  # databases, conversation store, logs: this user only (the children inherit it)
     try:
         settings = Settings.from_env()
         if settings.telegram_enabled:
             settings.require_telegram()
-        workers = profiles.plan(settings, os.environ)
+        workers = profiles.plan(settings, settings.extra)  # the environment and .env
     except ConfigError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
@@ -56,6 +83,7 @@ def main() -> int:
     if not MODEL.exists():
         print("No trained model: run `make run` (it trains first) or `make train`.", file=sys.stderr)
         return 2
+    make_private(settings.data_dir, settings.database_url)
     log_dir = settings.data_dir / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -67,8 +95,9 @@ def main() -> int:
 
     env_note = "" if settings.telegram_enabled else " (terminal mode: no TELEGRAM_BOT_TOKEN)"
     print(f">> {settings.profile} profile, {len(workers)} Rasa worker(s); logs in {log_dir}{env_note}")
-    children = Processes(log_dir)  # each child in its own process group, stopped as a group
-    specs = child_specs(workers)
+    # Each child in its own process group, stopped as a group, with only the environment its spec gives it.
+    children = Processes(log_dir, env={})
+    specs = child_specs(settings, workers)
     supervisor = Supervisor(children, specs)
     try:
         for spec in specs:
@@ -77,7 +106,7 @@ def main() -> int:
             suffix = f"-{worker.index}" if len(workers) > 1 else ""
             _wait_ready(children, f"actions{suffix}", f"{worker.actions_url}/health",
                         f"action server {worker.index + 1}")
-            _wait_ready(children, f"rasa{suffix}", f"{worker.rasa_url}/status",
+            _wait_ready(children, f"rasa{suffix}", f"{worker.rasa_url}{RASA_READY_PATH}",
                         f"Rasa worker {worker.index + 1} (loading the model)")
         supervisor.start()  # from now on a child that dies is restarted (the gateway's safety net covers the gap)
         settings = replace(settings, rasa_url=",".join(worker.rasa_url for worker in workers))
@@ -101,16 +130,19 @@ def main() -> int:
         children.stop_all()
 
 
-def child_specs(workers) -> list:
-    """The children `make run` starts and keeps running, one action server and one Rasa server per worker."""
+def child_specs(settings: Settings, workers: List[profiles.Worker]) -> List[ChildSpec]:
+    """The children `make run` starts and keeps running: one action server and one Rasa server per worker, each
+    with the whole environment it gets (bot.profiles: filtered, secret included, log level pinned)."""
     specs = []
     for worker in workers:
         suffix = f"-{worker.index}" if len(workers) > 1 else ""
-        specs.append(ChildSpec(f"actions{suffix}", action_server_args(worker.actions_port)))
+        specs.append(ChildSpec(f"actions{suffix}", action_server_args(worker.actions_port),
+                               profiles.action_server_env(settings, worker, settings.extra)))
         # Rasa falls back to an in-memory tracker store, call by call, when its database cannot be opened:
         # that would silently forget every conversation. The plan gives it a database that exists.
         specs.append(ChildSpec(f"rasa{suffix}", rasa_server_args(worker.rasa_port, MODEL, Path(worker.endpoints),
-                                                                 Path("credentials.yml")), dict(worker.env)))
+                                                                 Path("credentials.yml")),
+                               profiles.rasa_env(settings, worker, settings.extra)))
     return specs
 
 

@@ -33,15 +33,28 @@ def free_port() -> int:
 
 
 def action_server_args(port: int) -> List[str]:
-    return [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)]
+    """Our action server (bot/action_server.py): `rasa run actions`'s application on 127.0.0.1, refusing requests
+    without the shared secret, which it reads from ACTION_SERVER_TOKEN in its environment (never from here)."""
+    return [sys.executable, "-m", "bot.action_server", "--port", str(port)]
 
 
-def rasa_server_args(port: int, model: Path, endpoints: Path, credentials: Optional[Path] = None) -> List[str]:
-    args = [str(BIN / "rasa"), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port), "-m", str(model),
+def rasa_server_args(port: int, model: Path, endpoints: Path, credentials: Optional[Path] = None,
+                     enable_api: bool = False) -> List[str]:
+    """Rasa on loopback. Without `enable_api` (make run, the tests) only the channels' webhooks are served: no
+    tracker reads or writes, no model loading from a URL. The benchmark turns the API on to read trackers back;
+    Rasa then takes no token from the environment, so it is open to local processes while the benchmark runs."""
+    args = [str(BIN / "rasa"), "run", "-i", "127.0.0.1", "-p", str(port), "-m", str(model),
             "--endpoints", str(endpoints)]
+    if enable_api:
+        args.insert(2, "--enable-api")
     if credentials is not None:
         args += ["--credentials", str(credentials)]
     return args
+
+
+# Rasa's REST channel answers GET here once the model is loaded (the server only listens after loading it): the
+# readiness URL that works without --enable-api (whose /status is gone then).
+RASA_READY_PATH = "/webhooks/rest/"
 
 
 @dataclass

@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import secrets
 import signal
 import sys
 import tempfile
@@ -79,7 +80,9 @@ class Bench:
         self.base_env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3",
                          "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "DATABASE_URL": databases.clinic_url,
                          "CLINIC_PHONE": "+44 20 7946 0000", "EMERGENCY_NUMBER": "999", "LOG_LEVEL": "WARNING",
-                         "AFTERCARE_DATA_DIR": str(work / "var")}
+                         "AFTERCARE_DATA_DIR": str(work / "var"),
+                         # our action server's shared secret, sent by Rasa (endpoints.production.yml)
+                         "ACTION_SERVER_TOKEN": secrets.token_urlsafe(24)}
         self.ports = {"actions": free_port(), "rasa-1": free_port(), "rasa-2": free_port(), "stock": free_port()}
 
     def url(self, name: str) -> str:
@@ -109,7 +112,9 @@ class Bench:
     # --- ours -----------------------------------------------------------------------------------------------------
     def _spawn_ours(self, worker: str) -> float:
         env = {**self.base_env, **self.databases.rasa_env(self.databases.tracker, f"{self.url('actions')}/webhook")}
-        child = self.processes.spawn(worker, rasa_server_args(self.ports[worker], MODEL, PRODUCTION_ENDPOINTS), env=env)
+        # The HTTP API on (make run has it off): the event check reads every conversation's tracker back.
+        args = rasa_server_args(self.ports[worker], MODEL, PRODUCTION_ENDPOINTS, enable_api=True)
+        child = self.processes.spawn(worker, args, env=env)
         return child.spawned_at
 
     def _spawn_stock(self, project: Path) -> float:

@@ -3,11 +3,13 @@ sharing a temporary SQLite database with the gateway under test."""
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import pytest
 
-from bot.processes import Processes, action_server_args, free_port, rasa_server_args
+from bot.profiles import pinned_log_level
+from bot.processes import RASA_READY_PATH, Processes, action_server_args, free_port, rasa_server_args
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "aftercare.tar.gz"
@@ -25,12 +27,16 @@ class Servers:
         self.database_url = database_url
         self.action_port = free_port()
         self.rasa_port = free_port()
-        env = {**os.environ, "DATABASE_URL": database_url, **CLINIC_ENV,
-               "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
+        # The action server refuses requests without this secret; Rasa sends it (the endpoints file below).
+        self.action_token = secrets.token_urlsafe(24)
+        env = {**os.environ, "DATABASE_URL": database_url, **CLINIC_ENV, "ACTION_SERVER_TOKEN": self.action_token,
+               "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3",
+               "LOG_LEVEL": pinned_log_level(os.environ.get("LOG_LEVEL"))}  # as make run pins it
         self.processes = Processes(tmp, env)
         endpoints = tmp / "endpoints.yml"
         # In-memory tracker store: each test run starts with fresh conversations.
-        endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n')
+        endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
+                             '  token: ${ACTION_SERVER_TOKEN}\n')
         self.endpoints = endpoints
 
     @property
@@ -49,7 +55,7 @@ class Servers:
 
     def start_rasa(self) -> None:
         self.processes.spawn("rasa", rasa_server_args(self.rasa_port, MODEL, self.endpoints, ROOT / "credentials.yml"))
-        self.processes.wait_http("rasa", f"{self.rasa_url}/status")
+        self.processes.wait_http("rasa", f"{self.rasa_url}{RASA_READY_PATH}")
 
     def stop(self, name: str) -> None:
         self.processes.stop(name)

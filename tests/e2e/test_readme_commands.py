@@ -513,10 +513,71 @@ def test_terminal_chat_escalation_in_the_admin_commands(chat):
     assert line.group(2) in [report["level"] for report in data["symptom_reports"]]
 
 
+def _environ(pid: int) -> Dict[str, str]:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    return dict(item.decode(errors="replace").partition("=")[::2] for item in raw.split(b"\0") if item)
+
+
+def _listening(pids: List[int]) -> List[Tuple[str, int]]:
+    """(local address in /proc/net hex, port) of every listening TCP socket these processes hold."""
+    inodes = set()
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").glob("*"):
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:["):-1])
+    found = []
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pids[0]}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            address, port = fields[1].split(":")
+            if fields[3] == "0A" and fields[9] in inodes:
+                found.append((address, int(port, 16)))
+    return found
+
+
+LOOPBACK = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1 and ::1 as /proc/net writes them
+
+
+def test_terminal_chat_is_closed_to_the_network_and_keeps_its_files_private(chat):
+    """What `ss -ltnp` would show while make run is up: nothing beyond loopback. Each child has only the environment
+    it needs (no Telegram token, Rasa no database URL), the action server's secret in the environment and never on
+    a command line; the data directory is 0700 and the databases and logs in it 0600."""
+    pids = _descendants(chat.process.pid)
+    listening = _listening(pids)
+    assert {port for _, port in listening} >= {5005, 5055}, listening
+    assert {address for address, _ in listening} <= LOOPBACK, listening
+    commands = {pid: _cmdline(pid) for pid in pids}
+    rasa = [pid for pid, command in commands.items() if " run -i 127.0.0.1 " in command]
+    actions = [pid for pid, command in commands.items() if "-m bot.action_server" in command]
+    assert rasa and actions, commands
+    rasa_env, actions_env = _environ(rasa[0]), _environ(actions[0])
+    token = actions_env.get("ACTION_SERVER_TOKEN", "")
+    assert len(token) >= 32 and rasa_env.get("ACTION_SERVER_TOKEN") == token
+    assert not [command for command in commands.values() if token in command]
+    for env in (rasa_env, actions_env):
+        assert "TELEGRAM_BOT_TOKEN" not in env and env["LOG_LEVEL"] == "INFO"
+    assert "DATABASE_URL" not in rasa_env and actions_env["DATABASE_URL"] == chat.env["DATABASE_URL"]
+    data = chat.tmp / "var"
+    assert (os.stat(data).st_mode & 0o777) == 0o700
+    files = [chat.tmp / "clinic.db", data / "rasa_tracker.db", *sorted((data / "log").glob("*.log"))]
+    assert len(files) >= 4
+    modes = {path.name: oct(os.stat(path).st_mode & 0o777) for path in files}
+    assert set(modes.values()) == {"0o600"}, modes
+
+
 def test_terminal_chat_ctrl_c_stops_every_process(chat):
     started = {pid: _started_at(pid) for pid in _descendants(chat.process.pid)}
     commands = " | ".join(_cmdline(pid) for pid in started)
-    assert "run actions" in commands and "--enable-api" in commands, commands  # the action server and Rasa
+    # the action server (bot/action_server.py) and Rasa, without its HTTP API
+    assert "-m bot.action_server" in commands and " run -i 127.0.0.1 " in commands, commands
+    assert "--enable-api" not in commands, commands
     chat.ctrl_c()
     chat.expect(r"^>> stopping the assistant's processes", STOP_TIMEOUT, "Ctrl-C: the launcher stopping")
     try:
