@@ -153,7 +153,11 @@ class ClinicService:
         new = report_from_entities(text, list(entities), intent_confidence=intent_confidence)
         if leave_out:
             new = without_detail(new, leave_out)
-        if intent == "emergency" and (intent_confidence or 0.0) >= STATED_EMERGENCY_CONFIDENCE:
+        # "Vision fine, breathing fine" names emergencies only to deny them, "my bf fainted" someone else's: no
+        # stated emergency. Words that name no symptom at all still count.
+        denies_everything = bool(new.findings) and not any(f.current for f in new.findings)
+        if (intent == "emergency" and (intent_confidence or 0.0) >= STATED_EMERGENCY_CONFIDENCE
+                and not denies_everything):
             new = replace(new, stated_emergency=True)
         if pending is None and not leave_out:
             new = replace(new, unexplained_concern=unexplained_concern(text, entities, intent))

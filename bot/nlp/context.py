@@ -77,9 +77,12 @@ class ClinicalContext:
         # ...unless the patient also says they have something ("I have some, just asking").
         asking_in_general = bool(_ASKING_IN_GENERAL.search(doc.text.lower())) and not any(
             _OWN_NOW.search(s.text.lower()) and not _DENIAL.search(s.text.lower()) for s in doc.sents)
+        answered_no = self._questions_answered_no(doc)
         for ent in doc.ents:
             if ent.label_ not in self.ent_types:
                 continue
+            if ent.sent.start in answered_no:
+                ent._.negex = True  # "Itchy? no. Pain? no."
             ent._.context = self._context(doc, ent, triggers, ends)
             if ent._.context is None and asking_in_general and self._general_question(ent.sent):
                 ent._.context = "hypothetical"
@@ -109,6 +112,14 @@ class ClinicalContext:
                 if ent.start >= limit:
                     found.add(category)
         return next((c for c in CATEGORIES if c in found), None)
+
+    @staticmethod
+    def _questions_answered_no(doc: Doc) -> set:
+        """Starts of sentences that ask a question the next sentence answers with a bare no ("Pain? no.")."""
+        sentences = list(doc.sents)
+        return {first.start for first, second in zip(sentences, sentences[1:])
+                if first.text.rstrip().endswith("?") and len(first) <= 4
+                and second.text.strip(" .!").lower() in ("no", "nope", "nah", "none", "not really", "no none")}
 
     @staticmethod
     def _general_question(sentence: Span) -> bool:

@@ -19,7 +19,7 @@ LEXICON_DIR = Path(__file__).resolve().parents[2] / "data" / "lexicon"
 # Words allowed between the two halves of a combo ("my lips are really swollen").
 COMBO_FILLERS = ["is", "are", "was", "were", "feel", "feels", "felt", "look", "looks", "got", "getting", "gone", "went",
                  "turned", "turning", "going", "kinda", "kind", "of", "sort", "slightly", "almost", "seems", "little",
-                 "that", "which",
+                 "that", "which", "thats", "like", "its", "it", "up", "bit", "abit", "kinda", "gone", "went",
                  "very", "really", "so", "super", "all", "a", "bit", "quite", "has", "have", "become", "been",
                  "starting", "to", "get", "and", "my", "'s", "s", "keeps", "keep", "up", "now", "more"]
 
@@ -124,7 +124,7 @@ def number_patterns() -> List[Dict]:
         {"label": p, "id": "pain", "pattern": [{"TEXT": {"REGEX": r"^(10|[0-9]|one|two|three|four|five|six|seven|"
                                                                   r"eight|nine|ten)$"}},
                                                {"LOWER": {"IN": ["out", "outta"]}}, {"LOWER": "of", "OP": "?"},
-                                               {"TEXT": "10"}]},
+                                               {"LOWER": {"IN": ["10", "ten"]}}]},
         # temperature: "38.6", "38.6C", "39 degrees", "temp of 38", "101 F"
         {"label": c, "id": "temperature", "pattern": [{"TEXT": {"REGEX": r"^(3[4-9]|4[0-2])[.,]\d{1,2}$"}},
                                                       {"LOWER": {"IN": _DEGREE_WORDS}, "OP": "*"}]},

@@ -30,7 +30,8 @@ EXTRA_PRECEDING = ["haven't got", "havent got", "have not got", "haven't had", "
                    "nothing"]
 # Not "isn't" / "is not": "the redness isn't gone yet" must keep the redness.
 EXTRA_FOLLOWING = ["is gone", "has gone", "have gone", "gone now", "has stopped", "went away", "has gone away",
-                   "disappeared", "resolved"]
+                   "disappeared", "resolved", "gone", "fine", "is fine", "are fine", "all fine", "is normal", "ok",
+                   "okay", "is ok", "is okay", "all good", "no problem", "no problems", "no issues"]
 EXTRA_TERMINATION = [",", ";", ":", "-", "–", "and", "just", "only", "though", "but", "still", "now", "except",
                      "the", "my", "which", "whereas", "while", "plus", "also", "&"]
 # "no," / "no." as an answer to a question is not a negation of what follows.
@@ -44,6 +45,8 @@ EXTRA_PSEUDO = ["no ,", "no .", "no !", "no worse", "no better", "not sure", "no
                 "hasn't gone", "hasnt gone", "not gone yet", "not going away", "won't go away", "wont go away",
                 # "the red has gone past where they needled" moves on, it has not gone away
                 "gone past", "has gone past", "gone beyond", "has gone beyond", "gone onto", "gone into",
+                # "the swelling has gone down" improves, "gone up" worsens: neither is gone
+                "gone down", "has gone down", "have gone down", "gone up", "has gone up", "have gone up",
                 "has gone onto", "has gone into"]
 
 # Words allowed between a negation cue and the finding it negates ("I don't have any fever"). Anything else in

@@ -19,8 +19,10 @@ from spacy.tokens import Doc
 
 # Short words have too many neighbours: "pus" -> "bus", "cut"... Typos of these are listed in the lexicon instead.
 MIN_LENGTH = 4
-# Up to this many edits (Damerau OSA: a swap of two letters is one edit) by word length.
-_MAX_EDITS = ((4, 1), (7, 2))
+# Up to this many edits (Damerau OSA: a swap of two letters is one edit) by word length; from 6 letters, a second
+# edit only when the first letter is right ("dubble" -> double, "swelin" -> swelling).
+_MAX_EDITS = ((4, 1), (6, 2))
+_SECOND_EDIT_NEEDS_FIRST_LETTER_BELOW = 7
 
 
 def max_edits(length: int) -> int:
@@ -83,6 +85,8 @@ class Corrector:
         best: Optional[Tuple[int, int, str]] = None
         for target in self.targets:
             distance = osa_distance(word, target, limit)
+            if distance == 2 and len(word) < _SECOND_EDIT_NEEDS_FIRST_LETTER_BELOW and target[0] != word[0]:
+                continue
             if distance <= limit:
                 key = (distance, 0 if target[0] == word[0] else 1, target)
                 best = key if best is None or key < best else best

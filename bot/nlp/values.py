@@ -67,7 +67,7 @@ def parse_hours_ago(text: str, now: Optional[datetime] = None) -> Optional[float
 
 def parse_pain_score(text: str) -> Optional[int]:
     """0-10 pain score from "7/10", "8 out of 10", "about a 6", "six"; None when absent or out of range."""
-    t = text.lower()
+    t = re.sub(r"\b(out of|outta|of)\s+ten\b", r"\1 10", text.lower())  # "2 out of ten" is 2, not ten
     m = re.search(_NUMBER + r"\s*(?:/|out of|outta|of)\s*10\b", t)
     if not m:
         m = re.search(r"(?:^|\b)(?:about|around|like|maybe|a|an|its|it's|is|at|pain)?\s*" + _NUMBER + r"\s*$", t)

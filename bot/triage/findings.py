@@ -53,7 +53,7 @@ _WORRYING_SEVERITIES = ("severe", "excessive", "large", "widespread", "sudden")
 # "a 7", "at 8", "is 6", "level 5" in a message about pain; not "a 2 day old", "at 10 am", "38.5".
 _PAIN_WORDS = re.compile(r"\b(pain\w*|hurt\w*|sore\w*|ach\w*|tender\w*|throb\w*|agony)\b", re.IGNORECASE)
 _SCORE_IN_WORDS = re.compile(
-    r"\b(?:a|an|at|is|was|of|about|around|like|level|score|maybe|now|to|its|it's|it’s|pain|painful)\s+(10|[0-9])(?![.,]?\d)"
+    r"\b(?:a|an|at|is|was|went|of|about|around|like|level|score|maybe|now|to|its|it's|it’s|pain|painful)\s+(10|[0-9])(?![.,]?\d)"
     r"(?:\s*(?:/|out of)\s*10)?(?!\s*(?:%|am\b|pm\b|o'?clock|days?|hours?|hrs?|h\b|weeks?|wks?|minutes?|mins?|"
     r"months?|years?|yrs?|y/?o|degrees?|°|times?|dots?|spots?|marks?|bumps?|lumps?|sessions?|treatments?|pm|ml|mg))",
     re.IGNORECASE)
@@ -68,8 +68,17 @@ _PAST_AFTER = re.compile(r"^(?:\s*(?:/|out of)\s*10)?" + _NOT_NOW + r"{0,12}\b(w
                          r"this morning|last night|earlier|before|at first|initially|to start with)\b", re.IGNORECASE)
 
 
+_LEFT_THE_CLINIC = re.compile(r"\b(when i left|left the clinic|leaving the clinic)\b", re.IGNORECASE)
+
+
+_NOW_AFTER = re.compile(r"^(?:\s*(?:/|out of)\s*10)?\s*(now|today|tonight|currently|at the moment|right now)\b",
+                        re.IGNORECASE)
+
+
 def _said_of_the_past(text: str, offset: int) -> bool:
     number_end = offset + (2 if text[offset:offset + 2] == "10" else 1)
+    if _NOW_AFTER.search(text[number_end:]):
+        return False  # "...and it's a 4 now"
     return bool(_PAST_BEFORE.search(text[max(0, offset - 40):offset]) or _PAST_AFTER.search(text[number_end:]))
 
 
@@ -218,8 +227,9 @@ def pain_rise(text: str, from_entities: List[Tuple[int, int]] = ()) -> int:
 
 def _scores(text: str, from_entities, about_pain: bool) -> List[Tuple[int, int]]:
     scores = dict(from_entities)
-    # A score elsewhere in the message ("at a 2, now it's a 6/10") makes the other numbers scores too.
-    if about_pain or scores or _PAIN_WORDS.search(text):
+    # A score elsewhere in the message ("at a 2, now it's a 6/10") makes the other numbers scores too; so does
+    # "when I left the clinic" ("it was a 1 when I left the clinic and it's a 4 now").
+    if about_pain or scores or _PAIN_WORDS.search(text) or _LEFT_THE_CLINIC.search(text):
         for match in _SCORE_IN_WORDS.finditer(text):
             if not any(abs(match.start(1) - offset) <= 12 for offset in scores):
                 scores[match.start(1)] = int(match.group(1))

@@ -46,7 +46,7 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"\bblack(ed|ing)? out\b",
         r"\bcollaps(e|ed|ing)\b",
         r"\blost consciousness\b",
-        r"\b(everything|it all|it|world)\s+went\s+(black|dark)\b",
+        r"\b(everything|it all|it|world)\s+(went|go|goes|going|gone|turned)\s+(black|dark)\b",
         r"\b(woke|came to|came round|came around)\s+(up\s+)?on the (floor|ground)\b",
     ),
     "chest_pain": (

@@ -24,3 +24,10 @@ def test_parse_pain_score(text, score):
                                            ("25", None), ("150", None)])
 def test_parse_temperature(text, celsius):
     assert parse_temperature_c(text) == celsius
+
+
+def test_a_score_out_of_ten_in_words_is_the_score_not_ten():
+    from bot.nlp.values import parse_pain_score
+
+    assert parse_pain_score("2 out of ten") == 2
+    assert parse_pain_score("seven out of ten") == 7
