@@ -69,6 +69,8 @@ CONCERN_TOPICS = frozenset({"eyes", "breathing", "swallowing", "speech"})
 
 # Canonical modifier values ------------------------------------------------------------------------------------
 SEVERITIES = frozenset({"mild", "moderate", "severe", "excessive", "large", "widespread", "sudden"})
-TRENDS = frozenset({"worsening", "spreading", "increasing", "improving", "persisting", "new"})
+# "persisting" is "still there" (said of anything, often); "not_improving" says it is not fading as it should
+# ("hasn't faded at all", "no better", "not healing"), which past the first week is no longer expected.
+TRENDS = frozenset({"worsening", "spreading", "increasing", "improving", "persisting", "not_improving", "new"})
 AREAS = frozenset({"face", "scalp"})
 METHODS = frozenset({"microneedling", "microinjection", "combined"})

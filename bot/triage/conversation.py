@@ -51,6 +51,7 @@ _WORSE = re.compile(r"\b(worse|worsening|worst|more|increas\w*|spread\w*|bigger)
 _BETTER = re.compile(r"\b(better|improv\w*|less|settl\w*|calm\w*|fading|going down|healing)\b")
 _SAME = re.compile(r"\b(same|no change|not changed|unchanged|similar|persist\w*|no different|about the same)\b")
 _NOT_WORSE = re.compile(r"\bnot? (any )?worse\b")
+_NOT_BETTER = re.compile(r"\b(not|no|isn'?t|hasn'?t|has not|is not)\b( \w+){0,2} (better|improv\w*|fad\w*|heal\w*)\b")
 
 
 def parse_detail(detail: str, answer: Any) -> Any:
@@ -97,6 +98,8 @@ def _trend(text: str) -> Optional[str]:
         return text  # a canonical value (a button, or an entity value)
     if _NOT_WORSE.search(text):
         return "persisting"
+    if _NOT_BETTER.search(text):
+        return "not_improving"
     if _WORSE.search(text):
         return "worsening"  # "better this morning but worse again now" counts as worse
     if _BETTER.search(text) and not re.search(r"\bnot (any )?better\b", text):

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 _CLAUSE_BREAK = re.compile(r"[.!?;]+|\b(?:but|although|though|however)\b", re.IGNORECASE)
 
 # When a message carries only a trend (an answer to "better or worse?"), the most worrying one wins.
-_TREND_PRIORITY = ("spreading", "worsening", "increasing", "new", "persisting", "improving")
+_TREND_PRIORITY = ("spreading", "worsening", "increasing", "new", "not_improving", "persisting", "improving")
 
 # Readings above this are taken as Fahrenheit: nobody has a body temperature of 50 °C.
 _FAHRENHEIT_ABOVE = 50.0
@@ -154,7 +154,7 @@ def report_from_entities(
                     denied.append(str(value))
                 continue
             if negated and label == v.TREND and value == "improving":
-                modifiers.append({**entity, "value": "persisting"})  # "not healing", "hasn't improved"
+                modifiers.append({**entity, "value": "not_improving"})  # "not healing", "hasn't improved"
             elif not negated:
                 modifiers.append(entity)
             elif value and value not in denied:

@@ -21,7 +21,7 @@ from bot.triage.model import Finding, Report
     ("hours_since_treatment", "-2", None), ("hours_since_treatment", "can't remember", SKIPPED),
     ("trend", "worse", "worsening"), ("trend", "it was better this morning but worse again now", "worsening"),
     ("trend", "much better", "improving"), ("trend", "no change", "persisting"), ("trend", "not worse", "persisting"),
-    ("trend", "not better", None), ("trend", "improving", "improving"), ("trend", "purple", None),
+    ("trend", "not better", "not_improving"), ("trend", "improving", "improving"), ("trend", "purple", None),
     ("trend", SKIPPED, SKIPPED), ("trend", None, None),
 ])
 def test_parse_detail(detail, answer, value):

@@ -196,7 +196,7 @@ def test_a_denied_improvement_means_the_symptom_persists() -> None:
     text = "the redness hasn't improved at all"
     report = report_from_entities(text, [ent(text, "symptom", "redness", "redness"),
                                          ent(text, "trend", "improving", "improved", negated=True)])
-    assert by_symptom(report, "redness").trend == ("persisting",)
+    assert by_symptom(report, "redness").trend == ("not_improving",)
 
 
 def test_a_worrying_trend_with_every_named_symptom_denied_stands_for_an_unnamed_one() -> None:
