@@ -11,7 +11,7 @@ from typing import Any, Dict, Mapping, Optional
 
 from bot.nlp import values
 from bot.nlp.vocabulary import TRENDS
-from bot.triage.findings import pain_trajectory
+from bot.triage.findings import read_pain
 from bot.triage.model import Finding, Report
 
 
@@ -71,7 +71,7 @@ def parse_detail(detail: str, answer: Any) -> Any:
         return None
     if detail == "pain_score":
         score = values.parse_pain_score(text)
-        return score if score is not None else pain_trajectory(text, about_pain=True)[0]
+        return score if score is not None else read_pain(text, about_pain=True).score
     if detail == "temperature":
         return values.parse_temperature_c(text)
     if detail == "hours_since_treatment":

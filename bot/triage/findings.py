@@ -174,18 +174,18 @@ def report_from_entities(
         elif label == v.METHOD and not negated and value in v.METHODS:
             method = _combine_methods(method, str(value))
 
-    pain_score, pain_trend = pain_trajectory(text, pain_scores)
-    if pain_trend:
+    pain = read_pain(text, pain_scores)
+    if pain.trend:
         for symptom in symptoms:
-            if symptom.value in ("pain", "throbbing") and pain_trend not in symptom.trend:
-                symptom.trend.append(pain_trend)
+            if symptom.value in ("pain", "throbbing") and pain.trend not in symptom.trend:
+                symptom.trend.append(pain.trend)
     symptom_spans = {(int(e.get("start", 0)), int(e.get("end", 0))) for e in ordered if e.get("entity") == v.SYMPTOM}
     modifiers = _without_comparisons(text, _without_intensified_improvement(modifiers), symptom_spans)
     overall_trend = _attach(modifiers, symptoms, clause_of)
     report = Report(
         findings=tuple(s.freeze() for s in symptoms),
-        pain_score=pain_score,
-        pain_rise=pain_rise(text, pain_scores),
+        pain_score=pain.score,
+        pain_rise=pain.rise,
         temperature_c=max(temperatures) if temperatures else None,
         # Several times in one message ("treated 3 days ago, swelling since yesterday"): the treatment is the
         # earliest event, so the largest number is the time since treatment (and the safer reading).
@@ -217,14 +217,6 @@ def _without_comparisons(text: str, modifiers: List[Dict], symptom_spans: set) -
         and text[int(m.get("end", 0)):].lstrip().lower().startswith("than "))]
 
 
-def pain_rise(text: str, from_entities: List[Tuple[int, int]] = ()) -> int:
-    """Points the pain score rose within the message ("a 2 when I left, now a 6" -> 4); 0 when it did not."""
-    scores = _scores(text, from_entities, about_pain=False)
-    past = [score for offset, score in scores if _said_of_the_past(text, offset)]
-    now = [score for offset, score in scores if not _said_of_the_past(text, offset)]
-    return max(0, max(now) - max(past)) if past and now else 0
-
-
 def _scores(text: str, from_entities, about_pain: bool) -> List[Tuple[int, int]]:
     scores = dict(from_entities)
     # A score elsewhere in the message ("at a 2, now it's a 6/10") makes the other numbers scores too; so does
@@ -236,26 +228,30 @@ def _scores(text: str, from_entities, about_pain: bool) -> List[Tuple[int, int]]
     return sorted(scores.items())
 
 
-def pain_trajectory(text: str, from_entities: List[Tuple[int, int]] = (),
-                    about_pain: bool = False) -> Tuple[Optional[int], Optional[str]]:
-    """(the current pain score, "increasing" | "improving" | None) from every score in the message, in order.
+@dataclass(frozen=True)
+class PainReading:
+    """What a message's pain scores say: the current score, its direction, and how many points it rose."""
 
-    A score said of the past ("was a 2 when I left") is the starting point; the current score is the highest of the
-    others (the safer reading), or of all when every score is in the past. `about_pain`: the text answers "how bad
-    is the pain?", so "about a 6" counts without a pain word."""
+    score: Optional[int] = None
+    trend: Optional[str] = None  # "increasing" | "improving"
+    rise: int = 0
+
+
+def read_pain(text: str, from_entities: Sequence[Tuple[int, int]] = (), about_pain: bool = False) -> PainReading:
+    """Every pain score in the message, in order. A score said of the past ("was a 2 when I left") is the starting
+    point; the current score is the highest of the others (the safer reading), or of all when every score is in
+    the past. `about_pain`: the text answers "how bad is the pain?", so "about a 6" counts without a pain word."""
     ordered = _scores(text, from_entities, about_pain)
     if not ordered:
-        return None, None
+        return PainReading()
     past = [score for offset, score in ordered if _said_of_the_past(text, offset)]
     now = [score for offset, score in ordered if not _said_of_the_past(text, offset)]
     current = max(now or past)
     if not past or not now:
-        return current, None
+        return PainReading(current)
     if current > max(past):
-        return current, "increasing"
-    if current < min(past):
-        return current, "improving"
-    return current, None
+        return PainReading(current, "increasing", current - max(past))
+    return PainReading(current, "improving" if current < min(past) else None)
 
 
 def _attach(modifiers: Sequence[Dict], symptoms: List[_Symptom], clause_of) -> Optional[str]:
