@@ -175,6 +175,9 @@ class Settings:
     maintenance_reminder_days_scalp: int = 90
     # Days before an appointment to send the preparation guidance (the guide: stop retinoids 5-7 days before).
     preparation_lead_days: int = 7
+    # Erase patients whose last treatment, last message and every other activity are older than this many days
+    # (bot.store.retention: daily in the gateway, `aftercare purge` for cron). 0 = keep everything.
+    data_retention_days: int = 0
 
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -237,6 +240,7 @@ class Settings:
             maintenance_reminder_days_face=_int(env, "MAINTENANCE_REMINDER_DAYS", 180, 0),
             maintenance_reminder_days_scalp=_int(env, "MAINTENANCE_REMINDER_DAYS_SCALP", 90, 0),
             preparation_lead_days=_int(env, "PREPARATION_LEAD_DAYS", 7, 0),
+            data_retention_days=_int(env, "DATA_RETENTION_DAYS", 0, 0),
             extra=dict(env),
         )
         return settings

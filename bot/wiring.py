@@ -16,6 +16,7 @@ from bot.service import ClinicService
 from bot.settings import Settings
 from bot.store import leases, repository
 from bot.store.errors import StoreError
+from bot.store.retention import RetentionPurger
 from bot.store.models import utcnow
 from bot.store.uow import UnitOfWork
 from bot.telegram.ports import (EscalationLine, EscalationOutcome, GatewayDeps, LinkedPatient, Refused,
@@ -104,7 +105,9 @@ class StoreEscalations(_Store):
         return await self.run(work)
 
     async def patient_summary(self, patient_id: int, practitioner_id: int) -> str:
-        summary = await self.run(repository.patient_summary, patient_id)
+        # viewer: the read is written to the audit trail (who, which patient, when; no health data).
+        summary = await self.run(repository.patient_summary, patient_id, viewer=f"practitioner:{practitioner_id}",
+                                 commit=True)
         return format_patient_summary(summary)
 
 
@@ -266,7 +269,9 @@ def gateway_deps(settings: Settings, service: Optional[ClinicService] = None, ru
         messenger = TelegramMessenger(application.bot)
         await asyncio.gather(Notifier.from_settings(settings, factory, messenger).run_forever(nudge=nudge),
                              CheckinSender.from_settings(settings, factory, messenger).run_forever(),
-                             safety_net.warm_up())
+                             safety_net.warm_up(),
+                             # DATA_RETENTION_DAYS: erase inactive patients once a day (returns at once when 0).
+                             RetentionPurger.from_settings(settings, factory).run_forever())
 
     return GatewayDeps(
         links=StoreLinks(factory), checkins=StoreCheckIns(factory), photos=StorePhotos(factory),

@@ -22,7 +22,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -213,12 +213,26 @@ def add_patient(uow: UnitOfWork, display_name: str, phone: Optional[str] = None,
                 actor: str = "admin") -> Patient:
     """Register a patient with no treatment yet (one coming for a first appointment); see also new_link_code."""
     now = now or utcnow()
-    patient = Patient(display_name=_required_text(display_name, "Patient name"), phone=(phone or None),
-                      created_at=now)
+    patient = Patient(id=_next_patient_id(uow), display_name=_required_text(display_name, "Patient name"),
+                      phone=(phone or None), created_at=now)
     uow.session.add(patient)
     uow.flush()
     audit(uow, "patient", patient.id, "created", actor, now=now)
     return patient
+
+
+def _next_patient_id(uow: UnitOfWork) -> Optional[int]:
+    """On SQLite, an id no patient ever had: one past both the highest id in use and the highest erased one (the
+    tombstones in the audit trail). SQLite would otherwise give the id of an erased patient to the next one, who
+    would inherit whatever still carried it (a conversation store unreachable at the erasure, a practitioner's
+    memory of "patient 12"). PostgreSQL's sequences never reuse ids: None lets the database choose."""
+    if uow.session.get_bind().dialect.name != "sqlite":
+        return None
+    highest = uow.session.execute(select(func.max(Patient.id))).scalar_one() or 0
+    erased = uow.session.execute(
+        select(func.max(AuditEvent.entity_id)).where(AuditEvent.entity == "patient", AuditEvent.action == ERASED)
+    ).scalar_one() or 0
+    return max(highest, erased) + 1
 
 
 def add_treatment(
@@ -265,12 +279,48 @@ def new_link_code(
 ) -> LinkCode:
     """A fresh one-time code. token_urlsafe only uses A-Z a-z 0-9 _ -, what Telegram's ?start= accepts."""
     now = now or utcnow()
+    revoked = _revoke_unused_codes(uow, patient_id, now, actor)
     code = LinkCode(code=secrets.token_urlsafe(16), patient_id=patient_id, created_at=now, expires_at=now + ttl)
     uow.session.add(code)
     uow.flush()
-    audit(uow, "link_code", code.id, "created", actor, {"patient_id": patient_id,
+    audit(uow, "link_code", code.id, "created", actor, {"patient_id": patient_id, "revoked_codes": revoked,
                                                           "expires_at": code.expires_at.isoformat()}, now)
     return code
+
+
+def _revoke_unused_codes(uow: UnitOfWork, patient_id: int, now: dt.datetime, actor: str,
+                         keep: Optional[int] = None) -> int:
+    """Make the patient's unused, unexpired link codes (but `keep`) expire now: only the newest code links."""
+    query = select(LinkCode).where(LinkCode.patient_id == patient_id, LinkCode.used_at.is_(None),
+                                   LinkCode.expires_at > now).with_for_update()
+    revoked = 0
+    for old in uow.session.execute(query).scalars():
+        if old.id == keep:
+            continue
+        old.expires_at = now
+        audit(uow, "link_code", old.id, "revoked", actor, now=now)
+        revoked += 1
+    return revoked
+
+
+def _unlink_other_chats(uow: UnitOfWork, patient_id: int, chat_id: int, now: dt.datetime, actor: str) -> int:
+    """The patient re-linked from `chat_id`: every other chat of theirs loses the link (it no longer gets their
+    messages nor writes as them), and notices still queued for an old chat go to the new one."""
+    old_links = uow.session.execute(
+        select(ChatLink).where(ChatLink.patient_id == patient_id, ChatLink.telegram_chat_id != chat_id)
+    ).scalars().all()
+    for link in old_links:
+        audit(uow, "chat_link", link.id, "unlinked", actor, {"reason": "relinked"}, now)
+        uow.session.delete(link)
+    if old_links:
+        uow.session.execute(
+            update(AlertDelivery)
+            .where(AlertDelivery.recipient == f"patient:{patient_id}", AlertDelivery.status == "pending")
+            .values(chat_id=chat_id)
+            .execution_options(synchronize_session=False)
+        )
+        uow.flush()
+    return len(old_links)
 
 
 def redeem_link_code(uow: UnitOfWork, code: str, chat_id: int, now: Optional[dt.datetime] = None) -> Patient:
@@ -293,6 +343,10 @@ def redeem_link_code(uow: UnitOfWork, code: str, chat_id: int, now: Optional[dt.
 
     link_code.used_at = now
     link_code.used_by_chat_id = chat_id
+    actor = f"patient:{link_code.patient_id}"
+    # Re-linking: the newest link wins. Older chats lose the link and older unused codes stop working.
+    _unlink_other_chats(uow, link_code.patient_id, chat_id, now, actor)
+    _revoke_unused_codes(uow, link_code.patient_id, now, actor, keep=link_code.id)
     if existing is None:
         link = ChatLink(patient_id=link_code.patient_id, telegram_chat_id=chat_id, linked_at=now)
         uow.session.add(link)
@@ -819,10 +873,16 @@ def screening_alert_context(uow: UnitOfWork, delivery: AlertDelivery) -> Screeni
     )
 
 
-def patient_summary(uow: UnitOfWork, patient_id: int, recent: int = 5) -> Dict[str, Any]:
+def patient_summary(uow: UnitOfWork, patient_id: int, recent: int = 5, viewer: Optional[str] = None,
+                    now: Optional[dt.datetime] = None) -> Dict[str, Any]:
     """A short record for staff (/patient ID): latest treatment, the last few reports, unresolved escalations,
-    the next appointment and the latest screening's answers that need review."""
+    the next appointment and the latest screening's answers that need review.
+
+    viewer ("practitioner:3"): who reads it; the read goes to the audit trail (who, which patient, when), which
+    the caller commits."""
     patient = get_patient(uow, patient_id)
+    if viewer is not None:
+        audit(uow, "patient", patient_id, "viewed", viewer, now=now)
     treatment = latest_treatment(uow, patient_id)
     appointment = next_appointment(uow, patient_id)
     screening = latest_screening(uow, patient_id)
@@ -896,13 +956,18 @@ def alert_context(
 
 
 # Export ------------------------------------------------------------------------------------------------------------
-def export_patient(uow: UnitOfWork, patient_id: int) -> Dict[str, Any]:
+def export_patient(uow: UnitOfWork, patient_id: int, actor: Optional[str] = None,
+                   now: Optional[dt.datetime] = None) -> Dict[str, Any]:
     """Everything on record about one patient, as JSON-serialisable data (subject access requests, handover).
 
     Link codes are listed without the code itself: an unused code still links a chat to this record.
+    actor ("cli:alice"): who exports; the export goes to the audit trail (the caller commits).
     """
     session = uow.session
     patient = get_patient(uow, patient_id)
+    if actor is not None:
+        audit(uow, "patient", patient_id, "exported", actor, now=now)
+        uow.flush()
 
     def rows(model: Any, *conditions: Any) -> List[Any]:
         return list(session.execute(select(model).where(*conditions).order_by(model.id)).scalars())
@@ -949,6 +1014,133 @@ def export_patient(uow: UnitOfWork, patient_id: int) -> Dict[str, Any]:
         "checkins": [_as_dict(c, exclude=("claim_token",)) for c in checkins],
         "audit_events": [_as_dict(a) for a in audit_rows],
     }
+
+
+# Erasure and retention ---------------------------------------------------------------------------------------------
+ERASED = "erased"
+
+
+@dataclass(frozen=True)
+class PatientRows:
+    """The ids of every row that belongs to one patient, table by table (what erase_patient removes)."""
+
+    ids: Dict[str, List[int]]
+
+    @property
+    def counts(self) -> Dict[str, int]:
+        return {table: len(ids) for table, ids in self.ids.items()}
+
+
+def patient_rows(uow: UnitOfWork, patient_id: int) -> PatientRows:
+    """Every row of the patient's: the record, treatments, appointments, screenings, chat links, link codes,
+    reports (their words), escalations and their alert deliveries, photos (Telegram file ids), check-ins, and the
+    audit events about any of these or done by the patient (whose details name levels, criteria, recipients)."""
+    session = uow.session
+    get_patient(uow, patient_id)
+
+    def ids(model: Any, *conditions: Any) -> List[int]:
+        return list(session.execute(select(model.id).where(*conditions).order_by(model.id)).scalars())
+
+    reports = ids(SymptomReport, SymptomReport.patient_id == patient_id)
+    escalations = ids(Escalation, Escalation.report_id.in_(reports)) if reports else []
+    screenings = ids(Screening, Screening.patient_id == patient_id)
+    deliveries = ids(AlertDelivery, or_(AlertDelivery.escalation_id.in_(escalations or [-1]),
+                                        AlertDelivery.screening_id.in_(screenings or [-1]),
+                                        AlertDelivery.recipient == f"patient:{patient_id}"))
+    owned = {
+        "patient": [patient_id],
+        "treatment": ids(Treatment, Treatment.patient_id == patient_id),
+        "appointment": ids(Appointment, Appointment.patient_id == patient_id),
+        "screening": screenings,
+        "chat_link": ids(ChatLink, ChatLink.patient_id == patient_id),
+        "link_code": ids(LinkCode, LinkCode.patient_id == patient_id),
+        "symptom_report": reports,
+        "escalation": escalations,
+        "photo": ids(Photo, Photo.patient_id == patient_id),
+        "checkin": ids(ScheduledCheckin, ScheduledCheckin.patient_id == patient_id),
+    }
+    about = [(AuditEvent.entity == entity) & AuditEvent.entity_id.in_(entity_ids)
+             for entity, entity_ids in owned.items() if entity_ids]
+    audit_ids = ids(AuditEvent, or_(AuditEvent.actor == f"patient:{patient_id}", *about))
+    return PatientRows({
+        "patients": owned["patient"], "treatments": owned["treatment"], "appointments": owned["appointment"],
+        "screenings": screenings, "chat_links": owned["chat_link"], "link_codes": owned["link_code"],
+        "symptom_reports": reports, "escalations": escalations, "alert_deliveries": deliveries,
+        "photos": owned["photo"], "scheduled_checkins": owned["checkin"], "audit_events": audit_ids,
+    })
+
+
+# Children first, so that every foreign key is satisfied on PostgreSQL and on SQLite (foreign_keys=ON).
+_ERASE_ORDER = (
+    ("alert_deliveries", AlertDelivery), ("photos", Photo), ("escalations", Escalation),
+    ("scheduled_checkins", ScheduledCheckin), ("screenings", Screening), ("symptom_reports", SymptomReport),
+    ("appointments", Appointment), ("treatments", Treatment), ("chat_links", ChatLink), ("link_codes", LinkCode),
+    ("audit_events", AuditEvent), ("patients", Patient),
+)
+
+
+def erase_patient(uow: UnitOfWork, patient_id: int, actor: str, reason: str = "request",
+                  now: Optional[dt.datetime] = None) -> Dict[str, int]:
+    """Delete every row of the patient's (patient_rows) and leave one tombstone in the audit trail: entity
+    "patient", their id, action "erased", who and when, and how many rows went per table (no name, no words, no
+    health data). Returns those counts. The caller commits, then erases the Rasa conversation
+    (bot.store.conversations) and records how that went with `record_conversation_erasure`."""
+    now = now or utcnow()
+    rows = patient_rows(uow, patient_id)
+    counts = rows.counts
+    uow.session.expunge_all()  # the bulk deletes below must not meet stale objects at the next flush
+    for table, model in _ERASE_ORDER:
+        ids = rows.ids[table]
+        for start in range(0, len(ids), 500):
+            uow.session.execute(delete(model).where(model.id.in_(ids[start:start + 500]))
+                                .execution_options(synchronize_session=False))
+    audit(uow, "patient", patient_id, ERASED, actor, {"reason": reason, "rows": counts}, now)
+    uow.flush()
+    log.info("patient %s erased by %s (%s)", patient_id, actor, reason)
+    return counts
+
+
+def was_erased(uow: UnitOfWork, patient_id: int) -> bool:
+    """True when the audit trail holds the patient's tombstone."""
+    query = select(AuditEvent.id).where(AuditEvent.entity == "patient", AuditEvent.entity_id == patient_id,
+                                        AuditEvent.action == ERASED).limit(1)
+    return uow.session.execute(query).first() is not None
+
+
+def record_conversation_erasure(uow: UnitOfWork, patient_id: int, actor: str, events: Optional[int],
+                                now: Optional[dt.datetime] = None) -> None:
+    """After erase_patient: how many conversation events were deleted, or None when the store was unreachable."""
+    if events is None:
+        audit(uow, "patient", patient_id, "conversation_not_erased", actor, {"reason": "store unreachable"}, now)
+    else:
+        audit(uow, "patient", patient_id, "conversation_erased", actor, {"events": events}, now)
+
+
+def last_activity(uow: UnitOfWork, patient_id: int) -> dt.datetime:
+    """The latest moment the clinic's records show for the patient: registered, treated, an appointment (also a
+    future one), wrote (reports, check-in answers), answered the screening, linked a chat."""
+    session = uow.session
+    patient = get_patient(uow, patient_id)
+    moments = [patient.created_at]
+    for column, owner in ((Treatment.performed_at, Treatment.patient_id),
+                          (Appointment.scheduled_at, Appointment.patient_id),
+                          (SymptomReport.received_at, SymptomReport.patient_id),
+                          (Screening.completed_at, Screening.patient_id),
+                          (ChatLink.linked_at, ChatLink.patient_id),
+                          (Photo.received_at, Photo.patient_id)):
+        latest = session.execute(select(func.max(column)).where(owner == patient_id)).scalar_one()
+        if latest is not None:
+            # SQLite gives MAX() of our UTC text back as text; normalise both backends to aware UTC.
+            if isinstance(latest, str):
+                latest = dt.datetime.fromisoformat(latest)
+            moments.append(latest if latest.tzinfo else latest.replace(tzinfo=dt.timezone.utc))
+    return max(moments)
+
+
+def inactive_patients(uow: UnitOfWork, before: dt.datetime) -> List[int]:
+    """Ids of patients whose last activity (last_activity) is older than `before`, lowest first."""
+    ids = uow.session.execute(select(Patient.id).order_by(Patient.id)).scalars().all()
+    return [patient_id for patient_id in ids if last_activity(uow, patient_id) < before]
 
 
 # Helpers -----------------------------------------------------------------------------------------------------------

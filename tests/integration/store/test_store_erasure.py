@@ -1,0 +1,362 @@
+"""Patients' data under control (issue 12, part 6), on SQLite and PostgreSQL: erasing a patient everywhere (the
+clinic's tables and Rasa's conversation store), the tombstone, retention purges with a fake clock, exports with the
+conversation, audited staff reads and exports, and re-linking that revokes the old chat and codes."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from typing import Any, Dict, List
+
+import pytest
+from sqlalchemy import select, text
+
+from bot.store import errors, repository, retention
+from bot.store.conversations import ConversationStore, ConversationStoreUnavailable
+from bot.store.models import AlertDelivery, AuditEvent, Base, LinkCode
+from bot.store.uow import UnitOfWork
+from bot.triage.model import Level
+
+from conversation_helpers import add_event, create_events_table, drop_events_table, senders
+from store_helpers import NOW, T0, decision
+
+NAME, PHONE = "Zelda Quinlan", "+44 7700 900123"
+WORDS = "green pus oozing from two needle holes zqxv"
+CAPTION = "photo of the holes zqxv"
+FILE_ID = "AgACAgQAAxkBAAIBZ-zelda-file-id"
+CHAT, NEW_CHAT = 7001, 7002
+OTHER_NAME, OTHER_WORDS = "Olive Other", "mild redness only wqrt"
+ANSWERS = {key: "no" for key in ("infection", "isotretinoin", "autoimmune_bleeding", "blood_thinners", "keloid",
+                                 "pregnancy", "cold_sores")}
+UNREACHABLE_PG = ConversationStore("postgresql+psycopg2://nobody:s3cret@127.0.0.1:1/rasa_tracker",
+                                   "the conversation store (test, port 1)")
+
+
+@pytest.fixture
+def conversations(db_url, tmp_path):
+    """Rasa's tracker store on the same backend as the clinic's records (on PostgreSQL: the `events` table in the
+    test database; on SQLite: its own file, as the embedded profile has it)."""
+    if db_url.startswith("sqlite"):
+        store = ConversationStore.sqlite(tmp_path / "rasa_tracker.db")
+    else:
+        store = ConversationStore(db_url, "the test conversation store")
+    create_events_table(store.url)
+    yield store
+    drop_events_table(store.url)
+
+
+def _ts(moment: dt.datetime) -> float:
+    return moment.timestamp()
+
+
+def _full_patient(session_factory, conversations, name=NAME, words=WORDS, chat=CHAT, now=NOW, phone=PHONE,
+                  file_id=FILE_ID) -> int:
+    """A patient with a row in every table there is: treatment, check-ins, link codes (used and unused), chat link,
+    an escalated report acknowledged (so a notice to the patient is queued), a photo, an appointment, a flagged
+    screening with its alert, staff reads and an export in the audit trail, and a conversation."""
+    with UnitOfWork(session_factory) as uow:
+        treating = repository.list_practitioners(uow)[0]
+        new = repository.add_patient_with_treatment(uow, name, T0, "face", "microneedling", treating.id, phone=phone,
+                                                    product_batch="EX-42", now=now, checkin_hours=(24, 72, 168))
+        pid = new.patient.id
+        repository.redeem_link_code(uow, new.link_code, chat, now=now)
+        recorded = repository.record_report(uow, pid, new.treatment.id, words, decision(Level.URGENT, "pus"),
+                                            "rasa", now=now)
+        repository.acknowledge(uow, recorded.escalation.id, treating.id, now=now)
+        repository.attach_photo(uow, pid, file_id, now=now, caption=CAPTION if name == NAME else None)
+        repository.add_appointment(uow, pid, now + dt.timedelta(days=20), "scalp", "microinjection", treating.id,
+                                   preparation_lead=dt.timedelta(days=7), now=now)
+        repository.record_screening(uow, pid, dict(ANSWERS, keloid="yes"), now=now)
+        repository.set_checkins_paused(uow, pid, True, now=now)
+        repository.patient_summary(uow, pid, viewer=f"practitioner:{treating.id}", now=now)
+        repository.export_patient(uow, pid, actor="cli:tester", now=now)
+        uow.commit()
+    with UnitOfWork(session_factory) as uow:  # an unused code issued later (revokes nothing used)
+        repository.new_link_code(uow, pid, now=now)
+        uow.commit()
+    sender = f"patient-{pid}"
+    add_event(conversations.url, sender, "user", words, _ts(now))
+    add_event(conversations.url, sender, "slot", words, _ts(now))
+    add_event(conversations.url, sender, "bot", "Please call the clinic about the pus.", _ts(now))
+    return pid
+
+
+def _table_rows(session_factory) -> Dict[str, List[Dict[str, Any]]]:
+    rows = {}
+    with UnitOfWork(session_factory) as uow:
+        for table in Base.metadata.sorted_tables:
+            rows[table.name] = [dict(row._mapping) for row in uow.session.execute(table.select())]
+    return rows
+
+
+def _assert_nothing_left(session_factory, conversations, pid: int) -> None:
+    for table, rows in _table_rows(session_factory).items():
+        for row in rows:
+            flat = json.dumps(row, default=str)
+            for secret in (NAME, PHONE, "zqxv", FILE_ID):
+                assert secret not in flat, (table, row)
+            assert row.get("patient_id") != pid, (table, row)
+            for column in ("chat_id", "telegram_chat_id", "used_by_chat_id"):
+                assert row.get(column) not in (CHAT, NEW_CHAT), (table, row)
+            assert row.get("recipient") != f"patient:{pid}" and row.get("actor") != f"patient:{pid}", (table, row)
+            if table == "patients":
+                assert row["id"] != pid
+            if table == "audit_events" and row["entity"] == "patient" and row["entity_id"] == pid:
+                assert row["action"] in ("erased", "conversation_erased", "conversation_not_erased"), row  # tombstone
+    assert f"patient-{pid}" not in senders(conversations.url)
+
+
+def _tombstone(session_factory, pid: int) -> List[AuditEvent]:
+    with UnitOfWork(session_factory) as uow:
+        return list(uow.session.execute(
+            select(AuditEvent).where(AuditEvent.entity == "patient", AuditEvent.entity_id == pid)
+            .order_by(AuditEvent.id)).scalars())
+
+
+def _export(session_factory, pid: int) -> Dict[str, Any]:
+    with UnitOfWork(session_factory) as uow:
+        data = repository.export_patient(uow, pid)
+    data.pop("exported_at")
+    return data
+
+
+# --- erasure -------------------------------------------------------------------------------------------------------
+def test_erase_leaves_nothing_of_the_patient_and_touches_nobody_else(session_factory, clinic, conversations):
+    other = _full_patient(session_factory, conversations, OTHER_NAME, OTHER_WORDS, chat=8001, phone="+44 1",
+                          file_id="other-file")
+    pid = _full_patient(session_factory, conversations)
+    other_before = _export(session_factory, other)
+    other_events = conversations.messages(other)
+    everyone_before = {table: len(rows) for table, rows in _table_rows(session_factory).items()}
+
+    result = retention.erase(session_factory, conversations, pid, "cli:alice", now=NOW + dt.timedelta(hours=1))
+
+    assert result.complete and result.conversation_events == 3 and not result.already_erased
+    assert result.rows["symptom_reports"] == 1 and result.rows["photos"] == 1 and result.rows["escalations"] == 1
+    assert result.rows["link_codes"] == 2 and result.rows["scheduled_checkins"] >= 3
+    assert result.rows["alert_deliveries"] >= 3  # the alert, the patient's notice, the screening alert
+    _assert_nothing_left(session_factory, conversations, pid)
+    # the other patients are untouched: their whole record, their conversation, the practitioners
+    assert _export(session_factory, other) == other_before
+    assert conversations.messages(other) == other_events
+    assert conversations.messages(clinic.patient_id) == []
+    after = {table: len(rows) for table, rows in _table_rows(session_factory).items()}
+    assert after["practitioners"] == everyone_before["practitioners"]
+    # the tombstone: who and when, no name, no words, no health data
+    erased, conversation = _tombstone(session_factory, pid)
+    assert (erased.action, erased.actor, erased.at) == ("erased", "cli:alice", NOW + dt.timedelta(hours=1))
+    assert erased.detail["reason"] == "request" and erased.detail["rows"]["patients"] == 1
+    assert set(erased.detail) == {"reason", "rows"}
+    assert (conversation.action, conversation.detail) == ("conversation_erased", {"events": 3})
+
+
+def test_an_unreachable_conversation_store_is_said_and_a_second_run_finishes(session_factory, clinic,
+                                                                             conversations):
+    pid = _full_patient(session_factory, conversations)
+    result = retention.erase(session_factory, UNREACHABLE_PG, pid, "cli:alice")
+    assert not result.complete and result.conversation_events is None
+    assert "unreachable" in result.conversation_error and "port 1" in result.conversation_error
+    assert "s3cret" not in result.conversation_error
+    with UnitOfWork(session_factory) as uow:  # the clinic's records are erased all the same
+        with pytest.raises(errors.UnknownPatient):
+            repository.get_patient(uow, pid)
+    assert [e.action for e in _tombstone(session_factory, pid)] == ["erased", "conversation_not_erased"]
+    assert f"patient-{pid}" in senders(conversations.url)
+
+    again = retention.erase(session_factory, conversations, pid, "cli:alice")
+    assert again.complete and again.already_erased and again.conversation_events == 3
+    _assert_nothing_left(session_factory, conversations, pid)
+
+
+def test_erasing_an_unknown_patient_is_refused(session_factory, clinic, conversations):
+    with pytest.raises(errors.UnknownPatient):
+        retention.erase(session_factory, conversations, 4242, "cli:alice")
+    assert _tombstone(session_factory, 4242) == []
+
+
+def test_preview_counts_without_erasing(session_factory, clinic, conversations):
+    pid = _full_patient(session_factory, conversations)
+    plan = retention.preview(session_factory, conversations, pid)
+    assert plan["rows"]["patients"] == 1 and plan["rows"]["symptom_reports"] == 1
+    assert plan["conversation_events"] == 3
+    assert _export(session_factory, pid)["patient"]["display_name"] == NAME
+    assert "unknown" in str(retention.preview(session_factory, UNREACHABLE_PG, pid)["conversation_events"])
+
+
+def test_an_erased_patients_id_is_never_given_again(session_factory, clinic, conversations):
+    pid = _full_patient(session_factory, conversations)  # the highest id
+    retention.erase(session_factory, UNREACHABLE_PG, pid, "cli:alice")  # its conversation left behind
+    with UnitOfWork(session_factory) as uow:
+        newcomer = repository.add_patient(uow, "New Person")
+        uow.commit()
+    assert newcomer.id > pid
+    assert conversations.messages(newcomer.id) == []
+
+
+# --- retention ------------------------------------------------------------------------------------------------------
+def _patient_treated(session_factory, name: str, treated: dt.datetime) -> int:
+    with UnitOfWork(session_factory) as uow:
+        treating = repository.list_practitioners(uow)[0]
+        new = repository.add_patient_with_treatment(uow, name, treated, "face", "microneedling", treating.id,
+                                                    now=treated)
+        uow.commit()
+    return new.patient.id
+
+
+def test_purge_erases_only_patients_inactive_longer_than_the_retention(session_factory, clinic, conversations):
+    # the clinic fixture's patient: treated T0, registered NOW (= T0 + 2 days), nothing since
+    old = _patient_treated(session_factory, "Old Treatment", T0 - dt.timedelta(days=400))
+    wrote_late = _patient_treated(session_factory, "Wrote Later", T0 - dt.timedelta(days=400))
+    chatted_late = _patient_treated(session_factory, "Chatted Later", T0 - dt.timedelta(days=400))
+    treated_late = _patient_treated(session_factory, "Treated Later", T0 - dt.timedelta(days=400))
+    with UnitOfWork(session_factory) as uow:
+        treating = repository.list_practitioners(uow)[0]
+        repository.record_report(uow, wrote_late, None, "still a bit red", decision(Level.NORMAL), "rasa",
+                                 now=T0 + dt.timedelta(days=300))
+        repository.add_treatment(uow, treated_late, T0 + dt.timedelta(days=200), "scalp", "microinjection",
+                                 treating.id, now=T0 + dt.timedelta(days=200))
+        uow.commit()
+    add_event(conversations.url, f"patient-{old}", "user", "hello", _ts(T0 - dt.timedelta(days=390)))
+    add_event(conversations.url, f"patient-{chatted_late}", "user", "a question", _ts(T0 + dt.timedelta(days=330)))
+
+    clock = T0 + dt.timedelta(days=365)  # the fake clock: a year after T0; retention 180 days
+    assert retention.purge(session_factory, conversations, 0, now=clock).erased == []  # 0 = keep everything
+    dry = retention.purge(session_factory, conversations, 180, now=clock, dry_run=True)
+    assert sorted(e.patient_id for e in dry.erased) == sorted([clinic.patient_id, old])
+    with UnitOfWork(session_factory) as uow:
+        assert len(repository.inactive_patients(uow, clock - dt.timedelta(days=180))) == 3  # chatted_late too
+
+    result = retention.purge(session_factory, conversations, 180, now=clock)
+
+    assert result.complete and sorted(e.patient_id for e in result.erased) == sorted([clinic.patient_id, old])
+    with UnitOfWork(session_factory) as uow:
+        left = {p for p in (clinic.patient_id, old, wrote_late, chatted_late, treated_late)
+                if uow.session.get(repository.Patient, p) is not None}
+    assert left == {wrote_late, chatted_late, treated_late}
+    assert f"patient-{old}" not in senders(conversations.url)
+    tomb = _tombstone(session_factory, old)[0]
+    assert (tomb.action, tomb.actor, tomb.detail["reason"]) == ("erased", "system:retention", "retention")
+
+    # a day later nothing else is due; 80 days later (cutoff T0 + 265 days) the one treated at T0 + 200 days is
+    assert retention.purge(session_factory, conversations, 180, now=clock + dt.timedelta(days=1)).erased == []
+    later = retention.purge(session_factory, conversations, 180, now=clock + dt.timedelta(days=80))
+    assert [e.patient_id for e in later.erased] == [treated_late]
+
+
+def test_purge_erases_nothing_when_the_conversation_store_cannot_be_asked(session_factory, clinic):
+    result = retention.purge(session_factory, UNREACHABLE_PG, 1, now=NOW + dt.timedelta(days=30))
+    assert result.erased == [] and not result.complete and "unreachable" in result.error
+    with UnitOfWork(session_factory) as uow:
+        assert repository.get_patient(uow, clinic.patient_id)
+
+
+async def test_the_gateway_purger_runs_daily_with_a_fake_clock(session_factory, clinic, conversations):
+    moments = iter([NOW + dt.timedelta(days=10), NOW + dt.timedelta(days=40), NOW + dt.timedelta(days=41)])
+    slept: List[float] = []
+    stop = asyncio.Event()
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) == 4:
+            stop.set()
+
+    purger = retention.RetentionPurger(session_factory, conversations, 30, clock=lambda: next(moments),
+                                       sleep=fake_sleep)
+    await asyncio.wait_for(purger.run_forever(stop), 30)
+
+    assert slept == [60.0, 86400.0, 86400.0, 86400.0]
+    assert [len(run.erased) for run in purger.runs] == [0, 1, 0]  # day 40: treated T0, registered NOW: due
+    with UnitOfWork(session_factory) as uow:
+        assert uow.session.get(repository.Patient, clinic.patient_id) is None
+
+
+async def test_the_purger_does_nothing_when_retention_is_off(session_factory, clinic):
+    async def no_sleep(seconds: float) -> None:
+        raise AssertionError("a purger with retention 0 must not even wait")
+
+    purger = retention.RetentionPurger(session_factory, None, 0, sleep=no_sleep)
+    await purger.run_forever()
+    assert purger.runs == []
+
+
+# --- export and audited reads -----------------------------------------------------------------------------------------
+def test_conversation_messages_for_the_export(session_factory, clinic, conversations):
+    sender = f"patient-{clinic.patient_id}"
+    add_event(conversations.url, sender, "user", "my face is swollen", _ts(NOW))
+    add_event(conversations.url, sender, "slot", "ignored", _ts(NOW))
+    add_event(conversations.url, sender, "bot", "Some swelling is expected.", _ts(NOW) + 1)
+    add_event(conversations.url, "patient-999", "user", "someone else", _ts(NOW))
+    messages = conversations.messages(clinic.patient_id)
+    assert [(m["from"], m["text"]) for m in messages] == [("patient", "my face is swollen"),
+                                                          ("assistant", "Some swelling is expected.")]
+    assert messages[0]["at"] == NOW.isoformat()
+    with pytest.raises(ConversationStoreUnavailable, match="unreachable"):
+        UNREACHABLE_PG.messages(clinic.patient_id)
+
+
+def test_a_missing_embedded_store_holds_no_conversations(tmp_path):
+    store = ConversationStore.sqlite(tmp_path / "never" / "rasa_tracker.db")
+    assert store.messages(1) == [] and store.erase(1) == 0 and store.last_event_at(1) is None
+    assert not (tmp_path / "never").exists()
+
+
+def test_staff_reads_and_exports_are_audited_without_health_data(session_factory, clinic):
+    from bot.wiring import StoreEscalations
+
+    summary = asyncio.run(StoreEscalations(session_factory).patient_summary(clinic.patient_id, clinic.on_call_id))
+    assert "Jane Patient" in summary
+    with UnitOfWork(session_factory) as uow:
+        repository.export_patient(uow, clinic.patient_id, actor="cli:alice")
+        uow.commit()
+    reads = [e for e in _tombstone(session_factory, clinic.patient_id) if e.action in ("viewed", "exported")]
+    assert [(e.action, e.actor, e.detail) for e in reads] == [("viewed", f"practitioner:{clinic.on_call_id}", {}),
+                                                            ("exported", "cli:alice", {})]
+
+
+# --- re-linking -----------------------------------------------------------------------------------------------------
+def test_relinking_from_a_new_chat_revokes_the_old_chat_and_older_codes(session_factory, clinic):
+    with UnitOfWork(session_factory) as uow:
+        first = repository.new_link_code(uow, clinic.patient_id, now=NOW)
+        second = repository.new_link_code(uow, clinic.patient_id, now=NOW + dt.timedelta(minutes=1))
+        uow.commit()
+    with UnitOfWork(session_factory) as uow:  # issuing `second` revoked `first`
+        with pytest.raises(errors.LinkCodeExpired):
+            repository.redeem_link_code(uow, first.code, NEW_CHAT, now=NOW + dt.timedelta(minutes=2))
+    # an escalation acknowledged: the patient's notice is queued for the old chat, not sent yet
+    with UnitOfWork(session_factory) as uow:
+        recorded = repository.record_report(uow, clinic.patient_id, clinic.treatment_id, "pus", decision(
+            Level.URGENT, "pus"), "rasa", now=NOW)
+        repository.acknowledge(uow, recorded.escalation.id, clinic.treating_id, now=NOW)
+        uow.commit()
+
+    with UnitOfWork(session_factory) as uow:
+        repository.redeem_link_code(uow, second.code, NEW_CHAT, now=NOW + dt.timedelta(minutes=3))
+        uow.commit()
+
+    with UnitOfWork(session_factory) as uow:
+        assert repository.patient_for_chat(uow, 5001) is None  # the old chat (store_helpers.PATIENT_CHAT)
+        assert repository.patient_for_chat(uow, NEW_CHAT).id == clinic.patient_id
+        notices = uow.session.execute(select(AlertDelivery).where(
+            AlertDelivery.recipient == f"patient:{clinic.patient_id}")).scalars().all()
+        assert [n.chat_id for n in notices] == [NEW_CHAT]
+        actions = [e.action for e in uow.session.execute(select(AuditEvent).where(
+            AuditEvent.entity == "chat_link")).scalars()]
+        assert "unlinked" in actions
+        # the old chat cannot link itself back with an old code, nor with the used one
+        for code in (clinic.link_code, first.code, second.code):
+            with pytest.raises(errors.StoreError):
+                repository.redeem_link_code(uow, code, 5001, now=NOW + dt.timedelta(minutes=4))
+
+
+def test_a_new_code_revokes_every_older_unused_code_but_not_the_linked_chat(session_factory, clinic):
+    with UnitOfWork(session_factory) as uow:
+        older = [repository.new_link_code(uow, clinic.patient_id, now=NOW) for _ in range(3)]
+        newest = repository.new_link_code(uow, clinic.patient_id, now=NOW + dt.timedelta(seconds=5))
+        uow.commit()
+    with UnitOfWork(session_factory) as uow:
+        codes = {c.id: c for c in uow.session.execute(select(LinkCode)).scalars()}
+        assert all(codes[c.id].expires_at <= NOW + dt.timedelta(seconds=5) for c in older)
+        assert codes[newest.id].expires_at > NOW + dt.timedelta(hours=1)
+        assert repository.patient_for_chat(uow, 5001).id == clinic.patient_id  # until the new code is used
+        assert repository.redeem_link_code(uow, newest.code, NEW_CHAT, now=NOW + dt.timedelta(minutes=1)).id == \
+            clinic.patient_id
