@@ -6,26 +6,32 @@
     aftercare practitioner update 1 [--chat-id 123456] [--role on_call] [--active no]
     aftercare patient add --name "Jane D" --treated-at 2026-11-24T14:30 --area face --method microneedling --practitioner 1
     aftercare patient add --name "Jo N"        (not treated yet: book with `appointment add`)
-    aftercare patient link PATIENT_ID          (a new link code when the first one expired)
+    aftercare patient link PATIENT_ID          (a new link code; older unused codes stop working)
+    aftercare patient erase PATIENT_ID [--yes] (without --yes: only list what would be erased)
     aftercare appointment add PATIENT_ID --at 2026-12-03T10:00 --area face --method microneedling --practitioner 1
     aftercare escalations [--json]
-    aftercare export PATIENT_ID
+    aftercare export PATIENT_ID                (with the conversation; written to the audit trail)
+    aftercare purge [--dry-run]                (erase patients inactive longer than DATA_RETENTION_DAYS; cron)
 
 Every command applies pending migrations first. Bad input gives a one-line error and exit code 2, never a
-traceback.
+traceback. Ids are plain digits (bot.ids): "²", "1.5", "-3" or a number beyond the database's integer are refused.
+An erasure or purge that could not reach the conversation store (Rasa's tracker) says so and exits with 1.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
 import json
 import sys
 from typing import Callable, List, Optional
 
 from sqlalchemy.exc import OperationalError
 
+from bot.ids import BadId, parse_id
 from bot.settings import ConfigError, Settings
-from bot.store import db, repository
+from bot.store import db, repository, retention
+from bot.store.conversations import ConversationStore, ConversationStoreUnavailable
 from bot.store.errors import InvalidValue, StoreError
 from bot.store.models import AREAS, METHODS, ROLES
 from bot.store.uow import UnitOfWork
@@ -48,19 +54,19 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
                                                         required=True)
     add = _command(practitioner_commands, "add", "add a practitioner", cmd_practitioner_add)
     add.add_argument("--name", required=True)
-    add.add_argument("--chat-id", type=int, default=None,
+    add.add_argument("--chat-id", type=_chat_id, default=None,
                      help="their Telegram chat id (they can add it later); alerts need it")
     add.add_argument("--role", choices=ROLES, default="treating")
     _command(practitioner_commands, "list", "list practitioners", cmd_practitioner_list)
     update = _command(practitioner_commands, "update", "change a practitioner's chat id, role or status",
                       cmd_practitioner_update)
-    update.add_argument("practitioner_id", type=int)
-    update.add_argument("--chat-id", type=int, default=None)
+    update.add_argument("practitioner_id", type=_record_id)
+    update.add_argument("--chat-id", type=_chat_id, default=None)
     update.add_argument("--role", choices=ROLES, default=None)
     update.add_argument("--active", choices=("yes", "no"), default=None)
 
     patient = subparsers.add_parser("patient", help="patients and their treatments")
-    patient_commands = patient.add_subparsers(dest="patient_command", metavar="{add,link}", required=True)
+    patient_commands = patient.add_subparsers(dest="patient_command", metavar="{add,link,erase}", required=True)
     add = _command(patient_commands, "add", "register a patient (treated, or before a first appointment) and print "
                    "their link", cmd_patient_add)
     add.add_argument("--name", required=True, help="name as staff will see it in alerts")
@@ -70,30 +76,39 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
                           "(then book with `aftercare appointment add`)")
     add.add_argument("--area", choices=AREAS, help="with --treated-at")
     add.add_argument("--method", choices=METHODS, help="with --treated-at")
-    add.add_argument("--practitioner", type=int, help="id of the treating practitioner (with --treated-at)")
+    add.add_argument("--practitioner", type=_record_id, help="id of the treating practitioner (with --treated-at)")
     add.add_argument("--batch", default=None, help="product batch number")
     add.add_argument("--phone", default=None)
     link = _command(patient_commands, "link", "issue a new link code (the old one expired or was lost)",
                     cmd_patient_link)
-    link.add_argument("patient_id", type=int)
+    link.add_argument("patient_id", type=_record_id)
+    erase = _command(patient_commands, "erase", "erase a patient everywhere: records, messages, photos' file ids "
+                     "and conversation (the audit trail keeps a tombstone without health data)", cmd_patient_erase)
+    erase.add_argument("patient_id", type=_record_id)
+    erase.add_argument("--yes", action="store_true",
+                       help="really erase; without it, only list what would be erased")
 
     appointment = subparsers.add_parser("appointment", help="planned treatments (preparation and screening)")
     appointment_commands = appointment.add_subparsers(dest="appointment_command", metavar="{add}", required=True)
     add = _command(appointment_commands, "add", "book a treatment; the patient gets the preparation guidance and "
                    "screening questions before it", cmd_appointment_add)
-    add.add_argument("patient_id", type=int)
+    add.add_argument("patient_id", type=_record_id)
     add.add_argument("--at", required=True, type=_parse_time,
                      help="when the appointment is, ISO 8601 (e.g. 2026-12-03T10:00); without an offset it is "
                           "read as this computer's local time")
     add.add_argument("--area", required=True, choices=AREAS)
     add.add_argument("--method", required=True, choices=METHODS)
-    add.add_argument("--practitioner", required=True, type=int, help="id of the practitioner who will treat")
+    add.add_argument("--practitioner", required=True, type=_record_id, help="id of the practitioner who will treat")
 
     escalations = _command(subparsers, "escalations", "list escalations not resolved yet", cmd_escalations)
     escalations.add_argument("--json", action="store_true", help="machine-readable output")
 
     export = _command(subparsers, "export", "print everything on record about a patient as JSON", cmd_export)
-    export.add_argument("patient_id", type=int)
+    export.add_argument("patient_id", type=_record_id)
+
+    purge = _command(subparsers, "purge", "erase every patient inactive for longer than DATA_RETENTION_DAYS "
+                     "(for cron; the Telegram gateway also does it daily)", cmd_purge)
+    purge.add_argument("--dry-run", action="store_true", help="only list who would be erased")
 
 
 def _command(subparsers: "argparse._SubParsersAction", name: str, help_text: str, handler: Handler
@@ -115,6 +130,30 @@ def run(handler: Handler, args: argparse.Namespace, settings: Optional[Settings]
     except OperationalError as error:
         print(f"error: cannot use the database ({error.orig}). Check DATABASE_URL.", file=sys.stderr)
         return EXIT_DB_UNAVAILABLE
+
+
+def _record_id(value: str) -> int:
+    try:
+        return parse_id(value)
+    except BadId as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _chat_id(value: str) -> int:
+    """A Telegram chat id: ASCII digits, a minus sign allowed (group ids), within a 64-bit integer."""
+    text = value.strip()
+    digits = text[1:] if text.startswith("-") else text
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a Telegram chat id (digits 0-9, e.g. 123456789)")
+    return int(text)
+
+
+def _actor() -> str:
+    """Who runs this command, for the audit trail: "cli:<login name>"."""
+    try:
+        return f"cli:{getpass.getuser()}"[:80]
+    except Exception:  # no login name (some containers): still on record as the command line
+        return "cli"
 
 
 def _parse_time(value: str) -> dt.datetime:
@@ -174,6 +213,8 @@ def cmd_patient_link(args: argparse.Namespace, settings: Settings) -> int:
                                         actor="cli")
         uow.commit()
     _print_link(settings, code.code, code.expires_at)
+    print("older unused link codes of this patient no longer work; once this one is used, any chat linked before "
+          "is unlinked")
     return EXIT_OK
 
 
@@ -248,9 +289,80 @@ def cmd_escalations(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
-        data = repository.export_patient(uow, args.patient_id)
+        data = repository.export_patient(uow, args.patient_id, actor=_actor())
+        uow.commit()
+    conversations = ConversationStore.from_settings(settings)
+    try:
+        data["conversation"] = {"available": True, "messages": conversations.messages(args.patient_id)}
+    except ConversationStoreUnavailable as error:
+        data["conversation"] = {"available": False, "reason": f"{error}; the messages are not in this export",
+                                "messages": []}
+        print(f"warning: {error}: the export has no conversation", file=sys.stderr)
     print(json.dumps(data, indent=2, ensure_ascii=False))
     return EXIT_OK
+
+
+def cmd_patient_erase(args: argparse.Namespace, settings: Settings) -> int:
+    factory = db.make_session_factory(settings.database_url)
+    conversations = ConversationStore.from_settings(settings)
+    if not args.yes:
+        try:
+            plan = retention.preview(factory, conversations, args.patient_id)
+        except StoreError:
+            with UnitOfWork(factory) as uow:
+                if not repository.was_erased(uow, args.patient_id):
+                    raise
+            print(f"patient {args.patient_id}'s records were erased before; --yes erases what is left of the "
+                  "conversation")
+            return EXIT_OK
+        print(f"dry run: erasing patient {args.patient_id} would remove")
+        for table, count in plan["rows"].items():
+            if count:
+                print(f"  {count:>5}  {table}")
+        print(f"  {plan['conversation_events']!s:>5}  conversation events ({conversations.where})")
+        print("run again with --yes to erase (it cannot be undone; the audit trail keeps only a tombstone)")
+        return EXIT_OK
+    result = retention.erase(factory, conversations, args.patient_id, _actor())
+    _print_erasure(result, conversations)
+    return EXIT_OK if result.complete else EXIT_DB_UNAVAILABLE
+
+
+def _print_erasure(result: "retention.Erasure", conversations: ConversationStore) -> None:
+    if result.already_erased:
+        print(f"patient {result.patient_id}: records had been erased before")
+    else:
+        removed = ", ".join(f"{count} {table}" for table, count in result.rows.items() if count)
+        print(f"patient {result.patient_id} erased: {removed}")
+    if result.complete:
+        print(f"patient {result.patient_id}: conversation erased ({result.conversation_events} events, "
+              f"{conversations.where})")
+    else:
+        print(f"error: patient {result.patient_id}'s conversation was NOT erased: {result.conversation_error}. "
+              f"Run `aftercare patient erase {result.patient_id} --yes` again once it is reachable.", file=sys.stderr)
+
+
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    days = settings.data_retention_days
+    if days <= 0:
+        print("DATA_RETENTION_DAYS is 0 (keep everything): nothing to purge")
+        return EXIT_OK
+    factory = db.make_session_factory(settings.database_url)
+    conversations = ConversationStore.from_settings(settings)
+    result = retention.purge(factory, conversations, days, actor=_actor(), dry_run=args.dry_run)
+    if result.error is not None:
+        print(f"error: purge not done: {result.error}", file=sys.stderr)
+        return EXIT_DB_UNAVAILABLE
+    cutoff = f"{result.cutoff:%Y-%m-%d %H:%M} UTC"
+    if not result.erased:
+        print(f"no patient inactive since before {cutoff} ({days} days)")
+        return EXIT_OK
+    if args.dry_run:
+        print(f"dry run: {len(result.erased)} patient(s) inactive since before {cutoff} would be erased: "
+              + ", ".join(str(e.patient_id) for e in result.erased))
+        return EXIT_OK
+    for erasure in result.erased:
+        _print_erasure(erasure, conversations)
+    return EXIT_OK if result.complete else EXIT_DB_UNAVAILABLE
 
 
 def deep_link(bot_username: str, code: str) -> str:

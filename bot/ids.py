@@ -11,7 +11,7 @@ import re
 from typing import Optional
 
 MAX_ID = 2**31 - 1
-_ID = re.compile(r"[1-9][0-9]{0,9}")
+_ID = re.compile(r"[1-9][0-9]*")
 
 
 class BadId(ValueError):
@@ -24,13 +24,13 @@ def parse_id(raw: Optional[str], what: str = "id") -> int:
     shown = text if len(text) <= 24 else text[:21] + "..."
     if not text:
         raise BadId(f"The {what} is missing: give a number such as 12.")
+    article = "an" if what[:1] in "aeiou" else "a"
     if not _ID.fullmatch(text):
-        raise BadId(f"{shown!r} is not a {what}: use the number alone, in plain digits 0-9 (e.g. 12), no sign, "
-                    "decimals or spaces.")
-    value = int(text)
-    if value > MAX_ID:
-        raise BadId(f"{shown!r} is not a {what}: ids go up to {MAX_ID}.")
-    return value
+        raise BadId(f"{shown!r} is not {article} {what}: use the number alone, in plain digits 0-9 (e.g. 12), no "
+                    "sign, decimals or spaces.")
+    if len(text) > len(str(MAX_ID)) or int(text) > MAX_ID:
+        raise BadId(f"{shown!r} is not {article} {what}: ids go up to {MAX_ID}.")
+    return int(text)
 
 
 def is_id(raw: Optional[str]) -> bool:
