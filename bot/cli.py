@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from typing import List, Optional
 
-from bot import admin_cli, triage_cli
+from bot import admin_cli, doctor, triage_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -12,6 +12,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     admin_cli.register(subparsers)
     triage_cli.register(subparsers)
+    doctor.register(subparsers)
     return parser
 
 

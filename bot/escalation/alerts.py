@@ -31,7 +31,7 @@ class AlertContext:
     """Everything an alert shows. Loaded from the records by bot.store.repository.alert_context()."""
 
     escalation_id: int
-    kind: str  # initial | realert | backup | patient_ack_notice
+    kind: str  # initial | realert | backup | failover | patient_ack_notice | unreachable_notice
     round: int
     level: str
     patient_name: str
@@ -48,6 +48,7 @@ class AlertContext:
     photo_count: int = 0
     clinic_name: str = "the clinic"
     emergency_number: str = "your local emergency number"
+    clinic_phone: str = "the clinic's phone number"
     extra: dict = field(default_factory=dict)
 
 
@@ -89,6 +90,8 @@ def render(ctx: AlertContext, now: dt.datetime) -> Tuple[str, Optional[Buttons]]
     """The message for a delivery of any kind."""
     if ctx.kind == "patient_ack_notice":
         return render_patient_ack_notice(ctx), None
+    if ctx.kind == "unreachable_notice":
+        return render_unreachable_notice(ctx.clinic_phone, ctx.emergency_number, ctx.clinic_name), None
     return render_practitioner_alert(ctx, now), action_buttons(ctx.escalation_id)
 
 
@@ -136,10 +139,13 @@ def render_minimal_screening(screening_id: int, kind: str, round_: int) -> Tuple
             f"{screening_ref(screening_id, kind, round_)}", None)
 
 
-def render_minimal(escalation_id: int, kind: str, round_: int) -> Tuple[str, Optional[Buttons]]:
+def render_minimal(escalation_id: int, kind: str, round_: int, clinic_phone: str = "the clinic's phone number",
+                   emergency_number: str = "your local emergency number") -> Tuple[str, Optional[Buttons]]:
     """Used when the record could not be read to word the alert: better a bare alert than none."""
     if kind == "patient_ack_notice":
         return "The clinic has seen your message and will be in touch with you shortly.", None
+    if kind == "unreachable_notice":
+        return render_unreachable_notice(clinic_phone, emergency_number), None
     text = (f"Aftercare escalation #{escalation_id} needs attention (details could not be loaded; "
             f"see `aftercare escalations`).")
     return f"{text}\n{alert_ref(escalation_id, kind, round_)}", action_buttons(escalation_id)
@@ -152,6 +158,17 @@ def render_patient_ack_notice(ctx: AlertContext) -> str:
         f"If you get worse before then (for example trouble breathing, or swelling of the lips, tongue or "
         f"throat), call {ctx.emergency_number} straight away."
     )  # no reference line: it is for staff-side deduplication and would only puzzle a patient
+
+
+def render_unreachable_notice(clinic_phone: str, emergency_number: str, clinic_name: str = "the clinic") -> str:
+    """To the patient when no practitioner could be reached on Telegram: what really happened and what to do.
+    It must never read as if somebody had been told."""
+    return (
+        f"Important: we could not reach a practitioner about your message. Nobody at {clinic_name} has seen it "
+        f"yet, so please do not wait for a call back.\n"
+        f"Call the clinic now on {clinic_phone}. If it is an emergency (for example trouble breathing, swelling "
+        f"of the lips, tongue or throat, or a change in your sight), call {emergency_number} straight away."
+    )  # no reference line, as for the acknowledgement notice
 
 
 def truncate_words(text: str, limit: int) -> str:
@@ -170,6 +187,8 @@ def _headline(ctx: AlertContext, now: dt.datetime) -> str:
     level = _LEVEL_HEADERS.get(ctx.level, ctx.level.upper())
     if ctx.kind == "realert":
         return f"{level} (reminder {ctx.round}): still not acknowledged after {_ago(now - ctx.received_at)}"
+    if ctx.kind == "failover":
+        return f"{level} (you are next): the practitioner alerted first could not be reached on Telegram"
     if ctx.kind == "backup":
         treating = ctx.treating_name or "the treating practitioner"
         return f"{level} (backup): {treating} has not acknowledged after {_ago(now - ctx.received_at)}"

@@ -8,6 +8,9 @@ One pass (`run_once`):
 3. send each claimed message, outside any transaction (a slow network must not hold database locks);
 4. record the outcome: `sent`, or back to `pending` with a later `next_attempt_at` (exponential backoff
    with jitter, at least what RetryAfter asked for), or `failed` after `max_attempts` / a permanent error.
+5. if a delivery failed in this round, go back to 1 at once (a few rounds at most): the policy then pages the
+   next recipient (`failover`), or, when nobody is left, marks the escalation and tells the patient, in this
+   same pass instead of the next poll or ESCALATION_BACKUP_AFTER_MINUTES later.
 
 Crash safety: if the process dies after sending but before step 4, the lease runs out and another notifier
 sends the row again. The recipient may see the same alert twice; both copies carry the same reference line
@@ -19,6 +22,7 @@ The database work is synchronous SQLAlchemy run in a worker thread (asyncio.to_t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import random
@@ -76,6 +80,7 @@ class PassStats:
     failed: int = 0
     cancelled: int = 0
     lost_lease: int = 0  # sent, but another notifier had taken the row over (it will be sent again)
+    rounds: int = 0  # schedule/claim/send rounds (more than one when a failure made someone else due at once)
 
 
 async def send_once(messenger: "Messenger", chat_id: int, text: str, buttons: Buttons) -> object:
@@ -104,6 +109,8 @@ class Notifier:
         max_backoff_seconds: float = 600.0,
         clinic_name: str = "the clinic",
         emergency_number: str = "your local emergency number",
+        clinic_phone: str = "the clinic's phone number",
+        max_rounds: int = 4,
         rng: Optional[random.Random] = None,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
@@ -117,6 +124,9 @@ class Notifier:
         self.max_backoff_seconds = max_backoff_seconds
         self.clinic_name = clinic_name
         self.emergency_number = emergency_number
+        self.clinic_phone = clinic_phone
+        # treating -> on call -> backup -> the patient's notice: enough rounds for a whole chain to fail over.
+        self.max_rounds = max(1, max_rounds)
         self.rng = rng or random.Random()
         self.clock = clock
 
@@ -125,7 +135,9 @@ class Notifier:
                       **kwargs: object) -> "Notifier":
         return cls(session_factory, messenger, EscalationPolicy.from_settings(settings),
                    clinic_name=getattr(settings, "clinic_name"),
-                   emergency_number=getattr(settings, "emergency_number"), **kwargs)  # type: ignore[arg-type]
+                   emergency_number=getattr(settings, "emergency_number"),
+                   clinic_phone=getattr(settings, "clinic_phone", "the clinic's phone number"),
+                   **kwargs)  # type: ignore[arg-type]
 
     # The loop ------------------------------------------------------------------------------------------------
     async def run_forever(self, poll_interval: float = 2.0, stop: Optional[asyncio.Event] = None,
@@ -140,13 +152,19 @@ class Notifier:
     async def run_once(self, now: Optional[dt.datetime] = None) -> PassStats:
         now = now or self.clock()
         stats = PassStats()
-        stats.followups_queued = await asyncio.to_thread(self._schedule_followups, now)
-        claimed, stats.cancelled = await asyncio.to_thread(self._claim, now)
-        stats.claimed = len(claimed)
-        for delivery in claimed:
-            outcome = await self._send(delivery)
-            result = await asyncio.to_thread(self._record_outcome, delivery, outcome, now)
-            setattr(stats, result, getattr(stats, result) + 1)
+        while stats.rounds < self.max_rounds:
+            stats.rounds += 1
+            failed_before = stats.failed
+            stats.followups_queued += await asyncio.to_thread(self._schedule_followups, now)
+            claimed, cancelled = await asyncio.to_thread(self._claim, now)
+            stats.cancelled += cancelled
+            stats.claimed += len(claimed)
+            for delivery in claimed:
+                outcome = await self._send(delivery)
+                result = await asyncio.to_thread(self._record_outcome, delivery, outcome, now)
+                setattr(stats, result, getattr(stats, result) + 1)
+            if stats.failed == failed_before:
+                break  # nobody newly unreachable: nothing else can have become due in this pass
         return stats
 
     # Steps -------------------------------------------------------------------------------------------------
@@ -182,13 +200,14 @@ class Notifier:
                 if row.screening_id is not None:
                     return alerts.render_screening(repository.screening_alert_context(uow, row))
                 context = repository.alert_context(uow, row, self.clinic_name, self.emergency_number)
-            return alerts.render(context, now)
+            return alerts.render(dataclasses.replace(context, clinic_phone=self.clinic_phone), now)
         except Exception:
             # A bug or odd record must not block the alert (or, worse, the whole outbox): send a bare one.
             log.exception("could not word alert delivery %s; sending a minimal alert", row.id)
             if row.screening_id is not None:
                 return alerts.render_minimal_screening(row.screening_id, row.kind, row.round)
-            return alerts.render_minimal(row.escalation_id, row.kind, row.round)
+            return alerts.render_minimal(row.escalation_id, row.kind, row.round, self.clinic_phone,
+                                         self.emergency_number)
 
     def _claim_rows(self, session: Session, token: str, now: dt.datetime) -> List[AlertDelivery]:
         due = and_(AlertDelivery.status == "pending", AlertDelivery.next_attempt_at <= now)
@@ -197,8 +216,9 @@ class Notifier:
 
     @staticmethod
     def _no_longer_needed(uow: UnitOfWork, row: AlertDelivery) -> bool:
-        # A reminder or backup page for an escalation someone already acknowledged would only be noise.
-        if row.kind not in ("realert", "backup"):
+        # A reminder, backup or failover page for an escalation someone already acknowledged would only be noise,
+        # and "nobody could be reached" would no longer be true.
+        if row.kind not in ("realert", "backup", "failover", "unreachable_notice"):
             return False
         escalation = uow.session.get(Escalation, row.escalation_id)
         return escalation is None or escalation.state != "open"
@@ -229,11 +249,14 @@ class Notifier:
         row.last_error = f"{type(error).__name__}: {error}"[:500]
         if isinstance(error, PermanentSendError) or row.attempts >= self.max_attempts:
             row.status = "failed"
+            permanent = isinstance(error, PermanentSendError)
+            # The error text is Telegram's ("Forbidden: bot was blocked by the user"), never the alert's words.
             repository.audit(uow, "alert_delivery", row.id, "failed", "system:notifier",
                              {"escalation_id": row.escalation_id, "kind": row.kind, "attempts": row.attempts,
-                              "error": row.last_error}, now)
-            log.error("alert delivery %s (escalation %s, %s) gave up after %s attempts: %s",
-                      row.id, row.escalation_id, row.kind, row.attempts, type(error).__name__)
+                              "recipient": row.recipient, "permanent": permanent, "error": row.last_error}, now)
+            log.error("alert delivery %s (escalation %s, %s, %s) gave up after %s attempts: %s%s",
+                      row.id, row.escalation_id, row.kind, row.recipient, row.attempts, type(error).__name__,
+                      " (the next recipient is paged now)" if row.escalation_id and row.practitioner_id else "")
             return "failed"
         row.next_attempt_at = now + dt.timedelta(seconds=self.retry_delay(row.attempts, error))
         log.info("alert delivery %s attempt %s failed (%s); retrying at %s",

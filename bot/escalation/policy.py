@@ -6,6 +6,13 @@ Rules (timings from Settings: ESCALATION_REALERT_MINUTES, ESCALATION_BACKUP_AFTE
   get it instead, and failing those the backups: an escalation must always reach somebody.
 * while nobody has acknowledged: re-alert the treating practitioner every N minutes (at most `max_realerts`
   times), and after M minutes alert the backup practitioners (the on-call ones if there is no backup).
+* a delivery that FAILED (Telegram refused it for good: bot blocked, chat not found, user deactivated; or it
+  gave up after its retries) makes that practitioner unreachable for this escalation: no reminders to the dead
+  chat, and when nobody alerted so far can still get it, the next tier is paged AT ONCE (`failover`): the
+  on-call practitioners, then the backups; the 20-minute wait is for people who may be busy, not for chats
+  that cannot receive anything.
+* when every candidate has failed (or there never was one) `nobody_reachable` is True: the caller marks the
+  escalation and tells the patient to phone the clinic (or emergency services) themselves.
 Once acknowledged or resolved, nothing more is due.
 
 The database side (inserting the rows these functions ask for) is bot.escalation.followups.
@@ -21,6 +28,8 @@ from bot.triage.model import Level
 INITIAL = "initial"
 REALERT = "realert"
 BACKUP = "backup"
+FAILOVER = "failover"
+UNREACHABLE_NOTICE = "unreachable_notice"
 PATIENT_ACK_NOTICE = "patient_ack_notice"
 
 
@@ -52,6 +61,8 @@ class EscalationState:
     """An escalation as the policy sees it.
 
     queued: (practitioner_id, kind, round) of every alert already in the outbox for this escalation.
+    failed: ids of the practitioners a delivery of this escalation could not reach (status `failed`).
+    unreachable: the escalation is already marked as reaching nobody (the patient has been told).
     """
 
     escalation_id: int
@@ -61,6 +72,13 @@ class EscalationState:
     treating: Optional[PractitionerRef]
     staff: Tuple[PractitionerRef, ...] = ()
     queued: FrozenSet[Tuple[int, str, int]] = field(default_factory=frozenset)
+    failed: FrozenSet[int] = field(default_factory=frozenset)
+    unreachable: bool = False
+
+    @property
+    def alerted(self) -> FrozenSet[int]:
+        """Practitioners with an alert for this escalation that may still reach them (pending or sent)."""
+        return frozenset(p for p, _, _ in self.queued) - self.failed
 
 
 @dataclass(frozen=True)
@@ -95,12 +113,40 @@ class EscalationPolicy:
         if state.state != "open":
             return []
         elapsed = now - state.created_at
-        due = self._due_realert(state, elapsed) + self._due_backup(state, elapsed)
+        due = self._due_failover(state) + self._due_realert(state, elapsed) + self._due_backup(state, elapsed)
         return [f for f in due if (f.practitioner_id, f.kind, f.round) not in state.queued]
+
+    def next_recipients(self, state: EscalationState) -> List[PractitionerRef]:
+        """Who to page at once because an alert failed for good and nobody alerted so far can still get it;
+        [] while someone still can (or nothing has failed)."""
+        if state.state != "open" or state.alerted or not state.failed:
+            return []
+        return self._untried(state)
+
+    def nobody_reachable(self, state: EscalationState) -> bool:
+        """True when the escalation is open, not yet marked, nobody alerted can still get it and nobody is left
+        to try: the patient must be told to phone the clinic themselves."""
+        return (state.state == "open" and not state.unreachable and not state.alerted
+                and not self._untried(state))
+
+    @staticmethod
+    def _untried(state: EscalationState) -> List[PractitionerRef]:
+        """The first tier (treating, on call, backup) with somebody reachable who has neither failed nor been
+        alerted about this escalation yet."""
+        tried = {p for p, _, _ in state.queued} | set(state.failed)
+        treating = [state.treating] if state.treating is not None else []
+        for tier in (treating, _with_role(state.staff, "on_call"), _with_role(state.staff, "backup")):
+            people = [p for p in tier if p.reachable and p.id not in tried]
+            if people:
+                return _unique(people)
+        return []
+
+    def _due_failover(self, state: EscalationState) -> List[Followup]:
+        return [Followup(p.id, FAILOVER, 1) for p in self.next_recipients(state)]
 
     def _due_realert(self, state: EscalationState, elapsed: dt.timedelta) -> List[Followup]:
         treating = state.treating
-        if treating is None or not treating.reachable:
+        if treating is None or not treating.reachable or treating.id in state.failed:
             return []
         rounds_due = min(int(elapsed / self.realert_after), self.max_realerts)
         if rounds_due < 1:
@@ -111,7 +157,7 @@ class EscalationPolicy:
     def _due_backup(self, state: EscalationState, elapsed: dt.timedelta) -> List[Followup]:
         if elapsed < self.backup_after:
             return []
-        exclude = [state.treating] if state.treating else []
+        exclude = ([state.treating] if state.treating else []) + [p for p in state.staff if p.id in state.failed]
         people = _reachable_with_role(state.staff, "backup", exclude) or _reachable_with_role(
             state.staff, "on_call", exclude
         )
@@ -131,3 +177,12 @@ def _reachable_with_role(
 ) -> List[PractitionerRef]:
     excluded_ids = {p.id for p in exclude if p is not None}
     return [p for p in staff if p.role == role and p.reachable and p.id not in excluded_ids]
+
+
+def _with_role(staff: Iterable[PractitionerRef], role: str) -> List[PractitionerRef]:
+    return [p for p in staff if p.role == role]
+
+
+def _unique(people: Sequence[PractitionerRef]) -> List[PractitionerRef]:
+    seen: set = set()
+    return [p for p in people if not (p.id in seen or seen.add(p.id))]

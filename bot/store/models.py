@@ -38,7 +38,10 @@ METHODS = ("microneedling", "microinjection", "combined")
 REPORT_SOURCES = ("rasa", "safety_net", "checkin")
 ESCALATION_STATES = ("open", "acknowledged", "resolved")
 # `screening`: a pre-treatment screening with answers a practitioner must review (added in migration 0004).
-DELIVERY_KINDS = ("initial", "realert", "backup", "patient_ack_notice", "screening")
+# `failover`: the next recipient, paged at once when a delivery failed for good; `unreachable_notice`: the
+# patient is told nobody could be reached (both added in migration 0005).
+DELIVERY_KINDS = ("initial", "realert", "backup", "patient_ack_notice", "screening", "failover",
+                  "unreachable_notice")
 # `cancelled`: a reminder/backup alert whose escalation was acknowledged before it went out (nobody needs it).
 DELIVERY_STATUSES = ("pending", "sent", "failed", "cancelled")
 LEVELS = ("none", "normal", "monitor", "urgent", "emergency")
@@ -192,6 +195,8 @@ class Escalation(Base):
     resolved_by = Column(Integer, ForeignKey("practitioners.id"), nullable=True)
     resolved_at = Column(UTCDateTime, nullable=True)
     note = Column(Text, nullable=True)
+    # Set when no practitioner could be reached and the patient was told so (migration 0005).
+    unreachable_at = Column(UTCDateTime, nullable=True)
 
     report = relationship("SymptomReport")
 

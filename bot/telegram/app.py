@@ -138,8 +138,28 @@ async def _on_startup(application: Application) -> None:
         await application.bot.set_my_commands(PATIENT_COMMANDS)
     except TelegramError as error:
         log.warning("could not set the bot's command menu: %s", error)
+    await warn_if_nobody_can_be_alerted(application)
     start_background(application)
     log.info("Telegram gateway ready as @%s", application.bot.username)
+
+
+async def warn_if_nobody_can_be_alerted(application: Application) -> None:
+    """A WARNING in the log and a line in the terminal when no practitioner (or nobody besides the treating one)
+    can be alerted: red flags would otherwise reach nobody without anyone noticing (`aftercare doctor` says more)."""
+    gateway: Optional[Gateway] = application.bot_data.get("gateway")
+    factory = getattr(getattr(gateway.deps, "staff", None), "session_factory", None) if gateway else None
+    if factory is None:
+        return  # the in-memory demo records: nothing to check
+    from bot.doctor import startup_warnings
+
+    try:
+        problems = await asyncio.to_thread(startup_warnings, factory)
+    except Exception:  # the check must never stop the gateway from starting
+        log.exception("could not check who can be alerted")
+        return
+    for problem in problems:
+        log.warning("alerts: %s", problem)
+        print(f"WARNING: {problem}", file=sys.stderr, flush=True)
 
 
 def start_background(application: Application) -> None:

@@ -680,7 +680,8 @@ class BotApiStandIn:
 
     def _methods(self) -> Dict[str, Tuple[str, Callable[[JSON], Awaitable[Any]]]]:
         table = {
-            "getMe": self._get_me, "getUpdates": self._get_updates, "sendMessage": self._send_message,
+            "getMe": self._get_me, "getChat": self._get_chat, "getUpdates": self._get_updates,
+            "sendMessage": self._send_message,
             "sendPhoto": self._send_photo, "sendChatAction": self._send_chat_action,
             "answerCallbackQuery": self._answer_callback_query, "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup, "deleteMessage": self._delete_message,
@@ -811,6 +812,14 @@ class BotApiStandIn:
 
     def _bot_sender(self) -> JSON:
         return {k: self.bot_user[k] for k in ("id", "is_bot", "first_name", "username")}
+
+    async def _get_chat(self, params: JSON) -> JSON:
+        """A chat the bot knows (ChatFullInfo's required fields); "chat not found" / 403 like the other calls."""
+        chat = self._target_chat(params)
+        return {**chat.as_json(), "accent_color_id": 0, "max_reaction_count": 11,
+                "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
+                                        "unique_gifts": False, "premium_subscription": False,
+                                        "gifts_from_channels": False}}
 
     async def _send_chat_action(self, params: JSON) -> bool:
         self._target_chat(params)

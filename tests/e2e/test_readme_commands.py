@@ -119,7 +119,7 @@ def subcommand(args: List[str]) -> str:
     return " ".join(words)
 
 
-CHECKED = {"practitioner add", "patient add", "appointment add", "escalations", "export", "triage"}
+CHECKED = {"practitioner add", "patient add", "appointment add", "escalations", "export", "doctor", "triage"}
 
 
 def test_every_readme_aftercare_command_is_checked():
@@ -249,6 +249,26 @@ def test_bad_arguments_are_a_clear_error(clinic, args, says):
     result = run([AFTERCARE, *args], env, CLI_TIMEOUT)
     assert result.returncode == 2, explain(result)
     assert says in result.stderr and no_traceback(result), explain(result)
+
+
+def test_doctor_passes_on_the_readme_clinic(clinic):
+    _, _, results = clinic
+    (result,) = ok(results, "doctor")
+    lines = result.stdout.splitlines()
+    assert not [line for line in lines if line.startswith("FAIL")], explain(result)
+    for check in ("settings", "database", "migrations", "rasa model", "spacy pipeline", "practitioners"):
+        assert any(line.startswith(f"OK    {check}:") for line in lines), explain(result)
+    assert "#1 treating, #2 on_call" in result.stdout and "Dr Lee" not in result.stdout  # ids and roles, no names
+    assert lines[-1].endswith("checks passed.")
+
+
+def test_doctor_on_an_unset_clinic_says_what_to_fix(tmp_path):
+    result = run([AFTERCARE, "doctor", "--model", tmp_path / "aftercare.tar.gz"], user_env(tmp_path), CLI_TIMEOUT)
+    assert result.returncode == 1 and no_traceback(result), explain(result)
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
+    assert [line.split(":")[0] for line in failed] == ["FAIL  database", "FAIL  rasa model"], explain(result)
+    assert "aftercare db upgrade" in failed[0] and "make train" in failed[1]
+    assert not (tmp_path / "clinic.db").exists()  # the doctor looks, it does not create or migrate anything
 
 
 # --- aftercare triage ---------------------------------------------------------------------------------------------

@@ -85,8 +85,9 @@ async def test_permanent_error_fails_at_once_and_is_audited(session_factory, cli
     _report(session_factory, clinic)
     messenger = RecordingMessenger(script=[PermanentSendError("chat not found")])
     assert (await _notifier(session_factory, messenger).run_once(_at(0))).failed == 1
-    [row] = _rows(session_factory)
+    row, failover = _rows(session_factory)  # the next recipient is paged at once (test_store_failover.py)
     assert (row.status, row.attempts) == ("failed", 1)
+    assert (failover.kind, failover.chat_id, failover.status) == ("failover", ON_CALL_CHAT, "sent")
     with UnitOfWork(session_factory) as uow:
         actions = uow.session.execute(select(AuditEvent.action).where(
             AuditEvent.entity == "alert_delivery", AuditEvent.entity_id == row.id)).scalars().all()
@@ -98,10 +99,13 @@ async def test_gives_up_after_max_attempts(session_factory, clinic):
     messenger = RecordingMessenger(script=[TransientSendError("502")] * 10)
     notifier = _notifier(session_factory, messenger, max_attempts=3, base_backoff_seconds=1,
                          max_backoff_seconds=1)
-    outcomes = [await notifier.run_once(_at(10 * i)) for i in range(5)]
-    assert [(s.retried, s.failed) for s in outcomes] == [(1, 0), (1, 0), (0, 1), (0, 0), (0, 0)]
-    [row] = _rows(session_factory)
+    outcomes = [await notifier.run_once(_at(10 * i)) for i in range(3)]
+    # the third attempt gives up and the on-call practitioner's failover page gets its first (failed) try
+    assert [(s.retried, s.failed) for s in outcomes] == [(1, 0), (1, 0), (1, 1)]
+    row, failover = _rows(session_factory)
     assert (row.status, row.attempts) == ("failed", 3)
+    assert (failover.kind, failover.chat_id, failover.status, failover.attempts) == ("failover", ON_CALL_CHAT,
+                                                                                     "pending", 1)
 
 
 async def test_reminder_for_acknowledged_escalation_is_cancelled_not_sent(session_factory, clinic):
