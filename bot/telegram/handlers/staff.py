@@ -11,6 +11,7 @@ from typing import Optional
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
+from bot.ids import BadId, parse_id
 from bot.telegram import texts
 from bot.telegram.context import ClinicContext
 from bot.telegram.ports import EscalationOutcome, Refused, StaffMember
@@ -20,8 +21,9 @@ log = logging.getLogger(__name__)
 
 # Callback data (the notifier's alerts carry the first two; see bot/escalation/alerts.py action_buttons).
 ACK, RESOLVE, DONE = "ack", "resolve", "done"
-ALERT_BUTTON_PATTERN = r"^(ack|resolve):\d+$"
-DONE_BUTTON_PATTERN = r"^done:\d+$"
+# ASCII digits only ([0-9], not \d, which also matches other scripts' digits); parse_id checks the range.
+ALERT_BUTTON_PATTERN = r"^(ack|resolve):[0-9]{1,20}$"
+DONE_BUTTON_PATTERN = r"^done:[0-9]{1,20}$"
 
 
 async def alert_button(update: Update, context: ClinicContext) -> None:
@@ -33,7 +35,11 @@ async def alert_button(update: Update, context: ClinicContext) -> None:
         await query.answer(texts.staff_only(), show_alert=True)
         return
     action, _, raw_id = (query.data or "").partition(":")
-    escalation_id = int(raw_id)  # the handler's pattern guarantees digits
+    try:
+        escalation_id = parse_id(raw_id, "escalation id")  # forged callback data: refused like a typed id
+    except BadId as error:
+        await query.answer(str(error)[:200], show_alert=True)
+        return
     escalations = context.gateway.deps.escalations
     try:
         if action == ACK:
@@ -82,11 +88,16 @@ async def patient_command(update: Update, context: ClinicContext) -> None:
     member = await _practitioner(update, context)
     if member is None:
         return
-    if len(context.args or []) != 1 or not context.args[0].isdigit():
+    args = context.args or []
+    if len(args) != 1:
         await update.effective_message.reply_text(texts.staff_usage("patient"))
         return
+    patient_id = await _parse_or_explain(update, args[0], "patient id", "patient")
+    if patient_id is None:
+        return
     try:
-        summary = await context.gateway.deps.escalations.patient_summary(int(context.args[0]), member.id)
+        # The read goes to the audit trail (who, which patient, when) in the store adapter (bot.wiring).
+        summary = await context.gateway.deps.escalations.patient_summary(patient_id, member.id)
     except Refused as refusal:
         await update.effective_message.reply_text(str(refusal))
         return
@@ -100,20 +111,34 @@ async def resolve_command(update: Update, context: ClinicContext) -> None:
     if member is None:
         return
     args = context.args or []
-    if not args or not args[0].isdigit():
+    if not args:
         await update.effective_message.reply_text(texts.staff_usage("resolve"))
+        return
+    escalation_id = await _parse_or_explain(update, args[0], "escalation id", "resolve")
+    if escalation_id is None:
         return
     note = " ".join(args[1:]) or None
     try:
-        outcome = await context.gateway.deps.escalations.resolve(int(args[0]), member.id, note)
+        outcome = await context.gateway.deps.escalations.resolve(escalation_id, member.id, note)
     except Refused as refusal:
         await update.effective_message.reply_text(str(refusal))
         return
-    log.info("practitioner %s resolved escalation %s by command (changed=%s)", member.id, args[0], outcome.changed)
+    log.info("practitioner %s resolved escalation %s by command (changed=%s)", member.id, escalation_id,
+             outcome.changed)
     await update.effective_message.reply_text(_answer_text(outcome))
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
+async def _parse_or_explain(update: Update, raw: str, what: str, command: str) -> Optional[int]:
+    """The id typed after a staff command, or None after replying what is wrong with it and how to write it
+    ("²", "1.5", "-3", an empty or a 20-digit number: bot.ids.parse_id)."""
+    try:
+        return parse_id(raw, what)
+    except BadId as error:
+        await update.effective_message.reply_text(f"{error}\n{texts.staff_usage(command)}")
+        return None
+
+
 async def _practitioner(update: Update, context: ClinicContext) -> Optional[StaffMember]:
     member = await context.gateway.deps.staff.practitioner_for_chat(update.effective_chat.id)
     if member is None:
