@@ -16,7 +16,7 @@ import asyncio
 import datetime as dt
 import logging
 import sys
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Set
 from urllib.parse import urlparse
 
 from telegram import BotCommand, LinkPreviewOptions, Update
@@ -24,6 +24,7 @@ from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    BaseRateLimiter,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -35,10 +36,12 @@ from telegram.ext import (
 from bot.settings import DEFAULT_BOT_API_BASE_URL, ConfigError, Settings
 from bot.telegram.context import ClinicContext, Gateway, attach_gateway
 from bot.telegram.handlers import errors, patient, staff
-from bot.telegram.ordering import PerChatUpdateProcessor
+from bot.telegram import texts
+from bot.telegram.ordering import FairUpdateProcessor
 from bot.telegram.ports import GatewayDeps
 from bot.telegram.rasa import RasaClient
 from bot.telegram.sending import ClinicRateLimiter
+from bot.triage.screen import screen
 
 log = logging.getLogger(__name__)
 BACKGROUND_KEY = "background_task"
@@ -54,9 +57,16 @@ PATIENT_COMMANDS = [
 ]
 
 
-def build_application(settings: Settings, deps: GatewayDeps) -> Application:
-    """A ready-to-start PTB Application for these settings and ports (not initialized, not running)."""
+def build_application(
+    settings: Settings, deps: GatewayDeps, *, rate_limiter: Optional[BaseRateLimiter] = None,
+    update_processor: Optional[FairUpdateProcessor] = None,
+) -> Application:
+    """A ready-to-start PTB Application for these settings and ports (not initialized, not running).
+
+    `rate_limiter` and `update_processor` replace the defaults (Telegram's sending limits; the fair inbound
+    processor with its default limits): tests that push thousands of updates use looser ones."""
     settings.require_telegram()
+    processor = update_processor if update_processor is not None else FairUpdateProcessor()
     application = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
@@ -70,16 +80,50 @@ def build_application(settings: Settings, deps: GatewayDeps) -> Application:
             do_quote=False,
         ))
         .context_types(ContextTypes(context=ClinicContext))
-        .rate_limiter(ClinicRateLimiter())
-        .concurrent_updates(PerChatUpdateProcessor())
+        .rate_limiter(rate_limiter if rate_limiter is not None else ClinicRateLimiter())
+        .concurrent_updates(processor)
         .post_init(_on_startup)
         .post_stop(stop_background)
         .post_shutdown(_on_shutdown)
         .build()
     )
     attach_gateway(application, Gateway(settings, deps, RasaClient(settings.rasa_urls, settings.rasa_timeout_seconds)))
+    wire_fairness(application, processor, deps)
     register_handlers(application)
     return application
+
+
+def wire_fairness(application: Application, processor: FairUpdateProcessor, deps: GatewayDeps) -> None:
+    """Give the fair processor what it needs from the gateway: who is staff, the red-flag screen, and how to tell
+    a chat over its limits to slow down."""
+    if processor.is_staff is None:
+        async def is_staff(chat_id: int) -> bool:
+            return await deps.staff.practitioner_for_chat(chat_id) is not None
+
+        processor.is_staff = is_staff
+    if processor.red_flag is None:
+        processor.red_flag = lambda text: bool(screen(text))
+    if processor.on_dropped is None:
+        tasks: Set[asyncio.Task] = set()
+
+        def on_dropped(update: Update, notify: bool) -> None:
+            task = asyncio.get_running_loop().create_task(_answer_dropped(application, update, notify))
+            tasks.add(task)  # keep a reference until it is done
+            task.add_done_callback(tasks.discard)
+
+        processor.on_dropped = on_dropped
+
+
+async def _answer_dropped(application: Application, update: Update, notify: bool) -> None:
+    """A dropped button press gets its spinner stopped; a dropped message's chat is told (once a minute, in a
+    private chat only) to slow down. Best effort: a chat that floods us may also have blocked us."""
+    try:
+        if update.callback_query is not None:
+            await application.bot.answer_callback_query(update.callback_query.id, texts.slow_down_short())
+        elif notify and update.effective_chat is not None and update.effective_chat.type == "private":
+            await application.bot.send_message(update.effective_chat.id, texts.slow_down())
+    except TelegramError as error:
+        log.debug("could not tell a flooding chat to slow down: %s", type(error).__name__)
 
 
 def register_handlers(application: Application) -> None:

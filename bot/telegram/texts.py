@@ -66,9 +66,20 @@ def resumed() -> str:
 
 def truncated(limit: int) -> str:
     return (
-        f"Your message was long, so I only read the first {limit} characters. If there is more, please send "
-        f"it in a separate, shorter message."
+        f"Your message was long, so I read the first {limit} characters closely and checked the rest only for "
+        f"warning signs. If there is more you want me to answer, please send it in a separate, shorter message."
     )
+
+
+def slow_down() -> str:
+    return (
+        "You're sending messages faster than I can read them, so I've skipped some (any that mention a warning "
+        "sign I still read). Please wait for my answer, then send one message with everything."
+    )
+
+
+def slow_down_short() -> str:
+    return "Too many at once: please wait a moment and try again."
 
 
 def rasa_down(s: Settings) -> str:

@@ -17,11 +17,12 @@ from bot.telegram.context import ClinicContext
 from bot.telegram.ports import LinkedPatient, Refused, RelayAttempt
 from bot.telegram.rasa import RasaReply, RasaUnavailable, sender_id
 from bot.telegram.sending import shorten, split_text, typing_indicator
+from bot.triage.screen import screen
 
 log = logging.getLogger(__name__)
 
-# Longer messages are cut before relaying: the NLU is trained on short messages, and a wall of text is
-# better read by a human (the patient is told to split it).
+# Longer messages are cut before relaying to Rasa: the NLU is trained on short messages, and a wall of text is
+# better read by a human (the patient is told to split it). They are screened whole first: see _relay.
 MAX_RELAY_CHARS = 1000
 
 # Callback data of Rasa's buttons: "rasa:<payload>" when it fits Telegram's 64-byte limit, otherwise
@@ -99,11 +100,7 @@ async def text_message(update: Update, context: ClinicContext) -> None:
     if patient is None:
         return
     message = update.effective_message
-    text = message.text or ""
-    if len(text) > MAX_RELAY_CHARS:
-        text = shorten(text, MAX_RELAY_CHARS)
-        await message.reply_text(texts.truncated(MAX_RELAY_CHARS))
-    await _converse(context, update.effective_chat.id, message.message_id, patient, text, text)
+    await _relay(context, update.effective_chat.id, message, patient, message.text or "")
 
 
 async def photo_message(update: Update, context: ClinicContext) -> None:
@@ -118,8 +115,7 @@ async def photo_message(update: Update, context: ClinicContext) -> None:
     log.info("photo stored for patient %s", patient.id)
     await message.reply_text(texts.photo_saved())
     if caption and caption.strip():
-        await _converse(context, update.effective_chat.id, message.message_id, patient,
-                        shorten(caption, MAX_RELAY_CHARS), caption)
+        await _relay(context, update.effective_chat.id, message, patient, caption)
 
 
 async def not_text(update: Update, context: ClinicContext) -> None:
@@ -186,6 +182,59 @@ async def _patient_or_explain(update: Update, context: ClinicContext) -> Optiona
         log.info("message from an unlinked chat")
         await update.effective_message.reply_text(texts.not_linked(context.gateway.settings))
     return patient
+
+
+async def _relay(context: ClinicContext, chat_id: int, message: Message, patient: LinkedPatient, text: str) -> None:
+    """Relay a patient's words to Rasa; a long text is screened whole before it is cut.
+
+    Rasa reads at most MAX_RELAY_CHARS (the patient is told). The raw red-flag screen reads the whole text first:
+    when the part Rasa would not see has a red-flag word, the whole text goes to the triage safety net instead
+    (our spaCy pipeline and the triage core, which record and escalate), so a warning sign at the end of a long
+    message is never cut off. The safety net and the answer check always get the whole text."""
+    if len(text) <= MAX_RELAY_CHARS:
+        await _converse(context, chat_id, message.message_id, patient, text, text)
+        return
+    short = shorten(text, MAX_RELAY_CHARS)
+    await message.reply_text(texts.truncated(MAX_RELAY_CHARS))
+    if red_flags_past_cut(text, short):
+        log.warning("patient %s: a long message has red-flag words past the cut: triaged whole", patient.id)
+        if await _triage_whole(context, chat_id, patient, text):
+            return
+    await _converse(context, chat_id, message.message_id, patient, short, text)
+
+
+# The cut may fall inside a phrase ("short of | breath"): the part after it is screened with this much before it.
+_CUT_OVERLAP = 100
+
+
+def red_flags_past_cut(text: str, short: str) -> bool:
+    """True when the raw keyword screen finds a red-flag word in the part of `text` that its shortened form `short`
+    leaves out (or near the cut), or a kind of red flag that `short` lacks."""
+    kept = len(short.rstrip("…"))
+    return bool(screen(text[max(0, kept - _CUT_OVERLAP):])) or bool(set(screen(text)) - set(screen(short)))
+
+
+async def _triage_whole(context: ClinicContext, chat_id: int, patient: LinkedPatient, text: str) -> bool:
+    """Triage the whole text with the safety net and send its advice; False when it had nothing to say (then the
+    shortened text goes to Rasa as usual)."""
+    gateway = context.gateway
+    try:
+        advice = list(await gateway.deps.fallback(patient.id, text, None))
+    except Exception:
+        log.exception("the triage safety net failed on a long message for patient %s", patient.id)
+        advice = []
+        failed = True
+    else:
+        failed = False
+    if not advice and not failed:
+        return False
+    if gateway.deps.answered is not None:
+        gateway.deps.answered()  # the alert it queued goes out now
+    for piece in advice:
+        await _send_text(context, chat_id, piece)
+    if failed:
+        await _send_text(context, chat_id, texts.rasa_down(gateway.settings))
+    return True
 
 
 async def _converse(
