@@ -115,7 +115,8 @@ def check_database(url: str) -> Check:
             if path and path != ":memory:" and not Path(path).is_file():
                 return Check("database", False, f"no database file at {path}: run `.venv/bin/aftercare db upgrade`"
                              " (or fix DATABASE_URL)")
-        engine = db.make_engine(url)
+        # A server that does not answer must give a FAIL line soon, not hang the check.
+        engine = db.make_engine(url) if db.is_sqlite(url) else db.make_engine(url, connect_args={"connect_timeout": 10})
         try:
             with engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
@@ -136,8 +137,8 @@ def check_migrations(url: str) -> Check:
         return Check("migrations", False, f"cannot read the schema version ({type(error).__name__})")
     if current == head:
         return Check("migrations", True, f"at head ({head})")
-    return Check("migrations", False, f"database at {current or 'no migration'}, code at {head}: run "
-                 "`.venv/bin/aftercare db upgrade`")
+    where = f"database at {current}" if current else "no migration applied to the database"
+    return Check("migrations", False, f"{where}, code at {head}: run `.venv/bin/aftercare db upgrade`")
 
 
 def check_practitioners(url: str) -> Tuple[Check, Optional[List[Staff]]]:
