@@ -9,6 +9,7 @@ import asyncio
 import datetime as dt
 import sys
 import threading
+from dataclasses import replace
 from typing import List, Optional
 
 import httpx
@@ -22,6 +23,28 @@ from bot.store.uow import UnitOfWork
 DEMO_PATIENT_CHAT = 1
 DEMO_PRACTITIONER_CHAT = 1001
 DEMO_ON_CALL_CHAT = 1002
+# The terminal demo's own records and conversations, beside (never in) the clinic's: its practitioners (chat ids
+# 1001, 1002) must never get staff access or on-call alerts in a clinic's real database.
+DEMO_DATABASE = "demo.db"
+DEMO_TRACKER = "demo_rasa_tracker.db"
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The settings the terminal demo runs with: its own SQLite database in the data directory (whatever
+    DATABASE_URL says, PostgreSQL included), the embedded profile (one Rasa worker, conversations in SQLite), and
+    an environment for the children (bot.profiles) that says the same, so the action server records the demo's
+    reports in the demo database too."""
+    url = f"sqlite:///{settings.data_dir / DEMO_DATABASE}"
+    extra = {**settings.extra, "DATABASE_URL": url, "AFTERCARE_PROFILE": "embedded", "RASA_WORKERS": "1"}
+    return replace(settings, database_url=url, profile="embedded", rasa_workers=1, extra=extra)
+
+
+def demo_workers(settings: Settings, workers: list) -> list:
+    """The embedded worker with the demo's own conversation store (`<data dir>/demo_rasa_tracker.db`): the demo
+    patient talks as sender patient-1, which in the clinic's store may be a real patient's conversation."""
+    tracker = str(settings.data_dir / DEMO_TRACKER)
+    return [replace(worker, env=tuple(sorted({**dict(worker.env), "RASA_TRACKER_DB": tracker}.items())))
+            for worker in workers]
 
 
 def ensure_demo_clinic(session_factory, settings: Settings, now: Optional[dt.datetime] = None) -> int:

@@ -73,7 +73,15 @@ def main() -> int:
         settings = Settings.from_env()
         if settings.telegram_enabled:
             settings.require_telegram()
+        else:
+            from bot.console import demo_settings
+
+            settings = demo_settings(settings)  # the terminal demo never touches the clinic's DATABASE_URL
         workers = profiles.plan(settings, settings.extra)  # the environment and .env
+        if not settings.telegram_enabled:
+            from bot.console import demo_workers
+
+            workers = demo_workers(settings, workers)
     except ConfigError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
@@ -93,7 +101,8 @@ def main() -> int:
     db.upgrade(settings.database_url)
     session_factory = db.make_session_factory(settings.database_url)
 
-    env_note = "" if settings.telegram_enabled else " (terminal mode: no TELEGRAM_BOT_TOKEN)"
+    env_note = "" if settings.telegram_enabled else (
+        f" (terminal mode: no TELEGRAM_BOT_TOKEN; demo records in {settings.data_dir / 'demo.db'}, not DATABASE_URL)")
     print(f">> {settings.profile} profile, {len(workers)} Rasa worker(s); logs in {log_dir}{env_note}")
     # Each child in its own process group, stopped as a group, with only the environment its spec gives it.
     children = Processes(log_dir, env={})

@@ -519,13 +519,16 @@ def test_terminal_chat_ack_tells_the_patient(chat):
 
 
 def test_terminal_chat_escalation_in_the_admin_commands(chat):
-    """The red flag above, as the clinic sees it with the README's admin commands (a real row, acknowledged)."""
-    listed = run([AFTERCARE, "escalations"], chat.env, CLI_TIMEOUT)
+    """The red flag above, as the clinic sees it with the README's admin commands (a real row, acknowledged), in the
+    demo's own database (var/demo.db): the terminal demo never writes to the configured DATABASE_URL."""
+    assert not (chat.tmp / "clinic.db").exists()
+    demo = {**chat.env, "DATABASE_URL": f"sqlite:///{chat.tmp / 'var' / 'demo.db'}"}
+    listed = run([AFTERCARE, "escalations"], demo, CLI_TIMEOUT)
     assert listed.returncode == 0, explain(listed)
     line = re.search(r"^#(\d+)\s+(urgent|emergency)\s+acknowledged .* patient (\d+) \(Demo Patient\)", listed.stdout,
                      flags=re.M)
     assert line, explain(listed)
-    exported = run([AFTERCARE, "export", line.group(3)], chat.env, CLI_TIMEOUT)
+    exported = run([AFTERCARE, "export", line.group(3)], demo, CLI_TIMEOUT)
     assert exported.returncode == 0, explain(exported)
     data = json.loads(exported.stdout)
     assert data["patient"]["display_name"] == "Demo Patient"
@@ -583,10 +586,13 @@ def test_terminal_chat_is_closed_to_the_network_and_keeps_its_files_private(chat
     assert not [command for command in commands.values() if token in command]
     for env in (rasa_env, actions_env):
         assert "TELEGRAM_BOT_TOKEN" not in env and env["LOG_LEVEL"] == "INFO"
-    assert "DATABASE_URL" not in rasa_env and actions_env["DATABASE_URL"] == chat.env["DATABASE_URL"]
     data = chat.tmp / "var"
+    # the terminal demo keeps its own records and conversations, never in the configured DATABASE_URL (issue 12)
+    assert "DATABASE_URL" not in rasa_env and actions_env["DATABASE_URL"] == f"sqlite:///{data / 'demo.db'}"
+    assert rasa_env["RASA_TRACKER_DB"] == str(data / "demo_rasa_tracker.db")
+    assert not (chat.tmp / "clinic.db").exists()
     assert (os.stat(data).st_mode & 0o777) == 0o700
-    files = [chat.tmp / "clinic.db", data / "rasa_tracker.db", *sorted((data / "log").glob("*.log"))]
+    files = [data / "demo.db", data / "demo_rasa_tracker.db", *sorted((data / "log").glob("*.log"))]
     assert len(files) >= 4
     modes = {path.name: oct(os.stat(path).st_mode & 0o777) for path in files}
     assert set(modes.values()) == {"0o600"}, modes
