@@ -81,8 +81,8 @@ class ClinicalContext:
         for ent in doc.ents:
             if ent.label_ not in self.ent_types:
                 continue
-            if ent.sent.start in answered_no:
-                ent._.negex = True  # "Itchy? no. Pain? no."
+            if ent.sent.start in answered_no or self._checklist_no(doc, ent):
+                ent._.negex = True  # "Itchy? no. Pain? no.", "fever - no"
             ent._.context = self._context(doc, ent, triggers, ends)
             if ent._.context is None and asking_in_general and self._general_question(ent.sent):
                 ent._.context = "hypothetical"
@@ -112,6 +112,11 @@ class ClinicalContext:
                 if ent.start >= limit:
                     found.add(category)
         return next((c for c in CATEGORIES if c in found), None)
+
+    @staticmethod
+    def _checklist_no(doc: Doc, ent: Span) -> bool:
+        after = [t.lower_ for t in doc[ent.end:ent.end + 2]]
+        return len(after) == 2 and after[0] in ("-", "–", ":", "?", "=") and after[1] in ("no", "nope", "none", "nah")
 
     @staticmethod
     def _questions_answered_no(doc: Doc) -> set:

@@ -20,6 +20,7 @@ LEXICON_DIR = Path(__file__).resolve().parents[2] / "data" / "lexicon"
 COMBO_FILLERS = ["is", "are", "was", "were", "feel", "feels", "felt", "look", "looks", "got", "getting", "gone", "went",
                  "turned", "turning", "going", "kinda", "kind", "of", "sort", "slightly", "almost", "seems", "little",
                  "that", "which", "thats", "like", "its", "it", "up", "bit", "abit", "kinda", "gone", "went",
+                 "suddenly", "so", "soo", "sooo", "n", "color", "colour", "totally", "completely", "tip",
                  "very", "really", "so", "super", "all", "a", "bit", "quite", "has", "have", "become", "been",
                  "starting", "to", "get", "and", "my", "'s", "s", "keeps", "keep", "up", "now", "more"]
 
@@ -51,6 +52,16 @@ def _tokens(phrase: str) -> List[Dict]:
     # Split exactly as the pipeline's tokenizer will ("can't" -> "ca", "n't"), or the phrase never matches. NORM is
     # the lower-case word (or the spelling step's correction of it: "feaver" -> "fever").
     return [{"NORM": t.norm_} for t in _tokenizer()(phrase.lower())]
+
+
+def word_meanings(lexicon_dir: Path = LEXICON_DIR) -> Dict[str, List[str]]:
+    """One-word lexicon phrases -> the values they stand for ("swolen" -> ["swelling"])."""
+    meanings: Dict[str, set] = {}
+    for pattern in lexicon_patterns(lexicon_dir):
+        tokens = pattern["pattern"]
+        if len(tokens) == 1 and isinstance(tokens[0].get("NORM"), str):
+            meanings.setdefault(tokens[0]["NORM"], set()).add(f'{pattern["label"]}:{pattern["id"]}')
+    return {word: sorted(ids) for word, ids in meanings.items()}
 
 
 def lexicon_words(lexicon_dir: Path = LEXICON_DIR) -> set:

@@ -19,7 +19,7 @@ from spacy.tokens import Doc, Span
 
 from bot.nlp import context, spelling  # noqa: F401  (register the "spelling" and "clinical_context" factories)
 from bot.nlp import vocabulary as v
-from bot.nlp.patterns import LEXICON_DIR, all_patterns, lexicon_words
+from bot.nlp.patterns import LEXICON_DIR, all_patterns, lexicon_words, word_meanings
 
 # Patient language on top of negspacy's clinical termset. Terminations end a negation's reach: in
 # "no pus, just a bit red" the comma and "just" keep "red" from being negated. Erring towards *not* negating is
@@ -31,7 +31,8 @@ EXTRA_PRECEDING = ["haven't got", "havent got", "have not got", "haven't had", "
 # Not "isn't" / "is not": "the redness isn't gone yet" must keep the redness.
 EXTRA_FOLLOWING = ["is gone", "has gone", "have gone", "gone now", "has stopped", "went away", "has gone away",
                    "disappeared", "resolved", "gone", "fine", "is fine", "are fine", "all fine", "is normal", "ok",
-                   "okay", "is ok", "is okay", "all good", "no problem", "no problems", "no issues"]
+                   "okay", "is ok", "is okay", "all good", "no problem", "no problems", "no issues",
+                   "none at the moment", "none now", "none right now", "none today"]
 EXTRA_TERMINATION = [",", ";", ":", "-", "–", "and", "just", "only", "though", "but", "still", "now", "except",
                      "the", "my", "which", "whereas", "while", "plus", "also", "&"]
 # "no," / "no." as an answer to a question is not a negation of what follows.
@@ -108,7 +109,8 @@ def create(patterns: Optional[Iterable[dict]] = None) -> Language:
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
     known = yaml.safe_load((LEXICON_DIR / "spelling.yml").read_text(encoding="utf-8")).get("known") or []
-    nlp.add_pipe("spelling", config={"targets": sorted(lexicon_words()), "known": [str(w) for w in known]})
+    nlp.add_pipe("spelling", config={"targets": sorted(lexicon_words()), "known": [str(w) for w in known],
+                                     "meanings": word_meanings()})
     ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True, "phrase_matcher_attr": "NORM"})
     ruler.add_patterns(list(patterns if patterns is not None else all_patterns()))
     nlp.add_pipe("negex", config={"neg_termset": _termset(), "ent_types": NEGATABLE})

@@ -62,14 +62,29 @@ class Corrector:
     """Unknown word -> the closest target word within max_edits, ties broken by sharing the first letter, then
     alphabetically (deterministic)."""
 
-    def __init__(self, targets: Iterable[str], known: Iterable[str] = ()):
+    def __init__(self, targets: Iterable[str], known: Iterable[str] = (),
+                 meanings: Optional[Dict[str, Iterable[str]]] = None):
         self.targets: Tuple[str, ...] = tuple(sorted({t.lower() for t in targets if len(t) >= MIN_LENGTH and t.isalpha()}))
         self._targets_set = frozenset(self.targets)
-        self.known = frozenset(w.lower() for w in known) | english_words() | self._targets_set
+        english = english_words()
+        self.known = frozenset(w.lower() for w in known) | english | self._targets_set
+        # The lexicon lists common typos ("painfull", "swolen"); read them as the word meant, so that phrases
+        # written with the right word ("really painful") match them too.
+        # Only towards a word that means the same ("blury" -> "blurry", never "bluey"; "sorer" keeps its "more").
+        meanings = {word: frozenset(ids) for word, ids in (meanings or {}).items()}
+        proper = [t for t in self.targets if t in english]
+        self._typos: Dict[str, str] = {}
+        for typo in self.targets:
+            if typo not in english and meanings.get(typo):
+                near = [p for p in proper if meanings.get(p) == meanings[typo] and osa_distance(typo, p, 1) <= 1]
+                if near:
+                    self._typos[typo] = min(near, key=lambda p: (p[0] != typo[0], p))
         self._cache: Dict[str, Optional[str]] = {}
 
     def correct(self, word: str) -> Optional[str]:
         word = word.lower()
+        if word in self._typos:
+            return self._typos[word]
         if word not in self._targets_set:
             for ending in ("es", "s"):  # "infections" -> "infection": a plural of a lexicon word is that word
                 if word.endswith(ending) and word[:-len(ending)] in self._targets_set:
@@ -93,12 +108,12 @@ class Corrector:
         return best[2] if best else None
 
 
-@Language.factory("spelling", default_config={"targets": [], "known": []})
+@Language.factory("spelling", default_config={"targets": [], "known": [], "meanings": {}})
 class Spelling:
     """Sets NORM of misspelled lexicon words to the lexicon word (see the module docstring)."""
 
-    def __init__(self, nlp: Language, name: str, targets: list, known: list):
-        self.corrector = Corrector(targets, known)
+    def __init__(self, nlp: Language, name: str, targets: list, known: list, meanings: dict):
+        self.corrector = Corrector(targets, known, meanings)
 
     def __call__(self, doc: Doc) -> Doc:
         for token in doc:

@@ -215,8 +215,11 @@ def _reported_earlier(symptom: str, facts: _Facts) -> bool:
 def _uncertain_with_red_flag(facts: _Facts) -> bool:
     if not facts.report.uncertain:
         return False
+    # An unsure intent does not make a what-if or someone else's symptom the patient's own (a denial, though, is
+    # not trusted: "no pus" in a message we could not read well still fails closed).
+    in_context = {f.symptom for f in facts.report.findings if f.context}
     # A symptom outside the vocabulary is unknown to the criteria, so it counts as a possible red flag.
-    return bool(facts.report.screen_hits) or any(
+    return any(hit not in in_context for hit in facts.report.screen_hits) or any(
         f.symptom in facts.red_flag_symptoms or f.symptom not in SYMPTOMS for f in facts.present
     )
 

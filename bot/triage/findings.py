@@ -53,7 +53,8 @@ _WORRYING_SEVERITIES = ("severe", "excessive", "large", "widespread", "sudden")
 # "a 7", "at 8", "is 6", "level 5" in a message about pain; not "a 2 day old", "at 10 am", "38.5".
 _PAIN_WORDS = re.compile(r"\b(pain\w*|hurt\w*|sore\w*|ach\w*|tender\w*|throb\w*|agony)\b", re.IGNORECASE)
 _SCORE_IN_WORDS = re.compile(
-    r"\b(?:a|an|at|is|was|went|of|about|around|like|level|score|maybe|now|to|its|it's|it’s|pain|painful)\s+(10|[0-9])(?![.,]?\d)"
+    r"\b(?:a|an|at|is|was|went|of|about|around|like|level|score|maybe|now|to|its|it's|it’s|pain|painful)\s+"
+    r"(10|[0-9]|zero|one|two|three|four|five|six|seven|eight|nine|ten)\b(?![.,]?\d)"
     r"(?:\s*(?:/|out of)\s*10)?(?!\s*(?:%|am\b|pm\b|o'?clock|days?|hours?|hrs?|h\b|weeks?|wks?|minutes?|mins?|"
     r"months?|years?|yrs?|y/?o|degrees?|°|times?|dots?|spots?|marks?|bumps?|lumps?|sessions?|treatments?|pm|ml|mg))",
     re.IGNORECASE)
@@ -75,10 +76,14 @@ _NOW_AFTER = re.compile(r"^(?:\s*(?:/|out of)\s*10)?\s*(now|today|tonight|curren
                         re.IGNORECASE)
 
 
+_WORD_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
 def _said_of_the_past(text: str, offset: int) -> bool:
     number_end = offset + (2 if text[offset:offset + 2] == "10" else 1)
-    if _NOW_AFTER.search(text[number_end:]):
-        return False  # "...and it's a 4 now"
+    if _NOW_AFTER.search(text[number_end:]) or re.search(r"\bto\s+(an?\s+)?$", text[max(0, offset - 8):offset],
+                                                          re.IGNORECASE):
+        return False  # "...and it's a 4 now", "from a one to a five"
     return bool(_PAST_BEFORE.search(text[max(0, offset - 40):offset]) or _PAST_AFTER.search(text[number_end:]))
 
 
@@ -219,12 +224,16 @@ def _without_comparisons(text: str, modifiers: List[Dict], symptom_spans: set) -
 
 def _scores(text: str, from_entities, about_pain: bool) -> List[Tuple[int, int]]:
     scores = dict(from_entities)
+    entity_offsets = list(scores)
     # A score elsewhere in the message ("at a 2, now it's a 6/10") makes the other numbers scores too; so does
     # "when I left the clinic" ("it was a 1 when I left the clinic and it's a 4 now").
     if about_pain or scores or _PAIN_WORDS.search(text) or _LEFT_THE_CLINIC.search(text):
         for match in _SCORE_IN_WORDS.finditer(text):
-            if not any(abs(match.start(1) - offset) <= 12 for offset in scores):
-                scores[match.start(1)] = int(match.group(1))
+            # The same number the NLU already read ("7/10") is not a second score, nor is the 10 of "out of 10".
+            denominator = re.search(r"(out of|outta|/)\s*$", text[:match.start(1)], re.IGNORECASE)
+            if not denominator and not any(abs(match.start(1) - offset) <= 2 for offset in entity_offsets):
+                word = match.group(1).lower()
+                scores[match.start(1)] = int(word) if word.isdigit() else _WORD_NUMBERS.index(word)
     return sorted(scores.items())
 
 

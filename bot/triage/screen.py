@@ -32,6 +32,7 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"\btongue(\s+\w+){0,3}?\s+(swell\w*|swollen|bigger|huge|massive|thick)\b",
         r"\bswelling\s+(of|in)\s+(my\s+|the\s+)?(throat|tongue)\b",
         r"\b(cant|cannot|hard to|trouble|difficulty)\s+(swallow|swallowing)\b",
+        r"\bthroat\b[^.!?]{0,40}\b(clos\w*|tight\w*|tite|tyte|swell\w*|swoll\w*|swolen)\b",
     ),
     "lip_swelling": (
         r"\b(swollen|swelling|swelled|puffy)\s+((of|in|on|around)\s+)?"
@@ -71,7 +72,8 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"eyesight|sight|what i see|i see)\b",
         # a shadow, a gap or a curtain in the sight: "a grey shadow in the bottom part of my vision"
         r"\b(shadow|curtain|blank|missing|gone|black|dark|grey|gray)\b[^.!?]{0,40}\b(vision|eyesight|sight|what i see)\b",
-        r"\b(vision|eyesight|sight)\b[^.!?]{0,40}\b(gone|missing|blank|black|dark|grey|gray|shadow|curtain)\b",
+        r"\b(vision|eyesight|sight|what i see|what i can see)\b[^.!?]{0,60}\b(gone|missing|blank|black|dark|grey|gray|"
+        r"shadow|curtain)\b",
         # a spot in the sight, not a spot of pigment under the eye
         r"\b(dark|black|grey|gray)\s+(spot|spots|patch|area)\b[^.!?]{0,40}\b(what i see|i see|vision|sight)\b",
     ),
@@ -80,6 +82,7 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"\b(face|mouth|lip|eyelid|side)\s+(is\s+)?droop\w*",
         r"\bdroop(y|ing)\s+(face|mouth|lip|side)\b",
         r"\b(cant|cannot|can not|trouble|hard to|struggling to)\s+(speak|talk)\w*",
+        r"\b(arm|leg|hand)\b[^.!?]{0,25}\b(weak|week|heavy|limp)\b",
     ),
     "skin_discolouration": (
         r"\b(skin|area|forehead|cheeks?|nose|chin|lips?|face|scalp|spot|patch|it|its)\s+(has\s+|is\s+|has gone\s+)?"

@@ -140,7 +140,7 @@ def test_non_escalating_report_has_no_escalation(session_factory, clinic):
     with UnitOfWork(session_factory) as uow:
         report = uow.session.get(SymptomReport, recorded.report.id)
         assert report.findings == [{"symptom": "redness", "negated": False, "severity": ["severe"], "trend": [],
-                                    "area": None, "text": "redness words"}]
+                                    "area": None, "text": "redness words", "context": None}]
         assert report.level == "normal" and report.criteria == ["normal_rule"]
 
 
