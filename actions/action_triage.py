@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import constants as c
 from actions.service import get_service
 from actions.triage_input import assess_latest, pending_json, routed_question_answer, words_so_far
-from bot.triage.advice import response_name
+from bot.triage.advice import PRACTITIONER_ALERTED, response_name
 from bot.triage.model import Level
 
 logger = logging.getLogger(__name__)
@@ -56,15 +56,21 @@ class ActionTriage(Action):
             return events + [SlotSet(c.SLOT_PENDING_REPORT, pending_json(tracker, outcome.report)),
                              ActiveLoop(c.FORM_TRIAGE_DETAILS)]
 
+        advice = list(decision.advice)
         try:
-            recorded_id = get_service().record(replace(outcome, text=" / ".join(words_so_far(tracker))),
-                                               source="rasa").report_id
+            recorded = get_service().record(replace(outcome, text=" / ".join(words_so_far(tracker))),
+                                            source="rasa")
+            recorded_id = recorded.report_id
+            if recorded.nobody_to_alert:
+                # Never say "I've alerted them" when there was nobody to alert: the patient must call.
+                dispatcher.utter_message(response=c.UTTER_NOBODY_TO_ALERT)
+                advice = [key for key in advice if key != PRACTITIONER_ALERTED]
         except Exception as error:  # the database is down or locked: the patient still gets the advice
             logger.error("triage report could not be recorded (level=%s): %s", decision.level.value,
                          type(error).__name__)
             recorded_id = None
             dispatcher.utter_message(response=c.UTTER_RECORD_FAILED)
-        for key in decision.advice:
+        for key in advice:
             dispatcher.utter_message(response=response_name(key))
         logger.info("triage level=%s criteria=%s report=%s", decision.level.value, ",".join(decision.criteria),
                     recorded_id)

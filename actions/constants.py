@@ -41,6 +41,7 @@ UTTER_NOTED = "utter_noted"
 UTTER_DESCRIBE = "utter_ask_describe"
 UTTER_NOT_RECOGNISED = "utter_not_recognised"
 UTTER_RECORD_FAILED = "utter_record_failed"
+UTTER_NOBODY_TO_ALERT = "utter_nobody_to_alert"
 
 # Said when an answer cannot be used, before the form asks the question (utter_ask_detail_<detail>) again.
 UTTER_INVALID_DETAIL = {detail: f"utter_invalid_detail_{detail}" for detail in DETAILS}

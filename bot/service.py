@@ -90,6 +90,12 @@ class Outcome:
 class Recorded:
     report_id: Optional[int]
     escalation_id: Optional[int]
+    # Alerts queued for practitioners; 0 with an escalation means nobody could be alerted (no practitioner set up).
+    alerts_queued: int = 0
+
+    @property
+    def nobody_to_alert(self) -> bool:
+        return self.escalation_id is not None and self.alerts_queued == 0
 
 
 @dataclass(frozen=True)
@@ -188,7 +194,8 @@ class ClinicService:
                 policy=EscalationPolicy.from_settings(self.settings),
             )
             uow.commit()
-            result = Recorded(recorded.report.id, recorded.escalation.id if recorded.escalation else None)
+            result = Recorded(recorded.report.id, recorded.escalation.id if recorded.escalation else None,
+                              len(recorded.deliveries))
         logger.info("report %s recorded: level=%s criteria=%s escalation=%s", result.report_id,
                     outcome.decision.level.value, ",".join(outcome.decision.criteria), result.escalation_id)
         return result

@@ -188,3 +188,19 @@ async def test_a_report_that_names_no_symptom_gets_one_question(clinic, make_tra
                                                 sender=clinic["sender"]))
     assert responses(dispatcher) == ["utter_ask_describe"]
     assert count(clinic["factory"], Escalation) == 0
+
+
+async def test_with_nobody_to_alert_the_patient_is_not_told_a_practitioner_was_alerted(clinic, make_tracker):
+    from sqlalchemy import update
+
+    from bot.store.models import Practitioner
+
+    with UnitOfWork(clinic["factory"]) as uow:  # the only practitioner has left the clinic
+        uow.session.execute(update(Practitioner).values(active=False))
+        uow.commit()
+    dispatcher, events = await run(make_tracker("there is yellow pus oozing and the redness is spreading",
+                                                sender=clinic["sender"]))
+    said = responses(dispatcher)
+    assert said[0] == "utter_nobody_to_alert"
+    assert "utter_advice_practitioner_alerted" not in said
+    assert count(clinic["factory"], Escalation) == 1 and count(clinic["factory"], AlertDelivery) == 0
