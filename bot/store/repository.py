@@ -992,6 +992,7 @@ def export_patient(uow: UnitOfWork, patient_id: int, actor: Optional[str] = None
         "escalation": escalation_ids, "chat_link": [c.id for c in links], "link_code": [c.id for c in codes],
         "photo": [p.id for p in photos], "checkin": [c.id for c in checkins],
         "appointment": [a.id for a in appointments], "screening": screening_ids,
+        "alert_delivery": [d.id for d in deliveries],
     }
     audit_rows: List[AuditEvent] = []
     for entity, ids in owned.items():
@@ -1058,6 +1059,7 @@ def patient_rows(uow: UnitOfWork, patient_id: int) -> PatientRows:
         "escalation": escalations,
         "photo": ids(Photo, Photo.patient_id == patient_id),
         "checkin": ids(ScheduledCheckin, ScheduledCheckin.patient_id == patient_id),
+        "alert_delivery": deliveries,  # the notifier's "sent" / "failed" events (recipient, error text)
     }
     about = [(AuditEvent.entity == entity) & AuditEvent.entity_id.in_(entity_ids)
              for entity, entity_ids in owned.items() if entity_ids]

@@ -70,6 +70,11 @@ def _full_patient(session_factory, conversations, name=NAME, words=WORDS, chat=C
         repository.set_checkins_paused(uow, pid, True, now=now)
         repository.patient_summary(uow, pid, viewer=f"practitioner:{treating.id}", now=now)
         repository.export_patient(uow, pid, actor="cli:tester", now=now)
+        for delivery in uow.session.execute(select(AlertDelivery).where(
+                AlertDelivery.escalation_id == recorded.escalation.id)).scalars():
+            # what the notifier writes when a message fails (the error may quote what was sent)
+            repository.audit(uow, "alert_delivery", delivery.id, "failed", "system:notifier",
+                             {"recipient": delivery.recipient, "error": f"could not send: {words}"}, now)
         uow.commit()
     with UnitOfWork(session_factory) as uow:  # an unused code issued later (revokes nothing used)
         repository.new_link_code(uow, pid, now=now)
@@ -360,3 +365,33 @@ def test_a_new_code_revokes_every_older_unused_code_but_not_the_linked_chat(sess
         assert repository.patient_for_chat(uow, 5001).id == clinic.patient_id  # until the new code is used
         assert repository.redeem_link_code(uow, newest.code, NEW_CHAT, now=NOW + dt.timedelta(minutes=1)).id == \
             clinic.patient_id
+
+
+def test_relinking_through_the_gateway_adapter(session_factory, clinic):
+    from bot.wiring import StoreLinks
+
+    with UnitOfWork(session_factory) as uow:
+        code = repository.new_link_code(uow, clinic.patient_id)
+        uow.commit()
+    links = StoreLinks(session_factory)
+    assert asyncio.run(links.redeem(code.code, NEW_CHAT)) == "Jane Patient"
+    assert asyncio.run(links.patient_for_chat(5001)) is None  # the old chat can no longer write as her
+    assert asyncio.run(links.patient_for_chat(NEW_CHAT)).id == clinic.patient_id
+
+
+def test_the_conversation_store_of_each_profile():
+    from bot.settings import Settings
+
+    embedded = ConversationStore.from_settings(Settings.from_env({"AFTERCARE_DATA_DIR": "/srv/aftercare"}))
+    assert embedded.url == "sqlite:////srv/aftercare/rasa_tracker.db"
+    production = ConversationStore.from_settings(Settings.from_env({
+        "AFTERCARE_PROFILE": "production",
+        "DATABASE_URL": "postgresql+psycopg2://clinic:s3cret@db.example:6543/aftercare"}))
+    url = production.url
+    assert (url.host, url.port, url.database, url.username, url.password) == (
+        "db.example", 6543, "rasa_tracker", "clinic", "s3cret")
+    assert "s3cret" not in production.where and "rasa_tracker" in production.where
+    overridden = ConversationStore.from_settings(Settings.from_env({
+        "AFTERCARE_PROFILE": "production", "RASA_TRACKER_PG_DB": "tracker2", "RASA_TRACKER_PG_HOST": "tr.example",
+        "DATABASE_URL": "postgresql+psycopg2://clinic:s3cret@db.example:6543/aftercare"}))
+    assert (overridden.url.host, overridden.url.database) == ("tr.example", "tracker2")
