@@ -151,10 +151,23 @@ class RetentionPurger:
 
     @classmethod
     def from_settings(cls, settings, session_factory) -> "RetentionPurger":
+        """Never raises: it is built beside the notifier, which must start whatever happens here. A conversation
+        store that cannot even be described (a production profile without PostgreSQL) is logged at every run."""
         days = settings.data_retention_days
-        return cls(session_factory, ConversationStore.from_settings(settings) if days > 0 else None, days)
+        conversations = None
+        if days > 0:
+            try:
+                conversations = ConversationStore.from_settings(settings)
+            except Exception as error:
+                log.error("retention purge: no conversation store (%s); patients will not be purged", error)
+        return cls(session_factory, conversations, days)
 
     async def run_once(self) -> PurgeResult:
+        if self.conversations is None:
+            log.error("retention purge skipped: the conversation store is not configured")
+            result = PurgeResult(None, error="the conversation store is not configured")
+            self.runs.append(result)
+            return result
         try:
             result = await asyncio.to_thread(purge, self.session_factory, self.conversations, self.retention_days,
                                              self.clock())

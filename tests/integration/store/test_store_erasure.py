@@ -395,3 +395,15 @@ def test_the_conversation_store_of_each_profile():
         "AFTERCARE_PROFILE": "production", "RASA_TRACKER_PG_DB": "tracker2", "RASA_TRACKER_PG_HOST": "tr.example",
         "DATABASE_URL": "postgresql+psycopg2://clinic:s3cret@db.example:6543/aftercare"}))
     assert (overridden.url.host, overridden.url.database) == ("tr.example", "tracker2")
+
+
+async def test_a_purger_without_a_conversation_store_never_stops_the_gateway(session_factory, clinic):
+    from bot.settings import Settings
+
+    broken = Settings.from_env({"AFTERCARE_PROFILE": "production", "DATA_RETENTION_DAYS": "30",
+                                "DATABASE_URL": "sqlite:///nowhere.db"})  # production needs PostgreSQL
+    purger = retention.RetentionPurger.from_settings(broken, session_factory)
+    result = await purger.run_once()
+    assert result.error == "the conversation store is not configured" and result.erased == []
+    with UnitOfWork(session_factory) as uow:
+        assert repository.get_patient(uow, clinic.patient_id)
