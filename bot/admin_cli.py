@@ -6,7 +6,7 @@
     aftercare practitioner update 1 [--chat-id 123456] [--role on_call] [--active no]
     aftercare patient add --name "Jane D" --treated-at 2026-11-24T14:30 --area face --method microneedling --practitioner 1
     aftercare patient add --name "Jo N"        (not treated yet: book with `appointment add`)
-    aftercare patient link PATIENT_ID          (a new link code; older unused codes stop working)
+    aftercare patient link PATIENT_ID [--unlink-now]  (a new link code; older unused codes stop working)
     aftercare patient erase PATIENT_ID [--yes] (without --yes: only list what would be erased)
     aftercare appointment add PATIENT_ID --at 2026-12-03T10:00 --area face --method microneedling --practitioner 1
     aftercare escalations [--json]
@@ -82,6 +82,9 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     link = _command(patient_commands, "link", "issue a new link code (the old one expired or was lost)",
                     cmd_patient_link)
     link.add_argument("patient_id", type=_record_id)
+    link.add_argument("--unlink-now", action="store_true",
+                      help="also unlink the patient's current chat at once (a lost or stolen phone), instead of when "
+                           "the new code is used")
     erase = _command(patient_commands, "erase", "erase a patient everywhere: records, messages, photos' file ids "
                      "and conversation (the audit trail keeps a tombstone without health data)", cmd_patient_erase)
     erase.add_argument("patient_id", type=_record_id)
@@ -209,12 +212,16 @@ def cmd_practitioner_update(args: argparse.Namespace, settings: Settings) -> int
 def cmd_patient_link(args: argparse.Namespace, settings: Settings) -> int:
     with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
         repository.get_patient(uow, args.patient_id)
+        unlinked = repository.unlink_chats(uow, args.patient_id, _actor()) if args.unlink_now else 0
         code = repository.new_link_code(uow, args.patient_id, dt.timedelta(hours=settings.link_code_ttl_hours),
                                         actor="cli")
         uow.commit()
     _print_link(settings, code.code, code.expires_at)
-    print("older unused link codes of this patient no longer work; once this one is used, any chat linked before "
-          "is unlinked")
+    if args.unlink_now:
+        print(f"{unlinked} chat(s) unlinked now; older unused link codes of this patient no longer work")
+    else:
+        print("older unused link codes of this patient no longer work; once this one is used, any chat linked before "
+              "is unlinked (--unlink-now does it at once)")
     return EXIT_OK
 
 

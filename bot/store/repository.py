@@ -323,6 +323,26 @@ def _unlink_other_chats(uow: UnitOfWork, patient_id: int, chat_id: int, now: dt.
     return len(old_links)
 
 
+def unlink_chats(uow: UnitOfWork, patient_id: int, actor: str = "admin", now: Optional[dt.datetime] = None) -> int:
+    """Unlink every chat of the patient's now (a lost or stolen phone), without waiting for a new code to be used:
+    those chats no longer get the patient's messages or write as them; notices still queued for them are cancelled.
+    Returns how many chats were unlinked."""
+    now = now or utcnow()
+    get_patient(uow, patient_id)
+    links = uow.session.execute(select(ChatLink).where(ChatLink.patient_id == patient_id)).scalars().all()
+    for link in links:
+        audit(uow, "chat_link", link.id, "unlinked", actor, {"reason": "revoked"}, now)
+        uow.session.delete(link)
+    uow.session.execute(
+        update(AlertDelivery)
+        .where(AlertDelivery.recipient == f"patient:{patient_id}", AlertDelivery.status == "pending")
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    uow.flush()
+    return len(links)
+
+
 def redeem_link_code(uow: UnitOfWork, code: str, chat_id: int, now: Optional[dt.datetime] = None) -> Patient:
     """Link a Telegram chat to the patient the code was issued for. Re-sending the same code from the same
     chat is harmless (returns the patient again)."""

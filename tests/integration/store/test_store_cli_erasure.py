@@ -186,3 +186,20 @@ def test_a_huge_practitioner_id_is_refused_before_the_database(aftercare, sessio
     code, _, err = aftercare("practitioner", "add", "--name", "Dr Y", "--chat-id", "²")
     assert code == 2 and "not a Telegram chat id" in err
     assert _exists(session_factory, pid)
+
+
+def test_patient_link_revokes_older_codes_and_can_unlink_the_chat_at_once(aftercare, session_factory):
+    pid = _patient(session_factory)
+    code, out, _ = aftercare("patient", "link", str(pid))
+    assert code == 0 and "older unused link codes" in out and "--unlink-now" in out
+    with UnitOfWork(session_factory) as uow:
+        assert repository.patient_for_chat(uow, 5000 + pid).id == pid  # still linked until the new code is used
+
+    code, out, _ = aftercare("patient", "link", str(pid), "--unlink-now")
+    assert code == 0 and "1 chat(s) unlinked now" in out
+    with UnitOfWork(session_factory) as uow:
+        assert repository.patient_for_chat(uow, 5000 + pid) is None
+        codes = uow.session.execute(select(repository.LinkCode).where(
+            repository.LinkCode.patient_id == pid)).scalars().all()
+        live = [c for c in codes if c.used_at is None and c.expires_at > dt.datetime.now(dt.timezone.utc)]
+        assert len(live) == 1  # only the newest code links

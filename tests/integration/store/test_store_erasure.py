@@ -407,3 +407,17 @@ async def test_a_purger_without_a_conversation_store_never_stops_the_gateway(ses
     assert result.error == "the conversation store is not configured" and result.erased == []
     with UnitOfWork(session_factory) as uow:
         assert repository.get_patient(uow, clinic.patient_id)
+
+
+def test_unlinking_at_once_cancels_notices_queued_for_the_old_chat(session_factory, clinic):
+    with UnitOfWork(session_factory) as uow:
+        recorded = repository.record_report(uow, clinic.patient_id, clinic.treatment_id, "pus", decision(
+            Level.URGENT, "pus"), "rasa", now=NOW)
+        repository.acknowledge(uow, recorded.escalation.id, clinic.treating_id, now=NOW)
+        assert repository.unlink_chats(uow, clinic.patient_id, "cli:alice", now=NOW) == 1
+        uow.commit()
+    with UnitOfWork(session_factory) as uow:
+        assert repository.patient_for_chat(uow, 5001) is None
+        notices = uow.session.execute(select(AlertDelivery).where(
+            AlertDelivery.recipient == f"patient:{clinic.patient_id}")).scalars().all()
+        assert [n.status for n in notices] == ["cancelled"]
