@@ -138,6 +138,8 @@ def register_handlers(application: Application) -> None:
     ]:
         application.add_handler(CommandHandler(name, callback, filters=new))
 
+    # A button press without a chat (an inline-mode message: we send none) has no chat to check or answer in.
+    application.add_handler(_NoChatButton(patient.unknown_button))
     application.add_handler(CallbackQueryHandler(staff.alert_button, pattern=staff.ALERT_BUTTON_PATTERN))
     application.add_handler(CallbackQueryHandler(staff.done_button, pattern=staff.DONE_BUTTON_PATTERN))
     application.add_handler(CallbackQueryHandler(patient.rasa_button, pattern=r"^rasa[:#]"))
@@ -150,6 +152,13 @@ def register_handlers(application: Application) -> None:
     application.add_handler(MessageHandler(new & ~filters.StatusUpdate.ALL, patient.not_text))
 
     application.add_error_handler(errors.error_handler)
+
+
+class _NoChatButton(CallbackQueryHandler):
+    """Matches a callback query that has no chat (no message, or an inline message's id only)."""
+
+    def check_update(self, update: object) -> bool:
+        return isinstance(update, Update) and update.callback_query is not None and update.effective_chat is None
 
 
 def file_base_url(base_url: str) -> str:

@@ -527,6 +527,29 @@ class BotApiStandIn:
         chat = self._chat(chat_id, user)
         return self._push("message", self._new_message(chat, chat.user_json(), **content))
 
+    def inject_update(self, update: JSON) -> JSON:
+        """Any update, as raw Bot API JSON (the fuzz tests generate them): an update_id is given when missing, the
+        chats it names become chats the bot can write to, and a callback query can be answered."""
+        update = dict(update)
+        update.setdefault("update_id", next(self._update_ids))
+        for payload in update.values():
+            if not isinstance(payload, dict):
+                continue
+            for chat in (payload.get("chat"), (payload.get("message") or {}).get("chat"), payload.get("from")):
+                if isinstance(chat, dict) and isinstance(chat.get("id"), int) and chat["id"] not in self._chats:
+                    self.open_chat(chat["id"], str(chat.get("first_name") or chat.get("title") or "Someone"))
+            if "chat_instance" in payload and "id" in payload:  # a callback query
+                self._open_queries[str(payload["id"])] = payload
+        self._updates.append(update)
+        self._new_update.set()
+        if self._poller:
+            self._poller.wake.set()
+        return update
+
+    def pending_updates(self) -> int:
+        """Updates not yet acknowledged by the bot (getUpdates with a higher offset)."""
+        return len(self._updates)
+
     def inject_text(self, chat_id: int, text: str, user: Optional[Mapping[str, Any]] = None) -> JSON:
         """The user typed `text` (a leading /command gets its bot_command entity, as from the app)."""
         return self.inject_message(chat_id, user, text=text, entities=_command_entities(text) or None)

@@ -209,9 +209,9 @@ _CUT_OVERLAP = 100
 
 def red_flags_past_cut(text: str, short: str) -> bool:
     """True when the raw keyword screen finds a red-flag word in the part of `text` that its shortened form `short`
-    leaves out (or near the cut), or a kind of red flag that `short` lacks."""
+    leaves out, or in a phrase that the cut runs through (the screen's phrases are shorter than the overlap)."""
     kept = len(short.rstrip("…"))
-    return bool(screen(text[max(0, kept - _CUT_OVERLAP):])) or bool(set(screen(text)) - set(screen(short)))
+    return bool(screen(text[max(0, kept - _CUT_OVERLAP):]))
 
 
 async def _triage_whole(context: ClinicContext, chat_id: int, patient: LinkedPatient, text: str) -> bool:
