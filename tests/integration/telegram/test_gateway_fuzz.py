@@ -454,3 +454,34 @@ def test_generated_updates_through_the_real_gateway() -> None:
     for body in rasa.requests:
         linked = memory.links.chats.get(body["metadata"]["chat_id"])
         assert linked is not None and body["sender"] == f"patient-{linked.id}", body["sender"]
+
+
+async def test_the_fuzz_checks_catch_what_they_look_for() -> None:
+    """Negative control: a reply naming another chat's patient, a staff action and a patient action caused by the
+    wrong chat's update are all reported."""
+    memory = MemoryDeps()
+    memory.links.chats.update(PATIENTS)
+    memory.staff.by_chat.update(STAFF)
+    memory.escalations.add(12, patient_id=7, patient_name="Alice Example")
+    violations = Violations()
+    watch_ports(memory, violations)
+
+    check_reply(ApiCall("sendMessage", {"chat_id": 1003, "text": "Answer for patient-7."}, 0.0), memory, violations)
+    check_reply(ApiCall("sendMessage", {"chat_id": 3001, "text": "Alice Example, hello"}, 0.0), memory, violations)
+    check_reply(ApiCall("sendMessage", {"chat_id": 1001, "text": "Answer for patient-7."}, 0.0), memory, violations)
+    check_reply(ApiCall("sendMessage", {"chat_id": 2001, "text": "Alice Example (patient 7)"}, 0.0), memory,
+                violations)
+    assert len(violations.found) == 2
+
+    def update_from(chat: int) -> Update:
+        return Update.de_json({"update_id": 1, "message": {"message_id": 1, "date": 0, "text": "x",
+                                                             "chat": private_chat(chat), "from": user(chat)}}, None)
+
+    CURRENT_UPDATE.set(update_from(3001))  # a stranger's update acknowledging as Dr Lee
+    await memory.escalations.acknowledge(12, 3)
+    await memory.checkins.pause(7)  # and pausing Alice's check-ins
+    CURRENT_UPDATE.set(update_from(2001))  # Dr Lee's own update: fine
+    await memory.escalations.resolve(12, 3)
+    CURRENT_UPDATE.set(update_from(1001))  # Alice's own update: fine
+    await memory.checkins.resume(7)
+    assert len(violations.found) == 4, violations.found
