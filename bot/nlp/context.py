@@ -33,8 +33,17 @@ _PRESENT = ("now", "today", "tonight", "currently", "right now", "at the moment"
 _DENIAL = re.compile(r"\b(no|not|none|never|nothing|without|n't|nt|gone|stopped)\b")
 # "Is swelling after 3 days a concern? I don't have any, just asking for next time": with one of these in the
 # message, a symptom in a question that says nothing of the patient's own is a what-if.
-_ASKING_IN_GENERAL = re.compile(r"\b(just asking|just wondering|for next time|out of interest|hypothetically|"
+_ASKING_IN_GENERAL = re.compile(r"\b(just asking|just wondering|for next time|out of interest|hypothetically|just reading|"
+                                r"reading stuff|i'?m fine|i am fine|"
                                 r"asking for a friend|in general|i don'?t have (any|it|that)|not that i have)\b")
+# Someone writing for the patient ("I'm writing for my mother, she had the injections today"): their words about
+# that person are the patient's own report, not someone else's story.
+_PROXY = re.compile(r"\b(on behalf of|writing for|messaging for|texting for|writing about my|i'?m (his|her) carer)\b")
+# ...or tells of a relative's treatment with us just now ("my son had the scalp one ... today his scalp is oozing").
+_RELATIVE_TREATED = re.compile(r"\b((he|she|they) had (the|his|her|their)|(dad|mum|mom|mother|father|son|daughter|"
+                               r"husband|wife|partner|grandma|granddad|nan)\b[^.!?]{0,12}\bhad (the|his|her))\b")
+_JUST_NOW = re.compile(r"\b(today|yesterday|this morning|last night|tonight|day \d+|\d+ days? ago|just now)\b")
+_FINE = re.compile(r"\b(fine|ok|okay|good|well|no problems?)\b")
 _OWN_NOW = re.compile(r"\b(i have|i've got|ive got|i got|my|mine|there is|there's|theres|i am|i'm|im)\b")
 
 
@@ -76,21 +85,25 @@ class ClinicalContext:
         ends = [(doc.vocab.strings[key], start, end) for key, start, end in self.ends(doc)]
         # ...unless the patient also says they have something ("I have some, just asking").
         asking_in_general = bool(_ASKING_IN_GENERAL.search(doc.text.lower())) and not any(
-            _OWN_NOW.search(s.text.lower()) and not _DENIAL.search(s.text.lower()) for s in doc.sents)
+            _OWN_NOW.search(s.text.lower()) and not _DENIAL.search(s.text.lower()) and not _FINE.search(s.text.lower())
+            for s in doc.sents)
+        lowered = doc.text.lower()
+        by_proxy = bool(_PROXY.search(lowered)) or bool(_RELATIVE_TREATED.search(lowered) and _JUST_NOW.search(lowered))
         answered_no = self._questions_answered_no(doc)
         for ent in doc.ents:
             if ent.label_ not in self.ent_types:
                 continue
             if ent.sent.start in answered_no or self._checklist_no(doc, ent):
                 ent._.negex = True  # "Itchy? no. Pain? no.", "fever - no"
-            ent._.context = self._context(doc, ent, triggers, ends)
+            ent._.context = self._context(doc, ent, triggers, ends, by_proxy)
             if ent._.context is None and asking_in_general and self._general_question(ent.sent):
                 ent._.context = "hypothetical"
             if getattr(ent._, "negex", False) and self._denial_taken_back(doc, ent):
                 ent._.negex = False
         return doc
 
-    def _context(self, doc: Doc, ent: Span, triggers: List[Tuple], ends: List[Tuple]) -> Optional[str]:
+    def _context(self, doc: Doc, ent: Span, triggers: List[Tuple], ends: List[Tuple],
+                 by_proxy: bool = False) -> Optional[str]:
         sentence = ent.sent
         found = set()
         for key, start, end in triggers:
@@ -101,7 +114,8 @@ class ClinicalContext:
                      if k in ("all", category) or (k == "present" and category != "historical")]
             # A termination inside the trigger itself ("i got" in "if i got") is part of the trigger.
             stops = [(s, e) for s, e in stops if e <= start or s >= end]
-            if direction == "forward" and end <= ent.start:
+            # A forward trigger may share words with the entity it governs: "if my temp" + "temp hits 38".
+            if direction == "forward" and start < ent.start and end <= ent.end:
                 limit = min([sentence.end, end + self.max_tokens[category]] + [s for s, _ in stops if s >= end])
                 if ent.start < limit:
                     found.add(category)
@@ -111,6 +125,8 @@ class ClinicalContext:
                 limit = max([sentence.start] + commas + [e for _, e in stops if e <= start])
                 if ent.start >= limit:
                     found.add(category)
+        if by_proxy:
+            found.discard("other_experiencer")
         return next((c for c in CATEGORIES if c in found), None)
 
     @staticmethod

@@ -20,7 +20,8 @@ LEXICON_DIR = Path(__file__).resolve().parents[2] / "data" / "lexicon"
 COMBO_FILLERS = ["is", "are", "was", "were", "feel", "feels", "felt", "look", "looks", "got", "getting", "gone", "went",
                  "turned", "turning", "going", "kinda", "kind", "of", "sort", "slightly", "almost", "seems", "little",
                  "that", "which", "thats", "like", "its", "it", "up", "bit", "abit", "kinda", "gone", "went",
-                 "suddenly", "so", "soo", "sooo", "n", "color", "colour", "totally", "completely", "tip",
+                 "suddenly", "so", "soo", "sooo", "n", "color", "colour", "totally", "completely", "tip", "the",
+                 "take", "catch",
                  "very", "really", "so", "super", "all", "a", "bit", "quite", "has", "have", "become", "been",
                  "starting", "to", "get", "and", "my", "'s", "s", "keeps", "keep", "up", "now", "more"]
 
@@ -144,8 +145,11 @@ def number_patterns() -> List[Dict]:
                                                       {"LOWER": {"IN": _DEGREE_WORDS}, "OP": "+"}]},
         {"label": c, "id": "temperature", "pattern": [{"LOWER": {"REGEX": r"^(3[4-9]|4[0-2]|9[3-9]|10[0-9])"
                                                                          r"([.,]\d)?(°c|°f|c|f)$"}}]},
+        # a Fahrenheit reading needs no unit: "101.2 this morning"
+        {"label": c, "id": "temperature", "pattern": [{"TEXT": {"REGEX": r"^(99|10[0-6])[.,]\d$"}}]},
         {"label": c, "id": "temperature", "pattern": [{"LOWER": {"IN": _TEMP_WORDS}},
-                                                      {"LOWER": {"IN": ["of", "is", "was", ":", "at", "around",
+                                                      {"LOWER": {"IN": ["of", "is", "was", ":", "at", "around", "hits",
+                                                                        "reaches", "over", "above",
                                                                         "about", "reading", "says", "=", "its",
                                                                         "it's", "it", "'s"]}, "OP": "*"},
                                                       {"TEXT": {"REGEX": _NUM}},

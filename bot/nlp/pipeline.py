@@ -32,7 +32,8 @@ EXTRA_PRECEDING = ["haven't got", "havent got", "have not got", "haven't had", "
 EXTRA_FOLLOWING = ["is gone", "has gone", "have gone", "gone now", "has stopped", "went away", "has gone away",
                    "disappeared", "resolved", "gone", "fine", "is fine", "are fine", "all fine", "is normal", "ok",
                    "okay", "is ok", "is okay", "all good", "no problem", "no problems", "no issues",
-                   "none at the moment", "none now", "none right now", "none today"]
+                   "none at the moment", "none now", "none right now", "none today", "went days ago",
+                   "went a few days ago", "went yesterday", "has went"]
 EXTRA_TERMINATION = [",", ";", ":", "-", "–", "and", "just", "only", "though", "but", "still", "now", "except",
                      "the", "my", "which", "whereas", "while", "plus", "also", "&"]
 # "no," / "no." as an answer to a question is not a negation of what follows.
@@ -115,8 +116,9 @@ def create(patterns: Optional[Iterable[dict]] = None) -> Language:
     ruler.add_patterns(list(patterns if patterns is not None else all_patterns()))
     nlp.add_pipe("negex", config={"neg_termset": _termset(), "ent_types": NEGATABLE})
     nlp.add_pipe("negation_scope")
+    # Numbers too: "if my temp hits 38" is no temperature of 38.
     nlp.add_pipe("clinical_context", config={**context.create_config(LEXICON_DIR / "context.yml"),
-                                             "ent_types": NEGATABLE})
+                                             "ent_types": NEGATABLE + [v.TEMPERATURE, v.PAIN_SCORE]})
     return nlp
 
 

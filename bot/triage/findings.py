@@ -168,6 +168,11 @@ def report_from_entities(
             number = _number(value)
             if number is not None and number >= 0:
                 hours.append(number)
+        elif label in (v.PAIN_SCORE, v.TEMPERATURE) and role in v.CONTEXT_ROLES:
+            if label == v.TEMPERATURE:  # "if my temp hits 38": a what-if fever, answered with what to watch for
+                words = entity.get("text") or ""
+                symptoms.append(_Symptom("fever", False, clause_of(entity), words, context=role,
+                                         start=int(entity.get("start", 0))))
         elif label == v.PAIN_SCORE and not negated:
             number = _number(value)
             if number is not None and 0 <= number <= 10:

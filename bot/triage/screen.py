@@ -75,7 +75,8 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"\b(vision|eyesight|sight|what i see|what i can see)\b[^.!?]{0,60}\b(gone|missing|blank|black|dark|grey|gray|"
         r"shadow|curtain)\b",
         # a spot in the sight, not a spot of pigment under the eye
-        r"\b(dark|black|grey|gray)\s+(spot|spots|patch|area)\b[^.!?]{0,40}\b(what i see|i see|vision|sight)\b",
+        r"\b(dark|black|grey|gray)\s+(spot|spots|patch|area|blob|shape|dot)\b[^.!?]{0,60}\b(what i see|i see|vision|"
+        r"vison|vission|sight|what im looking at|what i am looking at|my eye)\b",
     ),
     "speech_change": (
         r"\bslurr\w*",
@@ -91,6 +92,8 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"\bmottl\w*",
         r"\bdusky\b",
         r"\b(looks?|looking|gone|went|turned|turning)\s+(\w+\s+){0,3}?(white|pale|grey|gray|blue|bluish|dusky)\b",
+        r"\b(skin|forehead|cheeks?|nose|chin|lips?|area|patch|spot)\b[^.!?]{0,60}\b(is|are|looks?|gone|went|turned)\s+"
+        r"(now\s+|very\s+|really\s+|so\s+|all\s+|quite\s+)*(white|pale|grey|gray|blue|bluish|dusky)\b",
         r"\bblanch\w*",
         r"\b(white|grey|gray|blue|pale)\s+(patch|patches|area)\b",
     ),

@@ -26,6 +26,7 @@ def roles(nlp, text):
     ("Last year I got a rash after a peel somewhere else, will this do the same?", "rash", "historical"),
     ("Is swelling after 3 days a concern? I don't have any, just asking for next time", "swelling", "hypothetical"),
     ("I scared myself reading about infections last night", "infection_concern", "hypothetical"),
+    ("my mum had her scalp done last year and got chest pain after", "chest_pain", "other_experiencer"),
 ])
 def test_symptoms_that_are_not_the_patients_own_current_problem(nlp, text, symptom, role):
     assert roles(nlp, text).get(symptom, "missing") == role
@@ -45,6 +46,9 @@ def test_symptoms_that_are_not_the_patients_own_current_problem(nlp, text, sympt
     ("Is swelling after 3 days normal? I have some, just asking", "swelling"),
     ("my mouth droops when I smile, it wasn't like this before the treatment", "speech_change"),
     ("my mouth droops when I smile and it wasn't like this before the treatment", "speech_change"),
+    # someone writing for the patient reports the patient's own symptoms
+    ("I'm writing for my mother, she had the injections today and has nearly passed out", "fainting"),
+    ("My son had the scalp one and today his scalp is oozing", "discharge"),
 ])
 def test_the_patients_own_symptoms_stay_current(nlp, text, symptom):
     assert roles(nlp, text).get(symptom, "missing") is None
@@ -93,3 +97,9 @@ def test_the_corrector_only_corrects_unknown_words_towards_its_targets():
                                             ("abc", "xyz", 3)])
 def test_osa_distance(a, b, distance):
     assert osa_distance(a, b, 3) == distance
+
+
+def test_a_what_if_temperature_is_no_temperature(nlp):
+    temperatures = [e for e in entities_from_doc(nlp("If my temp hits 38 do I call you or my GP?"))
+                    if e["entity"] == "temperature"]
+    assert [e.get("role") for e in temperatures] == ["hypothetical"]
