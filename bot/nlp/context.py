@@ -5,8 +5,10 @@ within the sentence; termination phrases close it. A symptom inside a scope gets
 "hypothetical" ("what if I get a fever?"), "other_experiencer" ("my friend had pus") or "historical" ("I had cold
 sores years ago"); None means the patient's own, current problem. The rules are data: data/lexicon/context.yml.
 
-The same component lifts a negation that only describes the past when the patient then says it is there now
-("no pus yesterday, today there is some"): negex cannot see that the second clause takes the denial back.
+The same component settles what negex cannot see across clauses and sentences: a denial that only describes the
+past is lifted when the patient then says it is there now ("no pus yesterday, today there is some"); a bare "no"
+answering the patient's own question denies ("Pain? no.", "fever - no"); and someone writing for the patient ("I'm
+writing for my mother, she had the injections today") reports the patient's own symptoms, not someone else's.
 
 Why not medspaCy itself: medspacy 1.0.0 brings QuickUMLS, leveldb, unqlite, nltk and PyRuSH (Cython builds) into a
 Rasa install for this one component; the algorithm is small and its rules here are our patients' words.
@@ -83,11 +85,11 @@ class ClinicalContext:
     def __call__(self, doc: Doc) -> Doc:
         triggers = [(doc.vocab.strings[key], start, end) for key, start, end in self.triggers(doc)]
         ends = [(doc.vocab.strings[key], start, end) for key, start, end in self.ends(doc)]
+        lowered = doc.text.lower()
         # ...unless the patient also says they have something ("I have some, just asking").
-        asking_in_general = bool(_ASKING_IN_GENERAL.search(doc.text.lower())) and not any(
+        asking_in_general = bool(_ASKING_IN_GENERAL.search(lowered)) and not any(
             _OWN_NOW.search(s.text.lower()) and not _DENIAL.search(s.text.lower()) and not _FINE.search(s.text.lower())
             for s in doc.sents)
-        lowered = doc.text.lower()
         by_proxy = bool(_PROXY.search(lowered)) or bool(_RELATIVE_TREATED.search(lowered) and _JUST_NOW.search(lowered))
         answered_no = self._questions_answered_no(doc)
         for ent in doc.ents:
