@@ -9,6 +9,8 @@ import logging
 import time
 from typing import List, Optional, Sequence
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from bot.checkins.sender import CheckinSender
 from bot.escalation.notifier import Notifier
 from bot.responses import clinic_slots, render
@@ -26,6 +28,9 @@ from bot.triage.model import Level
 
 log = logging.getLogger(__name__)
 
+# How long a store call waits for an unreachable database before the error reaches the handler.
+STORE_RETRY_S = 20.0
+
 
 class _Store:
     """Runs a repository call in a worker thread inside one unit of work; store errors become Refused."""
@@ -34,17 +39,33 @@ class _Store:
         self.session_factory = session_factory
 
     async def run(self, call, *args, commit: bool = False, **kwargs):
-        def work():
-            with UnitOfWork(self.session_factory) as uow:
-                try:
-                    result = call(uow, *args, **kwargs)
-                except StoreError as error:
-                    raise Refused(str(error)) from None
-                if commit:
-                    uow.commit()
-                return result
+        """A database that cannot be reached (connection cut, server restarting) is retried for up to
+        STORE_RETRY_S with backoff, as long as the failure came before the commit (the transaction was rolled
+        back, so trying again cannot write twice); a failed commit is never retried."""
+        deadline, delay = time.monotonic() + STORE_RETRY_S, 0.25
+        while True:
+            committing = False
 
-        return await asyncio.to_thread(work)
+            def work():
+                nonlocal committing
+                with UnitOfWork(self.session_factory) as uow:
+                    try:
+                        result = call(uow, *args, **kwargs)
+                    except StoreError as error:
+                        raise Refused(str(error)) from None
+                    if commit:
+                        committing = True
+                        uow.commit()
+                    return result
+
+            try:
+                return await asyncio.to_thread(work)
+            except (OperationalError, InterfaceError) as error:
+                if committing or time.monotonic() + delay > deadline:
+                    raise
+                log.warning("database unreachable (%s); trying again in %.2f s", type(error.orig).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
 
 class StoreLinks(_Store):
