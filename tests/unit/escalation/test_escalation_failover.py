@@ -2,31 +2,16 @@
 nobody is left the escalation reaches nobody (the caller then tells the patient)."""
 from __future__ import annotations
 
-import datetime as dt
-
 from bot.escalation import alerts
-from bot.escalation.policy import (
-    BACKUP, FAILOVER, INITIAL, REALERT, EscalationPolicy, EscalationState, PractitionerRef, due_followups,
-)
+from bot.escalation.policy import BACKUP, FAILOVER, INITIAL, REALERT, PractitionerRef, due_followups
 from bot.triage.model import Level
-
-START = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.timezone.utc)
-TREATING = PractitionerRef(1, "treating", 101)
-ON_CALL = PractitionerRef(2, "on_call", 102)
-BACKUP_PERSON = PractitionerRef(3, "backup", 103)
-STAFF = (TREATING, ON_CALL, BACKUP_PERSON)
-POLICY = EscalationPolicy(realert_after=dt.timedelta(minutes=10), backup_after=dt.timedelta(minutes=20))
+from tests.unit.escalation.clinic_staff import POLICY, START, TREATING, at
+from tests.unit.escalation.clinic_staff import state as _state
 
 
-def state(**changes) -> EscalationState:
-    values = dict(escalation_id=7, level=Level.URGENT, state="open", created_at=START, treating=TREATING,
-                  staff=STAFF, queued=frozenset({(1, INITIAL, 0)}))
-    values.update(changes)
-    return EscalationState(**values)
-
-
-def at(minutes: float) -> dt.datetime:
-    return START + dt.timedelta(minutes=minutes)
+def state(**changes):
+    """The initial alert to the treating practitioner is already queued."""
+    return _state(**{"queued": frozenset({(1, INITIAL, 0)}), **changes})
 
 
 def test_treating_blocked_the_bot_pages_on_call_at_once_not_after_20_minutes():

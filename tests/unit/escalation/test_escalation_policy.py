@@ -4,28 +4,9 @@ from __future__ import annotations
 import datetime as dt
 from types import SimpleNamespace
 
-from bot.escalation.policy import (
-    BACKUP, REALERT, EscalationPolicy, EscalationState, PractitionerRef, due_followups,
-)
+from bot.escalation.policy import BACKUP, REALERT, EscalationPolicy, PractitionerRef, due_followups
 from bot.triage.model import Level
-
-START = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.timezone.utc)
-TREATING = PractitionerRef(1, "treating", 101)
-ON_CALL = PractitionerRef(2, "on_call", 102)
-BACKUP_PERSON = PractitionerRef(3, "backup", 103)
-STAFF = (TREATING, ON_CALL, BACKUP_PERSON)
-POLICY = EscalationPolicy(realert_after=dt.timedelta(minutes=10), backup_after=dt.timedelta(minutes=20))
-
-
-def state(**changes) -> EscalationState:
-    values = dict(escalation_id=7, level=Level.URGENT, state="open", created_at=START, treating=TREATING,
-                  staff=STAFF, queued=frozenset())
-    values.update(changes)
-    return EscalationState(**values)
-
-
-def at(minutes: float) -> dt.datetime:
-    return START + dt.timedelta(minutes=minutes)
+from tests.unit.escalation.clinic_staff import BACKUP_PERSON, ON_CALL, POLICY, STAFF, TREATING, at, state
 
 
 def test_from_settings():
