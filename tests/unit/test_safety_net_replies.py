@@ -3,17 +3,15 @@ filled from the clinic's settings, exactly as action_session_start fills Rasa's 
 "{callback_minutes}" in a patient's chat."""
 from __future__ import annotations
 
-import datetime as dt
 
 import pytest
 
 from bot.nlp import analyze
 from bot.service import ClinicService
 from bot.settings import Settings
-from bot.store import db, repository
-from bot.store.uow import UnitOfWork
 from bot.triage.criteria import load_criteria
 from bot.wiring import SafetyNetTriage
+from tests.unit.clinic_db import clinic_with_a_patient
 
 ENV = {"CLINIC_PHONE": "0123 456", "EMERGENCY_NUMBER": "112", "PATIENT_CALLBACK_MINUTES": "45",
        "CLINIC_HOURS": "Mon–Sat 8:00–20:00"}
@@ -27,17 +25,7 @@ def symptom(value: str, text: str) -> dict:
 def safety_net(tmp_path, monkeypatch):
     """The safety net over a temporary clinic (a patient treated 30 h ago). The words are given as entities, so
     what is tested here is the rendering, not the language pipeline (tested in tests/unit/nlp)."""
-    url = f"sqlite:///{tmp_path / 'clinic.db'}"
-    db.upgrade(url)
-    factory = db.make_session_factory(url)
-    now = dt.datetime.now(dt.timezone.utc)
-    with UnitOfWork(factory) as uow:
-        doctor = repository.add_practitioner(uow, "Dr Lee", role="treating", chat_id=500, actor="test")
-        uow.flush()
-        patient = repository.add_patient_with_treatment(uow, "Ann", now - dt.timedelta(hours=30), "face",
-                                                        "microneedling", doctor.id, now=now).patient
-        uow.commit()
-        patient_id = patient.id
+    url, factory, patient_id = clinic_with_a_patient(tmp_path)
     settings = Settings.from_env(env={"DATABASE_URL": url, **ENV})
     net = SafetyNetTriage(ClinicService(load_criteria(settings.criteria_path), factory, settings))
     entities = {}

@@ -1,5 +1,4 @@
 """Tracker fixtures for the action tests: real entities from our spaCy pipeline, a real (temporary) store."""
-import datetime as dt
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -13,9 +12,8 @@ from bot.nlp import pipeline
 from bot.nlp.analyze import entities_from_doc
 from bot.service import ClinicService
 from bot.settings import Settings
-from bot.store import db, repository
-from bot.store.uow import UnitOfWork
 from bot.triage.criteria import load_criteria
+from tests.unit.clinic_db import clinic_with_a_patient
 
 
 @pytest.fixture(scope="session")
@@ -31,17 +29,7 @@ def entities_for(nlp):
 @pytest.fixture
 def clinic(tmp_path):
     """A clinic on a temporary SQLite database: one treating practitioner, one patient treated 30 h ago."""
-    url = f"sqlite:///{tmp_path / 'clinic.db'}"
-    db.upgrade(url)
-    factory = db.make_session_factory(url)
-    now = dt.datetime.now(dt.timezone.utc)
-    with UnitOfWork(factory) as uow:
-        doctor = repository.add_practitioner(uow, "Dr Lee", role="treating", chat_id=500, actor="test")
-        uow.flush()
-        new = repository.add_patient_with_treatment(uow, "Ann", now - dt.timedelta(hours=30), "face",
-                                                    "microneedling", doctor.id, now=now)
-        uow.commit()
-        patient_id = new.patient.id
+    url, factory, patient_id = clinic_with_a_patient(tmp_path)
     settings = Settings.from_env(env={"DATABASE_URL": url, "CLINIC_PHONE": "0123 456"})
     service = ClinicService(load_criteria(settings.criteria_path), factory, settings)
     action_service.set_service(service)
