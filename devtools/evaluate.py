@@ -11,7 +11,7 @@ Safety gates, per set (exit code 1 when any fails):
   calm kept calm      expected normal and none messages (reactions, questions) not escalated    (at least 90 %)
 
 The analyzer is injectable: `analyze(text) -> (entities, intent_confidence[, intent])`. By default it is the trained
-Rasa model (`bot.nlu_runtime.analyze`: the same NLU path as the live assistant), imported only when needed so that
+Rasa model (`bot.cli.nlu.analyze`: the same NLU path as the live assistant), imported only when needed so that
 tests can run without spaCy or Rasa. A message is decided by the same service call the triage action makes.
 """
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Example:
     area: Optional[str] = None
 
 
-def load_analyzer(spec: str = "bot.nlu_runtime:analyze") -> Analyzer:
+def load_analyzer(spec: str = "bot.cli.nlu:analyze") -> Analyzer:
     """Import `module:function` lazily: the default pulls in spaCy, which tests and `--help` do not need."""
     module_name, _, function_name = spec.partition(":")
     try:
@@ -262,7 +262,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--out", type=Path, required=True,
                         help="directory for results.json and the PNG (one sub-directory per set when several)")
     parser.add_argument("--criteria", type=Path, default=None, help="criteria YAML (default: data/triage)")
-    parser.add_argument("--analyzer", default="bot.nlu_runtime:analyze",
+    parser.add_argument("--analyzer", default="bot.cli.nlu:analyze",
                         help="module:function returning (entities, intent_confidence) for a text")
     args = parser.parse_args(argv)
     analyzer = load_analyzer(args.analyzer)

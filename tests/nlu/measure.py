@@ -99,7 +99,7 @@ def report(result: Dict) -> str:
 
 
 def main(argv: List[str]) -> None:
-    from bot.nlu_runtime import DEFAULT_MODEL, RasaNLU
+    from bot.cli.nlu import DEFAULT_MODEL, RasaNLU
 
     nlu = RasaNLU(Path(argv[0]) if argv else DEFAULT_MODEL)
     print(report(score(nlu.parse, list(examples(Path(argv[1]) if len(argv) > 1 else HELDOUT)))))

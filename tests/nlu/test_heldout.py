@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.nlu_runtime import DEFAULT_MODEL, RasaNLU
+from bot.cli.nlu import DEFAULT_MODEL, RasaNLU
 from tests.nlu.measure import HELDOUT, RETRIEVAL_INTENT, examples, report, score
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,17 +1,19 @@
-"""The `aftercare` command. Sub-commands are registered by the modules that implement them."""
+"""The `aftercare` command (pyproject: `aftercare = "bot.cli:main"`). Sub-commands are registered by the modules
+that implement them: admin.py (clinic administration), triage.py (`aftercare triage`), doctor.py (`aftercare doctor`).
+"""
 from __future__ import annotations
 
 import argparse
 from typing import List, Optional
 
-from bot import admin_cli, doctor, triage_cli
+from bot.cli import admin, doctor, triage
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aftercare", description="Aftercare triage assistant")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    admin_cli.register(subparsers)
-    triage_cli.register(subparsers)
+    admin.register(subparsers)
+    triage.register(subparsers)
     doctor.register(subparsers)
     return parser
 

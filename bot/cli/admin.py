@@ -1,4 +1,4 @@
-"""Clinic administration commands for the `aftercare` entry point (registered by bot.cli).
+"""Clinic administration commands for the `aftercare` entry point (registered by bot.cli.main).
 
     aftercare db upgrade
     aftercare practitioner add --name "Dr A" --chat-id 123456 --role treating
@@ -28,6 +28,7 @@ from typing import Callable, List, Optional
 
 from sqlalchemy.exc import OperationalError
 
+from bot.bootstrap import session_factory
 from bot.ids import BadId, parse_id
 from bot.settings import ConfigError, Settings
 from bot.store import db, repository, retention
@@ -176,7 +177,7 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_practitioner_add(args: argparse.Namespace, settings: Settings) -> int:
-    with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
+    with UnitOfWork(session_factory(settings)) as uow:
         practitioner = repository.add_practitioner(uow, args.name, args.role, args.chat_id, actor="cli")
         uow.commit()
     print(f"practitioner {practitioner.id} added ({practitioner.role})")
@@ -186,7 +187,7 @@ def cmd_practitioner_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_practitioner_list(args: argparse.Namespace, settings: Settings) -> int:
-    with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
+    with UnitOfWork(session_factory(settings)) as uow:
         practitioners = repository.list_practitioners(uow)
     if not practitioners:
         print("no practitioners yet: add one with `aftercare practitioner add`")
@@ -200,7 +201,7 @@ def cmd_practitioner_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_practitioner_update(args: argparse.Namespace, settings: Settings) -> int:
     active = None if args.active is None else args.active == "yes"
-    with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
+    with UnitOfWork(session_factory(settings)) as uow:
         practitioner = repository.update_practitioner(uow, args.practitioner_id, args.chat_id, args.role, active,
                                                       actor="cli")
         uow.commit()
@@ -210,7 +211,7 @@ def cmd_practitioner_update(args: argparse.Namespace, settings: Settings) -> int
 
 
 def cmd_patient_link(args: argparse.Namespace, settings: Settings) -> int:
-    with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
+    with UnitOfWork(session_factory(settings)) as uow:
         repository.get_patient(uow, args.patient_id)
         unlinked = repository.unlink_chats(uow, args.patient_id, _actor()) if args.unlink_now else 0
         code = repository.new_link_code(uow, args.patient_id, dt.timedelta(hours=settings.link_code_ttl_hours),
@@ -240,7 +241,7 @@ def cmd_patient_add(args: argparse.Namespace, settings: Settings) -> int:
     missing = [name for name, value in treatment_args.items() if value is None]
     if missing:
         raise InvalidValue(f"With --treated-at, also give {', '.join(missing)}.")
-    with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
+    with UnitOfWork(session_factory(settings)) as uow:
         new = repository.add_patient_with_treatment(
             uow, args.name, args.treated_at, args.area, args.method, args.practitioner,
             product_batch=args.batch, phone=args.phone,
@@ -255,7 +256,7 @@ def cmd_patient_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_appointment_add(args: argparse.Namespace, settings: Settings) -> int:
-    with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
+    with UnitOfWork(session_factory(settings)) as uow:
         appointment = repository.add_appointment(
             uow, args.patient_id, args.at, args.area, args.method, args.practitioner,
             preparation_lead=dt.timedelta(days=settings.preparation_lead_days), actor="cli",
@@ -268,7 +269,7 @@ def cmd_appointment_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _add_untreated_patient(args: argparse.Namespace, settings: Settings) -> int:
-    with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
+    with UnitOfWork(session_factory(settings)) as uow:
         patient = repository.add_patient(uow, args.name, args.phone, actor="cli")
         code = repository.new_link_code(uow, patient.id, dt.timedelta(hours=settings.link_code_ttl_hours),
                                         actor="cli")
@@ -280,7 +281,7 @@ def _add_untreated_patient(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_escalations(args: argparse.Namespace, settings: Settings) -> int:
-    with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
+    with UnitOfWork(session_factory(settings)) as uow:
         summaries = [repository.escalation_summary(uow, e) for e in repository.open_escalations(uow)]
     if args.json:
         print(json.dumps(summaries, indent=2))
@@ -295,7 +296,7 @@ def cmd_escalations(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    with UnitOfWork(db.make_session_factory(settings.database_url)) as uow:
+    with UnitOfWork(session_factory(settings)) as uow:
         data = repository.export_patient(uow, args.patient_id, actor=_actor())
         uow.commit()
     conversations = ConversationStore.from_settings(settings)
@@ -310,7 +311,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_patient_erase(args: argparse.Namespace, settings: Settings) -> int:
-    factory = db.make_session_factory(settings.database_url)
+    factory = session_factory(settings)
     conversations = ConversationStore.from_settings(settings)
     if not args.yes:
         try:
@@ -353,7 +354,7 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     if days <= 0:
         print("DATA_RETENTION_DAYS is 0 (keep everything): nothing to purge")
         return EXIT_OK
-    factory = db.make_session_factory(settings.database_url)
+    factory = session_factory(settings)
     conversations = ConversationStore.from_settings(settings)
     result = retention.purge(factory, conversations, days, actor=_actor(), dry_run=args.dry_run)
     if result.error is not None:

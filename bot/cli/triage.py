@@ -10,10 +10,10 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from bot.nlu_runtime import DEFAULT_MODEL, ModelMissing, RasaNLU
-from bot.service import ClinicService
+from bot.cli.nlu import DEFAULT_MODEL, ModelMissing, RasaNLU
+from bot.bootstrap import clinic_service
 from bot.settings import ConfigError, Settings
-from bot.triage.criteria import CriteriaError, load_criteria
+from bot.triage.criteria import CriteriaError
 from bot.triage.model import PatientContext
 
 
@@ -31,7 +31,7 @@ def _error(line_no: int, message: str) -> dict:
 def run(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env()
-        service = ClinicService(load_criteria(settings.criteria_path), settings=settings)
+        service = clinic_service(settings, with_store=False)
         nlu = RasaNLU(args.model)
     except (ModelMissing, CriteriaError, ConfigError) as error:
         print(f"aftercare triage: {error}", file=sys.stderr)
