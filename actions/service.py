@@ -1,8 +1,10 @@
-"""The one ClinicService the action server uses, built on first use (never at import time)."""
+"""The one ClinicService the action server uses, built on first use (never at import time) by the composition root
+(bot.bootstrap.clinic_service)."""
 from __future__ import annotations
 
 from typing import Optional
 
+from bot.bootstrap import clinic_service
 from bot.service import ClinicService
 
 _service: Optional[ClinicService] = None
@@ -11,7 +13,7 @@ _service: Optional[ClinicService] = None
 def get_service() -> ClinicService:
     global _service
     if _service is None:
-        _service = ClinicService.from_settings()
+        _service = clinic_service()
     return _service
 
 

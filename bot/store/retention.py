@@ -8,8 +8,8 @@ erased all the same and the result says so (`conversation_error`): the caller mu
 the erasure again later finishes the job (a patient whose records are already erased only has their conversation
 erased).
 
-`aftercare patient erase ID` and `aftercare purge` (bot.admin_cli) use this; so does the gateway, once a day,
-through `RetentionPurger` (started in bot.wiring with the notifier).
+`aftercare patient erase ID` and `aftercare purge` (bot.cli.admin) use this; so does the gateway, once a day,
+through `RetentionPurger` (started in bot.bootstrap.gateway with the notifier).
 """
 from __future__ import annotations
 

@@ -1,13 +1,14 @@
-"""The Telegram gateway's composition root: `build_application(settings, deps)` and `main()`.
+"""The Telegram gateway's application: `build_application(settings, deps)` and `main()`.
 
-Everything the bot is made of is put together here and only here: the PTB Application (token, Bot API base
-URL, defaults, rate limiter, update ordering), the handlers, the Rasa client and the ports (`deps`).
+The PTB Application (token, Bot API base URL, defaults, rate limiter, update ordering), the handlers and the Rasa
+client are put together here, over the ports (`deps`) that the composition root builds
+(bot.bootstrap.gateway.gateway_deps) or the in-memory demo records (--demo).
 
 Run it:
     python -m bot.telegram.app            # polling (default) or webhook, from .env / the environment
     python -m bot.telegram.app --demo     # in-memory records (link code DEMO, practitioner chat 2001):
                                           # try it offline against `python -m bot.telegram.standin`
-    make run                              # bot.launcher calls main(settings) when TELEGRAM_BOT_TOKEN is set
+    make run                              # bot.run.launcher calls main(settings) when TELEGRAM_BOT_TOKEN is set
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.bootstrap.gateway import gateway_deps
 from bot.settings import DEFAULT_BOT_API_BASE_URL, ConfigError, Settings
 from bot.telegram.context import ClinicContext, Gateway, attach_gateway
 from bot.telegram.handlers import errors, patient, staff
@@ -203,7 +205,7 @@ async def warn_if_nobody_can_be_alerted(application: Application) -> None:
     factory = getattr(getattr(gateway.deps, "staff", None), "session_factory", None) if gateway else None
     if factory is None:
         return  # the in-memory demo records: nothing to check
-    from bot.doctor import startup_warnings
+    from bot.cli.doctor import startup_warnings
 
     try:
         problems = await asyncio.to_thread(startup_warnings, factory)
@@ -255,27 +257,16 @@ def configure_logging(level: str) -> None:
     logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
 
 
-def _production_deps(settings: Settings) -> GatewayDeps:
-    # The lead's wiring module adapts the store / escalation service / triage core to bot.telegram.ports.
-    try:
-        from bot.wiring import gateway_deps  # type: ignore[import-not-found]
-    except ImportError as error:
-        raise SystemExit(
-            "bot.wiring.gateway_deps(settings) is not available yet, so the gateway has no records to use. "
-            f"({error}) Run with --demo to try it with in-memory records."
-        ) from None
-    return gateway_deps(settings)
-
-
 def main(settings: Optional[Settings] = None, deps: Optional[GatewayDeps] = None) -> int:
-    """Run the bot until Ctrl-C, polling (default) or on a webhook. bot.launcher calls this with its settings."""
+    """Run the bot until Ctrl-C, polling (default) or on a webhook, with `deps` or else the production ports
+    (bot.bootstrap.gateway.gateway_deps). bot.run.launcher calls this with its settings."""
     if settings is None:
         try:
             settings = Settings.from_env().require_telegram()
         except ConfigError as error:
             raise SystemExit(f"Configuration problem: {error}") from None
     configure_logging(settings.log_level)
-    application = build_application(settings, deps if deps is not None else _production_deps(settings))
+    application = build_application(settings, deps if deps is not None else gateway_deps(settings))
     if settings.telegram_mode == "webhook":
         application.run_webhook(**webhook_options(settings))
     else:

@@ -1,8 +1,8 @@
 """What the Telegram gateway needs from the rest of the system, as small Protocols ("ports").
 
-The gateway never imports the store, the escalation service or the triage core directly: it is given objects
-that have these methods (see `GatewayDeps`). The composition root wires real implementations; the tests and
-the offline demo use the in-memory ones in bot/telegram/memory.py.
+The gateway's handlers never import the store, the escalation service or the triage core: they are given objects
+that have these methods (see `GatewayDeps`). The composition root (bot.bootstrap.gateway) wires the real
+implementations; the tests and the offline demo use the in-memory ones in bot/telegram/memory.py.
 
 All methods are `async` so a slow database call never blocks the bot's event loop. An adapter over the
 synchronous SQLAlchemy store can simply do `return await asyncio.to_thread(repository_call, ...)`.
@@ -152,7 +152,7 @@ class GatewayDeps:
     fallback: FallbackTriage
     # Started with the bot (post_init) and given the Application: the notifier runs here in production.
     background: Optional[Callable[[Any], Awaitable[None]]] = None
-    # Called after each patient message has been answered: alerts it caused can go out now (bot.store.leases.Nudge).
+    # Called after each patient message has been answered: alerts it caused can go out now (bot.outbox.worker.Nudge).
     answered: Optional[Callable[[], None]] = None
     # Asked after Rasa answered a patient's message: False when Rasa's answer cannot stand (the message's words
     # escalate but Rasa's triage recorded nothing for it, e.g. the action server is down and Rasa answered with its

@@ -17,7 +17,7 @@ from bot.triage.advice import response_name
 from bot.settings import Settings
 from bot.telegram.app import ALLOWED_UPDATES, build_application, start_background, stop_background
 from bot.telegram.standin import BotApiStandIn
-from bot.wiring import gateway_deps
+from bot.bootstrap.gateway import gateway_deps
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rasa]
 

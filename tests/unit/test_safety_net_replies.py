@@ -1,4 +1,4 @@
-"""The gateway's safety net (Rasa down, bot/wiring.py) renders the advice texts itself: every placeholder must be
+"""The gateway's safety net (Rasa down, bot/bootstrap/gateway.py) renders the advice texts itself: every placeholder must be
 filled from the clinic's settings, exactly as action_session_start fills Rasa's slots. Never a literal
 "{callback_minutes}" in a patient's chat."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ from bot.nlp import analyze
 from bot.service import ClinicService
 from bot.settings import Settings
 from bot.triage.criteria import load_criteria
-from bot.wiring import SafetyNetTriage
+from bot.bootstrap.gateway import SafetyNetTriage
 from tests.unit.clinic_db import clinic_with_a_patient
 
 ENV = {"CLINIC_PHONE": "0123 456", "EMERGENCY_NUMBER": "112", "PATIENT_CALLBACK_MINUTES": "45",

@@ -96,7 +96,7 @@ async def patient_command(update: Update, context: ClinicContext) -> None:
     if patient_id is None:
         return
     try:
-        # The read goes to the audit trail (who, which patient, when) in the store adapter (bot.wiring).
+        # The read goes to the audit trail (who, which patient, when) in the store adapter (bot.bootstrap.gateway).
         summary = await context.gateway.deps.escalations.patient_summary(patient_id, member.id)
     except Refused as refusal:
         await update.effective_message.reply_text(str(refusal))

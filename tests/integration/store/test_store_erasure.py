@@ -306,7 +306,7 @@ def test_a_missing_embedded_store_holds_no_conversations(tmp_path):
 
 
 def test_staff_reads_and_exports_are_audited_without_health_data(session_factory, clinic):
-    from bot.wiring import StoreEscalations
+    from bot.bootstrap.gateway import StoreEscalations
 
     summary = asyncio.run(StoreEscalations(session_factory).patient_summary(clinic.patient_id, clinic.on_call_id))
     assert "Jane Patient" in summary
@@ -368,7 +368,7 @@ def test_a_new_code_revokes_every_older_unused_code_but_not_the_linked_chat(sess
 
 
 def test_relinking_through_the_gateway_adapter(session_factory, clinic):
-    from bot.wiring import StoreLinks
+    from bot.bootstrap.gateway import StoreLinks
 
     with UnitOfWork(session_factory) as uow:
         code = repository.new_link_code(uow, clinic.patient_id)

@@ -197,7 +197,7 @@ def test_migration_0004_goes_down_and_up_with_screening_rows(db_url, session_fac
 
 
 def test_the_staff_patient_summary_shows_the_appointment_and_the_answers_to_review(session_factory, clinic):
-    from bot.wiring import format_patient_summary
+    from bot.bootstrap.gateway import format_patient_summary
 
     _book(session_factory, clinic)
     _screen(session_factory, clinic, dict(ALL_NO, isotretinoin="yes", pregnancy="unsure"))

@@ -28,7 +28,7 @@ from bot.store.uow import UnitOfWork
 from bot.telegram import texts
 from bot.telegram.app import build_application, start_background, stop_background
 from bot.telegram.standin import ApiCall, BotApiStandIn
-from bot.wiring import gateway_deps
+from bot.bootstrap.gateway import gateway_deps
 from telegram_helpers import CLINIC_PHONE, EMERGENCY, TOKEN, FakeRasa, start_polling, stop
 
 DOCTOR_CHAT = 6201

@@ -503,7 +503,7 @@ def clip(raw: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def test_generated_updates_through_the_gateway_on_the_real_store(tmp_path) -> None:
-    """The same kind of updates through the production ports (bot.wiring.gateway_deps: the SQLite store, the spaCy
+    """The same kind of updates through the production ports (bot.bootstrap.gateway.gateway_deps: the SQLite store, the spaCy
     pipeline and the triage core for the answer check and the safety net): staff commands with odd ids reach the
     store's queries, red flags the safety net (the fake Rasa sometimes answers nothing), which records and
     escalates. No unhandled exception, and no staff action from a chat that is not a practitioner's."""
@@ -514,7 +514,7 @@ def test_generated_updates_through_the_gateway_on_the_real_store(tmp_path) -> No
     from bot.settings import Settings
     from bot.store import db, repository
     from bot.store.uow import UnitOfWork
-    from bot.wiring import gateway_deps
+    from bot.bootstrap.gateway import gateway_deps
 
     url = f"sqlite:///{tmp_path / 'clinic.db'}"
     db.upgrade(url)

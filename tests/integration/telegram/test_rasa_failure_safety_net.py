@@ -1,6 +1,6 @@
 """Rasa answers, but says nothing: the gateway's safety net must still answer, record and alert, exactly once.
 
-The real gateway (bot.wiring.gateway_deps: the SQLite store, the spaCy pipeline and the triage core in-process, the
+The real gateway (bot.bootstrap.gateway.gateway_deps: the SQLite store, the spaCy pipeline and the triage core in-process, the
 notifier) against the Bot API stand-in, with a fake Rasa REST channel:
 
 * HTTP 200 with an empty list (what Rasa answers when the action server is dead);
@@ -31,7 +31,7 @@ from bot.store.uow import UnitOfWork
 from bot.telegram import texts
 from bot.telegram.app import build_application, start_background, stop_background
 from bot.telegram.standin import BotApiStandIn
-from bot.wiring import gateway_deps
+from bot.bootstrap.gateway import gateway_deps
 from telegram_helpers import CLINIC_PHONE, EMERGENCY, TOKEN, FakeRasa, start_polling, stop
 
 PATIENT_CHAT = 5101

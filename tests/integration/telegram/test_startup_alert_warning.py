@@ -1,5 +1,5 @@
 """The gateway warns at start when an alert could reach nobody (issue 12, part 5): a WARNING in the log and a
-line in the terminal. The real composition (bot.wiring.gateway_deps over a temporary SQLite database) and the
+line in the terminal. The real composition (bot.bootstrap.gateway.gateway_deps over a temporary SQLite database) and the
 Bot API stand-in; `_on_startup` is what python-telegram-bot's post_init runs."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from bot.store import db, repository
 from bot.store.uow import UnitOfWork
 from bot.telegram.app import _on_startup, build_application
 from bot.telegram.standin import BotApiStandIn
-from bot.wiring import gateway_deps
+from bot.bootstrap.gateway import gateway_deps
 from telegram_helpers import TOKEN
 
 

@@ -1,5 +1,6 @@
-"""Composition of the production gateway: the Telegram ports over the store, the Rasa-down safety net, and the
-notifier running in the gateway's event loop. `bot.telegram.app.main()` calls `gateway_deps(settings)`.
+"""The gateway's part of the composition root (bot.bootstrap): the Telegram ports over the store, the Rasa-down
+safety net, and the notifier running in the gateway's event loop. `bot.telegram.app.main()` runs the gateway with
+`gateway_deps(settings)`.
 """
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from typing import List, Optional, Sequence
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from bot.bootstrap import clinic_service
 from bot.checkins.sender import CheckinSender
 from bot.escalation.notifier import Notifier
+from bot.outbox.worker import Nudge
 from bot.responses import clinic_slots, render
 from bot.service import ClinicService
 from bot.settings import Settings
-from bot.store import leases, repository
+from bot.store import repository
 from bot.store.errors import StoreError
 from bot.store.retention import RetentionPurger
 from bot.store.models import utcnow
@@ -276,9 +279,9 @@ class SafetyNetTriage:
 
 
 def gateway_deps(settings: Settings, service: Optional[ClinicService] = None, run_notifier: bool = True) -> GatewayDeps:
-    service = service or ClinicService.from_settings(settings)
+    service = service or clinic_service(settings)
     factory = service.session_factory
-    nudge = leases.Nudge()
+    nudge = Nudge()
 
     safety_net = SafetyNetTriage(service)
 

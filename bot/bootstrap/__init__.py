@@ -1,0 +1,40 @@
+"""The composition root: the one place that builds the clinic's objects from the settings.
+
+    session_factory(settings)                 a session factory over the clinic database (DATABASE_URL), as it is:
+                                              the admin commands (bot.cli.admin) and the terminal demo
+    clinic_service(settings)                  the ClinicService over the clinic database (migrated first): the action
+                                              server's (actions/service.py) and the gateway's
+    bot.bootstrap.gateway.gateway_deps(...)   the Telegram gateway's ports over the store, the Rasa-down safety net
+                                              and the notifier (bot.telegram.app runs the gateway with them)
+
+Nothing else builds a ClinicService, a database engine or a session factory for the assistant. The gateway part
+is its own module so that what the actions import here never brings in the Telegram side (import-linter: actions
+never import bot.telegram).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from bot.service import ClinicService
+from bot.settings import Settings
+from bot.triage.criteria import load_criteria
+
+
+def session_factory(settings: Settings):
+    """A `sessionmaker` for UnitOfWork over settings.database_url (no migration: the caller upgrades first)."""
+    from bot.store import db
+
+    return db.make_session_factory(settings.database_url)
+
+
+def clinic_service(settings: Optional[Settings] = None, with_store: bool = True) -> ClinicService:
+    """The ClinicService for `settings` (the environment when None): the database migrated to the newest schema
+    (Alembic is the only way the schema is created) and a session factory over it; `with_store=False` for none."""
+    settings = settings or Settings.from_env()
+    factory = None
+    if with_store:
+        from bot.store import db
+
+        db.upgrade(settings.database_url)
+        factory = session_factory(settings)
+    return ClinicService(load_criteria(settings.criteria_path), factory, settings)
