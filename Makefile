@@ -71,7 +71,7 @@ db: $(STAMP)
 
 # --- the two commands ------------------------------------------------------------------------------------------
 run: train
-	@$(PY) -m bot.launcher
+	@$(PY) -m bot.run.launcher
 
 test: train validate
 	@echo ">> import contracts (lint-imports; pyproject.toml [tool.importlinter])"

@@ -1,4 +1,4 @@
-"""Child processes on loopback ports, for `make run` (bot.launcher), the end-to-end tests and the benchmark.
+"""Child processes on loopback ports, for `make run` (bot.run.launcher), the end-to-end tests and the benchmark.
 
 Each child gets its own process group (so stopping it also stops anything it spawned) and a log file; `wait_http`
 polls a URL until it answers 200 and fails fast, with the log's tail, when the child dies first. `Supervisor`
@@ -33,9 +33,9 @@ def free_port() -> int:
 
 
 def action_server_args(port: int) -> List[str]:
-    """Our action server (bot/action_server.py): `rasa run actions`'s application on 127.0.0.1, refusing requests
+    """Our action server (bot/run/action_server.py): `rasa run actions`'s application on 127.0.0.1, refusing requests
     without the shared secret, which it reads from ACTION_SERVER_TOKEN in its environment (never from here)."""
-    return [sys.executable, "-m", "bot.action_server", "--port", str(port)]
+    return [sys.executable, "-m", "bot.run.action_server", "--port", str(port)]
 
 
 def rasa_server_args(port: int, model: Path, endpoints: Path, credentials: Optional[Path] = None,

@@ -2,7 +2,7 @@
 
 Rasa stores every event of a conversation as one row of its `events` table (sender_id, type_name, timestamp,
 data as JSON); our gateway talks to Rasa as sender `patient-<id>`. Where that table lives depends on the profile
-(bot/profiles.py): the embedded profile's SQLite file `<AFTERCARE_DATA_DIR>/rasa_tracker.db` (endpoints.yml), or
+(bot/run/profiles.py): the embedded profile's SQLite file `<AFTERCARE_DATA_DIR>/rasa_tracker.db` (endpoints.yml), or
 the production profile's PostgreSQL database `rasa_tracker` (endpoints.production.yml, RASA_TRACKER_PG_*).
 
 Every method raises ConversationStoreUnavailable when the store cannot be read or written, so a caller can say
@@ -27,7 +27,7 @@ CONNECT_TIMEOUT_SECONDS = 5
 
 
 def sender_for(patient_id: int) -> str:
-    """The Rasa sender id of a patient's conversation (bot.telegram.rasa.sender_id, bot.console)."""
+    """The Rasa sender id of a patient's conversation (bot.telegram.rasa.sender_id, bot.run.console)."""
     return f"{SENDER_PREFIX}{patient_id}"
 
 
@@ -49,8 +49,8 @@ class ConversationStore:
 
     @classmethod
     def from_settings(cls, settings: Any) -> "ConversationStore":
-        """The store `make run` gives Rasa for settings.profile (bot.profiles.plan)."""
-        from bot import profiles
+        """The store `make run` gives Rasa for settings.profile (bot.run.profiles.plan)."""
+        from bot.run import profiles
 
         if settings.profile != "production":
             return cls.sqlite(Path(settings.data_dir) / "rasa_tracker.db")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.profiles import pinned_log_level
+from bot.run.profiles import pinned_log_level
 from bot.processes import RASA_READY_PATH, Processes, action_server_args, free_port, rasa_server_args
 
 ROOT = Path(__file__).resolve().parents[2]

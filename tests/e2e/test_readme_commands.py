@@ -460,7 +460,7 @@ def chat(tmp_path_factory):
     if not prefix:
         import socket
 
-        for port in (5005, 5055):  # bot/profiles.py: the embedded profile's fixed ports
+        for port in (5005, 5055):  # bot/run/profiles.py: the embedded profile's fixed ports
             with socket.socket() as sock:
                 if sock.connect_ex(("127.0.0.1", port)) == 0:
                     pytest.fail(f"cannot isolate the launcher (unshare --net --map-root-user failed) and port {port} "
@@ -578,7 +578,7 @@ def test_terminal_chat_is_closed_to_the_network_and_keeps_its_files_private(chat
     assert {address for address, _ in listening} <= LOOPBACK, listening
     commands = {pid: _cmdline(pid) for pid in pids}
     rasa = [pid for pid, command in commands.items() if " run -i 127.0.0.1 " in command]
-    actions = [pid for pid, command in commands.items() if "-m bot.action_server" in command]
+    actions = [pid for pid, command in commands.items() if "-m bot.run.action_server" in command]
     assert rasa and actions, commands
     rasa_env, actions_env = _environ(rasa[0]), _environ(actions[0])
     token = actions_env.get("ACTION_SERVER_TOKEN", "")
@@ -601,8 +601,8 @@ def test_terminal_chat_is_closed_to_the_network_and_keeps_its_files_private(chat
 def test_terminal_chat_ctrl_c_stops_every_process(chat):
     started = {pid: _started_at(pid) for pid in _descendants(chat.process.pid)}
     commands = " | ".join(_cmdline(pid) for pid in started)
-    # the action server (bot/action_server.py) and Rasa, without its HTTP API
-    assert "-m bot.action_server" in commands and " run -i 127.0.0.1 " in commands, commands
+    # the action server (bot/run/action_server.py) and Rasa, without its HTTP API
+    assert "-m bot.run.action_server" in commands and " run -i 127.0.0.1 " in commands, commands
     assert "--enable-api" not in commands, commands
     chat.ctrl_c()
     chat.expect(r"^>> stopping the assistant's processes", STOP_TIMEOUT, "Ctrl-C: the launcher stopping")

@@ -1,4 +1,4 @@
-"""The action server as `make run` starts it (bot.processes.action_server_args -> bot/action_server.py): on
+"""The action server as `make run` starts it (bot.processes.action_server_args -> bot/run/action_server.py): on
 loopback only, refusing every request without the shared secret, serving those with it, and quiet about what
 patients wrote even when LOG_LEVEL=DEBUG."""
 from __future__ import annotations

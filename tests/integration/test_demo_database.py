@@ -10,8 +10,8 @@ from typing import Any, Dict, List
 
 import pytest
 
-from bot import launcher, profiles
-from bot.console import DEMO_ON_CALL_CHAT, DEMO_PRACTITIONER_CHAT, demo_settings, demo_workers
+from bot.run import launcher, profiles
+from bot.run.console import DEMO_ON_CALL_CHAT, DEMO_PRACTITIONER_CHAT, demo_settings, demo_workers
 from bot.settings import Settings
 from bot.store import db, repository
 from bot.store.uow import UnitOfWork
@@ -75,7 +75,7 @@ def terminal_launcher(tmp_path, monkeypatch):
     monkeypatch.setattr(launcher, "Processes", FakeProcesses)
     monkeypatch.setattr(launcher, "Supervisor", FakeSupervisor)
     monkeypatch.setattr(launcher, "_wait_ready", lambda *args: None)
-    monkeypatch.setattr("bot.console.ConsoleChat", FakeChat)
+    monkeypatch.setattr("bot.run.console.ConsoleChat", FakeChat)
     FakeChat.seen = []
     for name in ("TELEGRAM_BOT_TOKEN", "RASA_WORKERS", "DATA_RETENTION_DAYS"):
         monkeypatch.setenv(name, "")

@@ -1,4 +1,4 @@
-"""bot.launcher.main (what `make run` runs), with stand-in children instead of Rasa and the action server: it
+"""bot.run.launcher.main (what `make run` runs), with stand-in children instead of Rasa and the action server: it
 restarts a child that keeps dying, gives each child only the environment it needs, keeps its files private, and
 SIGTERM stops it and every child.
 
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from bot import launcher
+    from bot.run import launcher
     import bot.telegram.app
 
     out = Path(sys.argv[1])

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import profiles
+from bot.run import profiles
 from bot.settings import ConfigError, Settings
 
 

@@ -34,8 +34,8 @@ def test_every_unit_restarts_with_a_backoff_and_keeps_its_files_private(name):
 def test_the_action_server_unit_runs_our_action_server_on_a_port():
     unit = directives("aftercare-actions@.service")
     (start,) = unit["ExecStart"]
-    assert re.search(r"-m bot\.action_server --port %i$", start)
-    importlib.import_module("bot.action_server")  # the module the unit starts exists
+    assert re.search(r"-m bot\.run\.action_server --port %i$", start)
+    importlib.import_module("bot.run.action_server")  # the module the unit starts exists
     assert not any("gateway" in f for f in unit["EnvironmentFile"])  # no Telegram token
 
 

@@ -3,13 +3,13 @@ TELEGRAM_BOT_TOKEN set, the Telegram gateway). A child that dies is restarted wi
 doubling to 30 s; bot.processes.Supervisor), each restart logged with its name and exit code and counted.
 Ctrl-C (or SIGTERM) stops every process it started.
 
-Closed by default (bot/profiles.py says how): every child on 127.0.0.1, Rasa without its HTTP API, the action
+Closed by default (bot/run/profiles.py says how): every child on 127.0.0.1, Rasa without its HTTP API, the action
 server behind a shared secret, each child with only the environment it needs and its log level pinned to INFO or
 higher. Files are private: the data directory is 0700 and what is created in it (SQLite databases, conversation
 store, logs) 0600, by a umask of 077 that the children inherit; what an earlier run left readable is tightened.
 
 With AFTERCARE_PROFILE=production it starts RASA_WORKERS Rasa workers (PostgreSQL tracker store, Redis lock
-store), each with its own action server, and the gateway spreads patients over them (bot/profiles.py).
+store), each with its own action server, and the gateway spreads patients over them (bot/run/profiles.py).
 """
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import List
 
-from bot import profiles
+from bot import bootstrap
+from bot.run import profiles
 from bot.processes import (RASA_READY_PATH, ChildSpec, Processes, Supervisor, action_server_args,
                            rasa_server_args)
 from bot.settings import PROJECT_ROOT, ConfigError, Settings
@@ -74,12 +75,12 @@ def main() -> int:
         if settings.telegram_enabled:
             settings.require_telegram()
         else:
-            from bot.console import demo_settings
+            from bot.run.console import demo_settings
 
             settings = demo_settings(settings)  # the terminal demo never touches the clinic's DATABASE_URL
         workers = profiles.plan(settings, settings.extra)  # the environment and .env
         if not settings.telegram_enabled:
-            from bot.console import demo_workers
+            from bot.run.console import demo_workers
 
             workers = demo_workers(settings, workers)
     except ConfigError as error:
@@ -99,7 +100,7 @@ def main() -> int:
 
     print(">> applying database migrations")
     db.upgrade(settings.database_url)
-    session_factory = db.make_session_factory(settings.database_url)
+    session_factory = bootstrap.session_factory(settings)
 
     env_note = "" if settings.telegram_enabled else (
         f" (terminal mode: no TELEGRAM_BOT_TOKEN; demo records in {settings.data_dir / 'demo.db'}, not DATABASE_URL)")
@@ -122,8 +123,8 @@ def main() -> int:
         if settings.telegram_enabled:
             from bot.telegram.app import main as telegram_main
 
-            return telegram_main(settings) or 0  # wiring: bot.wiring.gateway_deps
-        from bot.console import ConsoleChat, ensure_demo_clinic
+            return telegram_main(settings) or 0  # its ports: bot.bootstrap.gateway.gateway_deps
+        from bot.run.console import ConsoleChat, ensure_demo_clinic
 
         patient_id = ensure_demo_clinic(session_factory, settings)
         asyncio.run(ConsoleChat(settings, session_factory, patient_id).run())
@@ -141,7 +142,7 @@ def main() -> int:
 
 def child_specs(settings: Settings, workers: List[profiles.Worker]) -> List[ChildSpec]:
     """The children `make run` starts and keeps running: one action server and one Rasa server per worker, each
-    with the whole environment it gets (bot.profiles: filtered, secret included, log level pinned)."""
+    with the whole environment it gets (bot.run.profiles: filtered, secret included, log level pinned)."""
     specs = []
     for worker in workers:
         suffix = f"-{worker.index}" if len(workers) > 1 else ""

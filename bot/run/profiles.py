@@ -1,5 +1,5 @@
 """The two ways to run the assistant's processes, as data: which Rasa and action servers to start, and with
-what environment. bot.launcher starts them; this module only decides (pure, so it is unit-tested).
+what environment. bot.run.launcher starts them; this module only decides (pure, so it is unit-tested).
 
 embedded (default, `make run`): one action server and one Rasa server on loopback, conversations in SQLite.
 production: RASA_WORKERS pairs of Rasa server + action server. Every Rasa worker keeps conversations in
@@ -29,7 +29,7 @@ from bot.settings import PROJECT_ROOT, ConfigError, Settings
 RASA_BASE_PORT = 5005
 ACTIONS_BASE_PORT = 5055
 TRACKER_DB = "rasa_tracker"
-# The action server's shared secret (bot/action_server.py), read by Rasa from both endpoints files.
+# The action server's shared secret (bot/run/action_server.py), read by Rasa from both endpoints files.
 ACTION_TOKEN_VAR = "ACTION_SERVER_TOKEN"
 
 # What every child may inherit from the launcher's environment: the system's basics and the Python / TensorFlow /

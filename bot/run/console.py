@@ -32,7 +32,7 @@ DEMO_TRACKER = "demo_rasa_tracker.db"
 def demo_settings(settings: Settings) -> Settings:
     """The settings the terminal demo runs with: its own SQLite database in the data directory (whatever
     DATABASE_URL says, PostgreSQL included), the embedded profile (one Rasa worker, conversations in SQLite), and
-    an environment for the children (bot.profiles) that says the same, so the action server records the demo's
+    an environment for the children (bot.run.profiles) that says the same, so the action server records the demo's
     reports in the demo database too."""
     url = f"sqlite:///{settings.data_dir / DEMO_DATABASE}"
     extra = {**settings.extra, "DATABASE_URL": url, "AFTERCARE_PROFILE": "embedded", "RASA_WORKERS": "1"}
