@@ -95,7 +95,7 @@ eval: train
 # loopback (AFTERCARE_BENCH_POSTGRES_URL, AFTERCARE_BENCH_REDIS_*). BENCH_ARGS="--no-training" skips timing
 # the two fresh trainings (2-4 min of the run).
 bench: train
-	@$(PY) -m bot.bench.run --rasa-data $(RASA_DATA) $(BENCH_ARGS)
+	@$(PY) -m devtools.bench.run --rasa-data $(RASA_DATA) $(BENCH_ARGS)
 
 clean:
 	rm -rf build models results .pytest_cache

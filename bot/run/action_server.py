@@ -1,4 +1,5 @@
-"""The action server, closed by default: `python -m bot.run.action_server --port 5055` (bot.processes.action_server_args).
+"""The action server, closed by default: `python -m bot.run.action_server --port 5055`
+(bot.run.processes.action_server_args).
 
 `rasa run actions` (rasa_sdk 3.6) listens on every interface (its host comes only from SANIC_HOST, default 0.0.0.0),
 allows cross-origin requests from any web page, and checks no credentials: anyone who reaches the port can POST
@@ -27,7 +28,7 @@ from bot.run.profiles import ACTION_TOKEN_VAR as TOKEN_VAR
 from bot.run.profiles import pinned_log_level
 
 TOKEN_PARAM = "token"  # rasa.utils.endpoints.EndpointConfig's default token_name
-OPEN_PATHS = frozenset({"/health"})  # readiness checks (bot.processes.Processes.wait_http) carry no secret
+OPEN_PATHS = frozenset({"/health"})  # readiness checks (bot.run.processes.Processes.wait_http) carry no secret
 MIN_TOKEN_LENGTH = 16
 
 log = logging.getLogger("bot.run.action_server")

@@ -1,6 +1,6 @@
 """`make run`: start the action server and Rasa on loopback, then the terminal chat (or, with
 TELEGRAM_BOT_TOKEN set, the Telegram gateway). A child that dies is restarted with exponential backoff (1 s
-doubling to 30 s; bot.processes.Supervisor), each restart logged with its name and exit code and counted.
+doubling to 30 s; bot.run.processes.Supervisor), each restart logged with its name and exit code and counted.
 Ctrl-C (or SIGTERM) stops every process it started.
 
 Closed by default (bot/run/profiles.py says how): every child on 127.0.0.1, Rasa without its HTTP API, the action
@@ -26,8 +26,8 @@ from typing import List
 
 from bot import bootstrap
 from bot.run import profiles
-from bot.processes import (RASA_READY_PATH, ChildSpec, Processes, Supervisor, action_server_args,
-                           rasa_server_args)
+from bot.run.processes import (RASA_READY_PATH, ChildSpec, Processes, Supervisor, action_server_args,
+                               rasa_server_args)
 from bot.settings import PROJECT_ROOT, ConfigError, Settings
 
 MODEL = PROJECT_ROOT / "models" / "aftercare.tar.gz"

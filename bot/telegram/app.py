@@ -7,7 +7,7 @@ client are put together here, over the ports (`deps`) that the composition root 
 Run it:
     python -m bot.telegram.app            # polling (default) or webhook, from .env / the environment
     python -m bot.telegram.app --demo     # in-memory records (link code DEMO, practitioner chat 2001):
-                                          # try it offline against `python -m bot.telegram.standin`
+                                          # try it offline against `python -m devtools.telegram_standin`
     make run                              # bot.run.launcher calls main(settings) when TELEGRAM_BOT_TOKEN is set
 """
 from __future__ import annotations

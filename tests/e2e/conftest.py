@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.run.profiles import pinned_log_level
-from bot.processes import RASA_READY_PATH, Processes, action_server_args, free_port, rasa_server_args
+from bot.run.processes import RASA_READY_PATH, Processes, action_server_args, free_port, rasa_server_args
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "aftercare.tar.gz"

@@ -25,7 +25,7 @@ def _unreachable() -> str:
 
     from sqlalchemy import create_engine, text
 
-    from bot.bench.setup import POSTGRES_URL, REDIS_HOST, REDIS_PORT
+    from devtools.bench.setup import POSTGRES_URL, REDIS_HOST, REDIS_PORT
 
     try:
         engine = create_engine(POSTGRES_URL, future=True, connect_args={"connect_timeout": 3})
@@ -49,7 +49,7 @@ def result(tmp_path_factory):
             pytest.fail(f"the benchmark needs PostgreSQL and Redis: {reason}")
         pytest.skip(f"the benchmark needs PostgreSQL and Redis: {reason}")
     out = tmp_path_factory.mktemp("bench")
-    done = subprocess.run([sys.executable, "-m", "bot.bench.run", "--quick", "--out", str(out)], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "devtools.bench.run", "--quick", "--out", str(out)], cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     print(done.stdout)

@@ -28,7 +28,7 @@ from bot.store import db, repository
 from bot.store.models import AlertDelivery, Escalation, SymptomReport
 from bot.store.uow import UnitOfWork
 from bot.telegram import texts
-from bot.telegram.standin import BotApiStandIn
+from devtools.telegram_standin import BotApiStandIn
 from tests.e2e.test_telegram_full_loop import TOKEN, registered, start_gateway, stop_gateway  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rasa]

@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from bot.store import db, repository
 from bot.store.models import SymptomReport
 from bot.store.uow import UnitOfWork
-from bot.telegram.standin import BotApiStandIn
+from devtools.telegram_standin import BotApiStandIn
 from tests.e2e.conftest import Servers
 from tests.e2e.test_chaos_action_server import QUIET_S, _on_record
 from tests.e2e.test_telegram_full_loop import TOKEN, registered, start_gateway, stop_gateway  # noqa: F401

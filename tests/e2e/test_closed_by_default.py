@@ -1,5 +1,5 @@
 """Closed by default, with the real Rasa server and action server started as `make run` starts them
-(bot.processes.rasa_server_args / action_server_args): Rasa serves its REST channel but not its HTTP API (no
+(bot.run.processes.rasa_server_args / action_server_args): Rasa serves its REST channel but not its HTTP API (no
 tracker reads, no model loading from a URL), the action server refuses requests without the shared secret,
 both listen on 127.0.0.1 only, and what a patient wrote does not reach Rasa's log."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.processes import action_server_args, rasa_server_args
+from bot.run.processes import action_server_args, rasa_server_args
 from tests.integration.test_action_server import action_call, listening_addresses
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rasa]

@@ -36,7 +36,8 @@ from typing import Dict, List, Optional, Tuple
 
 import pytest
 
-from bot.processes import BIN, _descendants
+from bot.run.processes import BIN
+from devtools.processes import _descendants
 from tests.e2e.conftest import MODEL, ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rasa]

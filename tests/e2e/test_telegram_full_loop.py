@@ -16,8 +16,8 @@ from bot.responses import clinic_slots, render
 from bot.triage.advice import response_name
 from bot.settings import Settings
 from bot.telegram.app import ALLOWED_UPDATES, build_application, start_background, stop_background
-from bot.telegram.standin import BotApiStandIn
 from bot.bootstrap.gateway import gateway_deps
+from devtools.telegram_standin import BotApiStandIn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rasa]
 

@@ -1,4 +1,4 @@
-"""The action server as `make run` starts it (bot.processes.action_server_args -> bot/run/action_server.py): on
+"""The action server as `make run` starts it (bot.run.processes.action_server_args -> bot/run/action_server.py): on
 loopback only, refusing every request without the shared secret, serving those with it, and quiet about what
 patients wrote even when LOG_LEVEL=DEBUG."""
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Dict, Iterator
 import httpx
 import pytest
 
-from bot.processes import Processes, action_server_args, free_port
+from bot.run.processes import Processes, action_server_args, free_port
 
 TOKEN = secrets.token_urlsafe(24)
 SAID = "SECRET-WORDS green pus from the needle holes"

@@ -14,7 +14,7 @@ from typing import Dict
 import pytest
 import tomli
 
-from bot.processes import BIN
+from bot.run.processes import BIN
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "pyproject.toml"

@@ -1,4 +1,4 @@
-"""bot.processes.Supervisor: `make run` restarts a child that dies, with exponential backoff, and says so (name and
+"""bot.run.processes.Supervisor: `make run` restarts a child that dies, with exponential backoff, and says so (name and
 exit code, nothing the child printed). Fake processes and a fake clock for the policy; real (tiny) processes for
 the thread and for stopping."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Dict, List, Mapping, Optional
 
 import pytest
 
-from bot.processes import ChildSpec, Processes, Supervisor, describe_exit
+from bot.run.processes import ChildSpec, Processes, Supervisor, describe_exit
 
 
 @dataclass
@@ -108,7 +108,7 @@ def test_a_child_that_ran_fine_for_a_minute_starts_again_from_1_s(setup) -> None
 
 def test_each_exit_and_restart_is_logged_with_the_name_and_exit_code(setup, caplog) -> None:
     processes, clock, supervisor = setup
-    with caplog.at_level(logging.WARNING, logger="bot.processes"):
+    with caplog.at_level(logging.WARNING, logger="bot.run.processes"):
         crash_and_time_restart(processes, clock, supervisor, "actions", code=-9)
         crash_and_time_restart(processes, clock, supervisor, "actions", code=3)
     lines = [record.getMessage() for record in caplog.records]
@@ -139,7 +139,7 @@ def test_a_failed_restart_is_tried_again_later(setup, caplog) -> None:
 
     processes.spawn = failing_once  # type: ignore[method-assign]
     processes.children["rasa"].exit(1)
-    with caplog.at_level(logging.WARNING, logger="bot.processes"):
+    with caplog.at_level(logging.WARNING, logger="bot.run.processes"):
         for _ in range(20):
             clock.now += 0.5
             supervisor.check()
@@ -157,7 +157,7 @@ def test_real_children_restarted_by_the_thread_and_all_stopped_at_the_end(tmp_pa
     for spec in (flappy, steady):
         processes.spawn(spec.name, list(spec.args))
     steady_pid = processes["steady"].pid
-    with caplog.at_level(logging.WARNING, logger="bot.processes"):
+    with caplog.at_level(logging.WARNING, logger="bot.run.processes"):
         supervisor.start(poll=0.02)
         try:
             deadline = time.monotonic() + 20

@@ -1,6 +1,6 @@
 """Fixtures for the Telegram gateway tests: everything offline, on loopback.
 
-* `tg`     the Bot API stand-in (bot/telegram/standin.py), spoken to by the real python-telegram-bot client;
+* `tg`     the Bot API stand-in (devtools/telegram_standin.py), spoken to by the real python-telegram-bot client;
 * `rasa`   a tiny aiohttp server playing Rasa's REST channel, with scripted answers;
 * `memory` in-memory ports (bot/telegram/memory.py) pre-filled with one patient, one practitioner and one
            open escalation;
@@ -15,7 +15,7 @@ import pytest
 from bot.telegram.app import build_application
 from bot.telegram.memory import MemoryDeps
 from bot.telegram.ports import LinkedPatient, StaffMember
-from bot.telegram.standin import BotApiStandIn
+from devtools.telegram_standin import BotApiStandIn
 from telegram_helpers import (
     LINK_CODE, PATIENT_CHAT, STAFF_CHAT, STRANGER_CHAT, TOKEN, FakeRasa, RunningBot, make_settings, start_polling,
     stop,

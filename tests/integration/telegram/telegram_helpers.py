@@ -12,11 +12,11 @@ from typing import Any, Callable, Dict, List
 from aiohttp import web
 from telegram.ext import Application
 
-from bot.processes import free_port  # noqa: F401  (re-exported for the tests)
+from bot.run.processes import free_port  # noqa: F401  (re-exported for the tests)
 from bot.settings import Settings
 from bot.telegram.app import ALLOWED_UPDATES
 from bot.telegram.memory import MemoryDeps
-from bot.telegram.standin import BotApiStandIn
+from devtools.telegram_standin import BotApiStandIn
 
 TOKEN = "123456:TEST-token"
 PATIENT_CHAT = 1001  # linked to patient 7

@@ -13,7 +13,7 @@ import pytest
 
 from bot.store import db, repository
 from bot.store.uow import UnitOfWork
-from bot.telegram.standin import BotApiStandIn
+from devtools.telegram_standin import BotApiStandIn
 
 REPO = Path(__file__).resolve().parents[3]
 AFTERCARE = Path(sys.executable).parent / "aftercare"

@@ -27,8 +27,8 @@ from bot.store.models import Escalation
 from bot.store.uow import UnitOfWork
 from bot.telegram import texts
 from bot.telegram.app import build_application, start_background, stop_background
-from bot.telegram.standin import ApiCall, BotApiStandIn
 from bot.bootstrap.gateway import gateway_deps
+from devtools.telegram_standin import ApiCall, BotApiStandIn
 from telegram_helpers import CLINIC_PHONE, EMERGENCY, TOKEN, FakeRasa, start_polling, stop
 
 DOCTOR_CHAT = 6201

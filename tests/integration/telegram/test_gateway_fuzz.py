@@ -39,7 +39,7 @@ from bot.telegram.app import ALLOWED_UPDATES, build_application
 from bot.telegram.memory import MemoryDeps
 from bot.telegram.ordering import FairUpdateProcessor
 from bot.telegram.ports import LinkedPatient, StaffMember
-from bot.telegram.standin import ApiCall, BotApiStandIn
+from devtools.telegram_standin import ApiCall, BotApiStandIn
 from telegram_helpers import TOKEN, FakeRasa, make_settings, start_polling, stop
 
 BATCHES = int(os.environ.get("AFTERCARE_FUZZ_BATCHES", 220))  # fewer for a quick local look

@@ -30,8 +30,8 @@ from bot.store.models import AlertDelivery, Escalation, SymptomReport
 from bot.store.uow import UnitOfWork
 from bot.telegram import texts
 from bot.telegram.app import build_application, start_background, stop_background
-from bot.telegram.standin import BotApiStandIn
 from bot.bootstrap.gateway import gateway_deps
+from devtools.telegram_standin import BotApiStandIn
 from telegram_helpers import CLINIC_PHONE, EMERGENCY, TOKEN, FakeRasa, start_polling, stop
 
 PATIENT_CHAT = 5101

@@ -12,8 +12,8 @@ from bot.settings import Settings
 from bot.store import db, repository
 from bot.store.uow import UnitOfWork
 from bot.telegram.app import _on_startup, build_application
-from bot.telegram.standin import BotApiStandIn
 from bot.bootstrap.gateway import gateway_deps
+from devtools.telegram_standin import BotApiStandIn
 from telegram_helpers import TOKEN
 
 

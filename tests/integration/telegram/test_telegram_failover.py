@@ -19,8 +19,8 @@ from bot.store import db, repository
 from bot.store.models import AlertDelivery, Escalation
 from bot.store.uow import UnitOfWork
 from bot.telegram.messenger import TelegramMessenger
-from bot.telegram.standin import BotApiStandIn
 from bot.triage.model import Decision, Finding, Level
+from devtools.telegram_standin import BotApiStandIn
 from telegram_helpers import CLINIC_PHONE, EMERGENCY
 
 TREATING_CHAT, ON_CALL_CHAT, PATIENT_CHAT = 4101, 4102, 4201

@@ -6,7 +6,7 @@ from telegram import Bot
 
 from bot.escalation.errors import PermanentSendError, RetryAfter, TransientSendError
 from bot.telegram.messenger import TelegramMessenger
-from bot.telegram.standin import BotApiStandIn
+from devtools.telegram_standin import BotApiStandIn
 from telegram_helpers import STAFF_CHAT, RunningBot
 
 BUTTONS = [("Acknowledge", "ack:5"), ("Resolve", "resolve:5")]

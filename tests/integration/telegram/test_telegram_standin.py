@@ -7,7 +7,7 @@ import time
 import aiohttp
 from telegram import BotCommand, InputFile
 
-from bot.telegram.standin import BotApiStandIn
+from devtools.telegram_standin import BotApiStandIn
 from telegram_helpers import TOKEN
 
 

@@ -8,7 +8,7 @@ import aiohttp
 
 from bot.telegram.app import build_application, webhook_options
 from bot.telegram.memory import MemoryDeps
-from bot.telegram.standin import BotApiStandIn
+from devtools.telegram_standin import BotApiStandIn
 from telegram_helpers import LINK_CODE, PATIENT_CHAT, STRANGER_CHAT, FakeRasa, free_port, make_settings, stop
 
 SECRET = "s3cret_Webhook-token_0123456789"

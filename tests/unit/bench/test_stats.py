@@ -1,5 +1,5 @@
 """The benchmark's arithmetic: percentiles and the check of each tracker's events against what was sent."""
-from bot.bench.stats import compare_events, cpu_breakdown, latency_summary, percentile, ratio
+from devtools.bench.stats import compare_events, cpu_breakdown, latency_summary, percentile, ratio
 
 
 def test_percentile_is_a_measured_value_by_nearest_rank():

@@ -17,9 +17,9 @@ import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.bench.telegram_path import TelegramPatient
-from bot.processes import BIN
+from bot.run.processes import BIN
 from bot.settings import PROJECT_ROOT
+from devtools.bench.telegram_path import TelegramPatient
 
 POSTGRES_URL = os.environ.get("AFTERCARE_BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 REDIS_HOST = os.environ.get("AFTERCARE_BENCH_REDIS_HOST", "127.0.0.1")

@@ -1,6 +1,6 @@
 """`make bench`: latency, throughput, alerts, memory, start-up and training time, ours and stock Rasa, in one run.
 
-    python -m bot.bench.run [--quick] [--out results/bench] [--no-training] [--stock auto|train|skip]
+    python -m devtools.bench.run [--quick] [--out results/bench] [--no-training] [--stock auto|train|skip]
 
 Everything runs on loopback with the production profile (endpoints.production.yml: PostgreSQL tracker store,
 Redis lock store) and fresh PostgreSQL databases that are dropped at the end. Every process it starts is stopped
@@ -22,16 +22,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from bot.bench import report, scripts
-from bot.bench.load import Ledger, Patients, RestLoad, best, first_answer
-from bot.bench.setup import (PRODUCTION_ENDPOINTS, REST_PRACTITIONER_CHAT, Databases, init_stock, machine,
-                             register_clinic, stock_endpoints, stock_model, stock_project, time_training)
-from bot.bench.stats import cpu_breakdown, ratio
-from bot.bench.telegram_path import TOKEN, TelegramBench
-from bot.processes import (Processes, action_server_args, cpu_seconds, free_port, machine_cpu_seconds, memory,
-                           rasa_server_args)
+from bot.run.processes import Processes, action_server_args, free_port, rasa_server_args
 from bot.settings import PROJECT_ROOT
-from bot.telegram.standin import BotApiStandIn
+from devtools.bench import report, scripts
+from devtools.bench.load import Ledger, Patients, RestLoad, best, first_answer
+from devtools.bench.setup import (PRODUCTION_ENDPOINTS, REST_PRACTITIONER_CHAT, Databases, init_stock, machine,
+                                  register_clinic, stock_endpoints, stock_model, stock_project, time_training)
+from devtools.bench.stats import cpu_breakdown, ratio
+from devtools.bench.telegram_path import TOKEN, TelegramBench
+from devtools.processes import cpu_seconds, machine_cpu_seconds, memory
+from devtools.telegram_standin import BotApiStandIn
 
 MODEL = PROJECT_ROOT / "models" / "aftercare.tar.gz"
 DEFAULT_RASA_DATA = ("data/nlu", "data/stories", "data/rules", "data/triage/advice_responses.yml")

@@ -34,7 +34,7 @@ Use in tests::
 
 Use standalone, to try Telegram mode offline (two terminals)::
 
-    python -m bot.telegram.standin --port 8081 --token 123:abc
+    python -m devtools.telegram_standin --port 8081 --token 123:abc
     TELEGRAM_BOT_TOKEN=123:abc TELEGRAM_API_BASE_URL=http://127.0.0.1:8081/bot make run
     # or, with in-memory records (link code DEMO, practitioner chat 2001) and no database:
     TELEGRAM_BOT_TOKEN=123:abc TELEGRAM_API_BASE_URL=http://127.0.0.1:8081/bot python -m bot.telegram.app --demo
@@ -648,7 +648,7 @@ class BotApiStandIn:
         implementation = self._methods().get(method_key)
         if implementation is None:
             if method_key in _KNOWN_BUT_NOT_EMULATED:
-                error = _bad_request(f"{method_raw} is not emulated by the local stand-in (bot/telegram/standin.py)")
+                error = _bad_request(f"{method_raw} is not emulated by the local stand-in (devtools/telegram_standin.py)")
                 return web.json_response(error.body(), status=400)
             return web.json_response(ApiError(404, "Not Found").body(), status=404)
         method, handler = implementation

@@ -15,8 +15,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import httpx
 
-from bot.bench.scripts import Script
-from bot.bench.stats import compare_events, latency_summary
+from devtools.bench.scripts import Script
+from devtools.bench.stats import compare_events, latency_summary
 
 WEBHOOK = "/webhooks/rest/webhook"
 

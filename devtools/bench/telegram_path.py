@@ -14,11 +14,12 @@ import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Dict, List, Optional, Sequence, Tuple
 
-from bot.bench.load import Ledger
-from bot.bench.scripts import Script
-from bot.bench.stats import latency_summary
-from bot.processes import Processes, memory
-from bot.telegram.standin import ApiCall, BotApiStandIn
+from bot.run.processes import Processes
+from devtools.bench.load import Ledger
+from devtools.bench.scripts import Script
+from devtools.bench.stats import latency_summary
+from devtools.processes import memory
+from devtools.telegram_standin import ApiCall, BotApiStandIn
 
 TOKEN = "123456:BENCH-standin"
 GATEWAY = "gateway"
