@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from bot.bootstrap import clinic_service
-from bot.service import ClinicService
+from bot.usecases.triage import ClinicService
 
 _service: Optional[ClinicService] = None
 

@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 
 from actions import constants as c
 from actions.service import get_service
-from bot.service import Outcome, intent_confidence, intent_name
+from bot.usecases.triage import Outcome, intent_confidence, intent_name
 from bot.triage.conversation import parse_detail, report_from_json, report_to_json
 from bot.triage.model import PatientContext, Report
 

@@ -28,7 +28,7 @@ _LEVEL_HEADERS = {
 
 @dataclass(frozen=True)
 class AlertContext:
-    """Everything an alert shows. Loaded from the records by bot.store.repository.alert_context()."""
+    """Everything an alert shows. Loaded from the records by bot.views.alert_context()."""
 
     escalation_id: int
     kind: str  # initial | realert | backup | failover | patient_ack_notice | unreachable_notice
@@ -54,7 +54,7 @@ class AlertContext:
 
 @dataclass(frozen=True)
 class ScreeningAlertContext:
-    """A pre-treatment screening a practitioner must review (bot.store.repository.screening_alert_context)."""
+    """A pre-treatment screening a practitioner must review (bot.views.screening_alert_context)."""
 
     screening_id: int
     kind: str  # screening

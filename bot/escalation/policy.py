@@ -23,6 +23,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
+from bot.escalation.states import EscalationState
 from bot.triage.model import Level
 
 INITIAL = "initial"
@@ -57,7 +58,7 @@ class Followup:
 
 
 @dataclass(frozen=True)
-class EscalationState:
+class EscalationSnapshot:
     """An escalation as the policy sees it.
 
     queued: (practitioner_id, kind, round) of every alert already in the outbox for this escalation.
@@ -67,13 +68,16 @@ class EscalationState:
 
     escalation_id: int
     level: Level
-    state: str  # open | acknowledged | resolved
+    state: EscalationState
     created_at: dt.datetime
     treating: Optional[PractitionerRef]
     staff: Tuple[PractitionerRef, ...] = ()
     queued: FrozenSet[Tuple[int, str, int]] = field(default_factory=frozenset)
     failed: FrozenSet[int] = field(default_factory=frozenset)
     unreachable: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", EscalationState(self.state))  # the database gives the plain word
 
     @property
     def alerted(self) -> FrozenSet[int]:
@@ -108,29 +112,29 @@ class EscalationPolicy:
             recipients.extend(_reachable_with_role(staff, "backup", exclude=recipients))
         return recipients
 
-    def due_followups(self, state: EscalationState, now: dt.datetime) -> List[Followup]:
+    def due_followups(self, state: EscalationSnapshot, now: dt.datetime) -> List[Followup]:
         """Reminders and backup alerts due at `now` that are not in the outbox yet."""
-        if state.state != "open":
+        if state.state is not EscalationState.OPEN:
             return []
         elapsed = now - state.created_at
         due = self._due_failover(state) + self._due_realert(state, elapsed) + self._due_backup(state, elapsed)
         return [f for f in due if (f.practitioner_id, f.kind, f.round) not in state.queued]
 
-    def next_recipients(self, state: EscalationState) -> List[PractitionerRef]:
+    def next_recipients(self, state: EscalationSnapshot) -> List[PractitionerRef]:
         """Who to page at once because an alert failed for good and nobody alerted so far can still get it;
         [] while someone still can (or nothing has failed)."""
-        if state.state != "open" or state.alerted or not state.failed:
+        if state.state is not EscalationState.OPEN or state.alerted or not state.failed:
             return []
         return self._untried(state)
 
-    def nobody_reachable(self, state: EscalationState) -> bool:
+    def nobody_reachable(self, state: EscalationSnapshot) -> bool:
         """True when the escalation is open, not yet marked, nobody alerted can still get it and nobody is left
         to try: the patient must be told to phone the clinic themselves."""
-        return (state.state == "open" and not state.unreachable and not state.alerted
+        return (state.state is EscalationState.OPEN and not state.unreachable and not state.alerted
                 and not self._untried(state))
 
     @staticmethod
-    def _untried(state: EscalationState) -> List[PractitionerRef]:
+    def _untried(state: EscalationSnapshot) -> List[PractitionerRef]:
         """The first tier (treating, on call, backup) with somebody reachable who has neither failed nor been
         alerted about this escalation yet."""
         tried = {p for p, _, _ in state.queued} | set(state.failed)
@@ -141,10 +145,10 @@ class EscalationPolicy:
                 return _unique(people)
         return []
 
-    def _due_failover(self, state: EscalationState) -> List[Followup]:
+    def _due_failover(self, state: EscalationSnapshot) -> List[Followup]:
         return [Followup(p.id, FAILOVER, 1) for p in self.next_recipients(state)]
 
-    def _due_realert(self, state: EscalationState, elapsed: dt.timedelta) -> List[Followup]:
+    def _due_realert(self, state: EscalationSnapshot, elapsed: dt.timedelta) -> List[Followup]:
         treating = state.treating
         if treating is None or not treating.reachable or treating.id in state.failed:
             return []
@@ -154,7 +158,7 @@ class EscalationPolicy:
         # Only the latest round: a notifier that was down for half an hour sends one reminder, not three.
         return [Followup(treating.id, REALERT, rounds_due)]
 
-    def _due_backup(self, state: EscalationState, elapsed: dt.timedelta) -> List[Followup]:
+    def _due_backup(self, state: EscalationSnapshot, elapsed: dt.timedelta) -> List[Followup]:
         if elapsed < self.backup_after:
             return []
         exclude = ([state.treating] if state.treating else []) + [p for p in state.staff if p.id in state.failed]
@@ -165,7 +169,7 @@ class EscalationPolicy:
 
 
 def due_followups(
-    state: EscalationState, now: dt.datetime, policy: Optional[EscalationPolicy] = None
+    state: EscalationSnapshot, now: dt.datetime, policy: Optional[EscalationPolicy] = None
 ) -> List[Tuple[int, str, int]]:
     """(practitioner_id, kind, round) of the alerts due for `state` at `now` (default timings unless given)."""
     followups = (policy or EscalationPolicy()).due_followups(state, now)

@@ -22,7 +22,7 @@ CONFIG = ROOT / "pyproject.toml"
 # Every module the contracts name, as empty modules: the clean tree.
 CLEAN_TREE: Dict[str, str] = {
     "bot/__init__.py": "",
-    "bot/service.py": "from bot.triage import engine\n",
+    "bot/usecases/triage.py": "from bot.triage import engine\n",
     "bot/helpers.py": "",
     "bot/triage/__init__.py": "",
     "bot/triage/engine.py": "import re\nimport yaml\n",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.escalation.policy import EscalationPolicy, EscalationState, PractitionerRef
+from bot.escalation.policy import EscalationPolicy, EscalationSnapshot, PractitionerRef
 from bot.triage.model import Level
 
 START = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.timezone.utc)
@@ -14,12 +14,12 @@ STAFF = (TREATING, ON_CALL, BACKUP_PERSON)
 POLICY = EscalationPolicy(realert_after=dt.timedelta(minutes=10), backup_after=dt.timedelta(minutes=20))
 
 
-def state(**changes) -> EscalationState:
+def state(**changes) -> EscalationSnapshot:
     """An open urgent escalation raised at START for the treating practitioner; `changes` override fields."""
     values = dict(escalation_id=7, level=Level.URGENT, state="open", created_at=START, treating=TREATING,
                   staff=STAFF, queued=frozenset())
     values.update(changes)
-    return EscalationState(**values)
+    return EscalationSnapshot(**values)
 
 
 def at(minutes: float) -> dt.datetime:

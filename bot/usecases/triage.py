@@ -1,5 +1,5 @@
-"""The application service between the messengers (Rasa actions, the Telegram gateway's safety net, the CLI)
-and the two cores (the pure triage engine and the store).
+"""The triage use case: a patient's message in, the triage decision (and its record, escalation and alerts) out.
+Rasa's actions, the Telegram gateway's safety net and the triage CLI all go through `ClinicService`.
 
     outcome = service.assess(sender, text, entities, intent_confidence, pending=..., answers=...)
     if outcome.final: service.record(outcome, source="rasa")   # else ask outcome.to_ask first
@@ -13,14 +13,17 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
+from bot.escalation.policy import EscalationPolicy
 from bot.screening import items as screening_items
 from bot.settings import Settings
+from bot.store.uow import UnitOfWork
 from bot.triage.conversation import merge, with_answers, without_detail
 from bot.triage.criteria import Criteria, load_criteria
 from bot.triage.engine import triage
 from bot.triage.findings import report_from_entities
 from bot.triage.model import Decision, PatientContext, Report
 from bot.triage.screen import concern_topics, general_question
+from bot.usecases import appointments, records, reports
 
 logger = logging.getLogger(__name__)
 
@@ -129,13 +132,7 @@ class ClinicService:
         """(treatment_id, context) from the record when the patient is known, else the given fallback."""
         if patient_id is None or self.session_factory is None:
             return None, fallback
-        from bot.store import repository
-        from bot.store.uow import UnitOfWork
-
-        with UnitOfWork(self.session_factory) as uow:
-            treatment = repository.latest_treatment(uow, patient_id)
-            context = repository.patient_context(uow, patient_id)
-            return (treatment.id if treatment else None), context
+        return records.patient_context(UnitOfWork(self.session_factory), patient_id)
 
     # --- deciding -----------------------------------------------------------------------------------------------
     def assess(
@@ -184,18 +181,12 @@ class ClinicService:
                 logger.warning("escalating report from an unlinked sender could not be recorded (level=%s)",
                                outcome.decision.level.value)
             return Recorded(None, None)
-        from bot.escalation.policy import EscalationPolicy
-        from bot.store import repository
-        from bot.store.uow import UnitOfWork
-
-        with UnitOfWork(self.session_factory) as uow:
-            recorded = repository.record_report(
-                uow, outcome.patient_id, outcome.treatment_id, outcome.text, outcome.decision, source,
-                policy=EscalationPolicy.from_settings(self.settings),
-            )
-            uow.commit()
-            result = Recorded(recorded.report.id, recorded.escalation.id if recorded.escalation else None,
-                              len(recorded.deliveries))
+        recorded = reports.record_report(
+            UnitOfWork(self.session_factory), outcome.patient_id, outcome.treatment_id, outcome.text,
+            outcome.decision, source, policy=EscalationPolicy.from_settings(self.settings),
+        )
+        result = Recorded(recorded.report.id, recorded.escalation.id if recorded.escalation else None,
+                          len(recorded.deliveries))
         logger.info("report %s recorded: level=%s criteria=%s escalation=%s", result.report_id,
                     outcome.decision.level.value, ",".join(outcome.decision.criteria), result.escalation_id)
         return result
@@ -209,15 +200,9 @@ class ClinicService:
             logger.warning("screening from an unlinked sender could not be recorded (%d item(s) to review)",
                            len(to_review))
             return ScreeningRecorded(None, to_review, advice)
-        from bot.escalation.policy import EscalationPolicy
-        from bot.store import repository
-        from bot.store.uow import UnitOfWork
-
-        with UnitOfWork(self.session_factory) as uow:
-            recorded = repository.record_screening(uow, patient_id, answers,
-                                                   policy=EscalationPolicy.from_settings(self.settings))
-            uow.commit()
-            screening_id = recorded.screening.id
+        recorded = appointments.record_screening(UnitOfWork(self.session_factory), patient_id, answers,
+                                                 policy=EscalationPolicy.from_settings(self.settings))
+        screening_id = recorded.screening.id
         logger.info("screening %s recorded: %d item(s) to review, %d alert(s) queued", screening_id,
                     len(to_review), len(recorded.deliveries))
         return ScreeningRecorded(screening_id, to_review, advice)

@@ -1,7 +1,7 @@
 """Patients' data under control: erase one patient everywhere, and purge those inactive for longer than the
 clinic keeps data (DATA_RETENTION_DAYS).
 
-Erasing is two steps in two stores. First the clinic's records, in one transaction (repository.erase_patient:
+Erasing is two steps in two stores. First the clinic's records, in one transaction (_erase_records:
 every row of the patient's, and a tombstone in the audit trail without health data); then the patient's Rasa
 conversation (bot.store.conversations). When the conversation store cannot be reached the clinic's records are
 erased all the same and the result says so (`conversation_error`): the caller must tell a person, and running
@@ -72,7 +72,7 @@ def erase(session_factory, conversations: ConversationStore, patient_id: int, ac
     now = now or utcnow()
     with UnitOfWork(session_factory) as uow:
         try:
-            rows = repository.erase_patient(uow, patient_id, actor, reason, now)
+            rows = _erase_records(uow, patient_id, actor, reason, now)
             already = False
         except errors.UnknownPatient:
             if not repository.was_erased(uow, patient_id):
@@ -86,9 +86,26 @@ def erase(session_factory, conversations: ConversationStore, patient_id: int, ac
         events, problem = None, str(error)
         log.error("patient %s: records erased, but the conversation was not: %s", patient_id, error)
     with UnitOfWork(session_factory) as uow:
-        repository.record_conversation_erasure(uow, patient_id, actor, events, now)
+        if events is None:
+            repository.audit(uow, "patient", patient_id, "conversation_not_erased", actor,
+                             {"reason": "store unreachable"}, now)
+        else:
+            repository.audit(uow, "patient", patient_id, "conversation_erased", actor, {"events": events}, now)
         uow.commit()
     return Erasure(patient_id, rows, events, problem, already)
+
+
+def _erase_records(uow: UnitOfWork, patient_id: int, actor: str, reason: str, now: dt.datetime) -> Dict[str, int]:
+    """Delete every row of the patient's (repository.patient_rows) and leave one tombstone in the audit trail:
+    entity "patient", their id, action "erased", who and when, and how many rows went per table (no name, no
+    words, no health data). Returns those counts."""
+    rows = repository.patient_rows(uow, patient_id)
+    repository.delete_patient_rows(uow, rows)
+    repository.audit(uow, "patient", patient_id, repository.ERASED, actor, {"reason": reason, "rows": rows.counts},
+                     now)
+    uow.flush()
+    log.info("patient %s erased by %s (%s)", patient_id, actor, reason)
+    return rows.counts
 
 
 def due_for_purge(session_factory, conversations: ConversationStore, retention_days: int,
@@ -99,7 +116,8 @@ def due_for_purge(session_factory, conversations: ConversationStore, retention_d
     now = now or utcnow()
     cutoff = now - dt.timedelta(days=retention_days)
     with UnitOfWork(session_factory) as uow:
-        candidates = repository.inactive_patients(uow, cutoff)
+        candidates = [patient_id for patient_id in repository.list_patient_ids(uow)
+                      if repository.last_activity(uow, patient_id) < cutoff]
     due = []
     for patient_id in candidates:
         last_said = conversations.last_event_at(patient_id)
