@@ -1,6 +1,6 @@
-"""`TelegramMessenger`: the notifier's Messenger (bot/escalation/notifier.py) on top of PTB's Bot.
+"""`TelegramMessenger`: the outbox's Messenger (bot/outbox/messenger.py) on top of PTB's Bot.
 
-It sends one alert and translates PTB's exceptions into the notifier's three (bot/escalation/errors.py), so
+It sends one message and translates PTB's exceptions into the outbox's three (bot/outbox/errors.py), so
 the outbox can decide what to do:
 
     telegram.error.RetryAfter                 -> RetryAfter(seconds)     try again after that long
@@ -24,7 +24,7 @@ from telegram.constants import MessageLimit
 from telegram import error as tg
 from telegram.ext import ExtBot
 
-from bot.escalation.errors import PermanentSendError, RetryAfter, TransientSendError
+from bot.outbox.errors import PermanentSendError, RetryAfter, TransientSendError
 from bot.telegram.sending import NO_RETRY, retry_after_seconds, shorten
 
 log = logging.getLogger(__name__)

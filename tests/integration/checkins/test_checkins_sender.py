@@ -10,7 +10,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from bot.checkins.sender import CheckinSender
-from bot.escalation.errors import PermanentSendError, RetryAfter, TransientSendError
+from bot.outbox.errors import PermanentSendError, RetryAfter, TransientSendError
 from bot.store import db, repository
 from bot.store.models import AuditEvent, ScheduledCheckin
 from bot.store.uow import UnitOfWork
@@ -227,7 +227,7 @@ async def test_a_checkin_claimed_by_a_sender_that_died_is_sent_after_its_lease(s
     clock = FakeClock(T0 + dt.timedelta(hours=25))
     add_patient(session_factory, practitioner_id, CHAT)
     dead = CheckinSender(session_factory, FakeMessenger(), clock, lease=dt.timedelta(minutes=5))
-    claimed, _ = dead._claim(clock())  # claimed, then the process died before sending
+    claimed = dead.claim(clock())  # claimed, then the process died before sending
     assert len(claimed) == 1
     messenger = FakeMessenger()
     survivor = CheckinSender(session_factory, messenger, clock)

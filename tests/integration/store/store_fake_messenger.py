@@ -14,7 +14,7 @@ from collections import Counter
 from typing import List, Optional, Tuple
 
 from bot.escalation.alerts import parse_alert_ref
-from bot.escalation.errors import RetryAfter, TransientSendError
+from bot.outbox.errors import RetryAfter, TransientSendError
 
 SeenKey = Tuple[int, int, str, int]  # chat id, escalation id, kind, round
 

@@ -8,7 +8,7 @@ import random
 
 from sqlalchemy import select, update
 
-from bot.escalation.errors import PermanentSendError
+from bot.outbox.errors import PermanentSendError
 from bot.escalation.notifier import Notifier
 from bot.escalation.policy import EscalationPolicy
 from bot.store import repository

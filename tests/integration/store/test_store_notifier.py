@@ -17,10 +17,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.escalation.errors import PermanentSendError, RetryAfter, TransientSendError
-from bot.escalation.notifier import ConsoleMessenger, Notifier
+from bot import views
+from bot.escalation.notifier import Notifier
 from bot.escalation.policy import EscalationPolicy
-from bot.store import leases, repository
+from bot.outbox.errors import PermanentSendError, RetryAfter, TransientSendError
+from bot.outbox.messenger import ConsoleMessenger
+from bot.outbox.worker import Nudge
+from bot.store import repository
 from bot.store.models import AlertDelivery, AuditEvent, Escalation
 from bot.store.uow import UnitOfWork
 from bot.triage.model import Level
@@ -167,7 +170,7 @@ async def test_alert_that_cannot_be_worded_is_still_sent(session_factory, clinic
     def broken(*args, **kwargs):
         raise KeyError("symptom")
 
-    monkeypatch.setattr(repository, "alert_context", broken)
+    monkeypatch.setattr(views, "alert_context", broken)
     messenger = RecordingMessenger()
     assert (await _notifier(session_factory, messenger).run_once(_at(0))).sent == 1
     chat_id, text, buttons = messenger.messages[0]
@@ -192,7 +195,7 @@ async def test_run_forever_stops_when_asked(session_factory, clinic):
 async def test_a_nudge_sends_a_new_alert_without_waiting_for_the_poll(session_factory, clinic):
     """The gateway nudges after each answered message; the poll interval (an hour here) is only the safety net."""
     messenger = RecordingMessenger()
-    stop, nudge = asyncio.Event(), leases.Nudge()
+    stop, nudge = asyncio.Event(), Nudge()
     notifier = _notifier(session_factory, messenger)
     passes = []
     run_once = notifier.run_once

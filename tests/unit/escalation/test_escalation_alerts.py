@@ -1,14 +1,13 @@
-"""Alert wording, buttons, reference line; the console messenger; retry timing."""
+"""Alert wording, buttons, reference line; the console messenger. (Retry timing: tests/unit/outbox.)"""
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import io
-import random
 
 from bot.escalation import alerts
-from bot.escalation.errors import RetryAfter, TransientSendError
-from bot.escalation.notifier import ConsoleMessenger, Notifier
+from bot.escalation.notifier import Notifier
+from bot.outbox.messenger import ConsoleMessenger
 
 TREATED = dt.datetime(2026, 11, 23, 14, 30, tzinfo=dt.timezone.utc)
 RECEIVED = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.timezone.utc)
@@ -83,16 +82,6 @@ def test_console_messenger_prints_a_box():
     assert printed[0].startswith("┌─ message to chat 1001") and printed[-1].startswith("└")
     assert all(line.startswith("│") for line in printed[1:-1])
     assert any("[Acknowledge: ack:12]" in line for line in printed)
-
-
-def test_retry_delay_grows_with_jitter_and_honours_retry_after():
-    notifier = Notifier(session_factory=None, messenger=None, base_backoff_seconds=2, max_backoff_seconds=60,
-                        rng=random.Random(1))
-    delays = [notifier.retry_delay(attempt, TransientSendError("x")) for attempt in range(1, 8)]
-    for attempt, delay in enumerate(delays, start=1):
-        full = min(60, 2 * 2 ** (attempt - 1))
-        assert full / 2 <= delay <= full
-    assert notifier.retry_delay(1, RetryAfter(30)) >= 30
 
 
 def test_minimal_alert_keeps_reference_and_buttons():

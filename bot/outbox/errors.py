@@ -1,5 +1,5 @@
-"""Errors a `Messenger` raises. Adapters (Telegram, console) translate their own exceptions into these three,
-so the notifier's retry logic does not depend on any messaging library.
+"""Errors a `Messenger` (bot.outbox.messenger) raises. Adapters (Telegram, console) translate their own exceptions
+into these three, so the outbox's retry rule (bot.outbox.retry) does not depend on any messaging library.
 """
 from __future__ import annotations
 
