@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from telegram import Bot
 
-from bot.escalation.errors import PermanentSendError, RetryAfter, TransientSendError
+from bot.outbox.errors import PermanentSendError, RetryAfter, TransientSendError
 from bot.telegram.messenger import TelegramMessenger
 from devtools.telegram_standin import BotApiStandIn
 from telegram_helpers import STAFF_CHAT, RunningBot
