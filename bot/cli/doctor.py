@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple
 
-from bot.settings import ConfigError, Settings
+from bot.settings import PROJECT_ROOT, ConfigError, Settings
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "aftercare.tar.gz"
+DEFAULT_MODEL = PROJECT_ROOT / "models" / "aftercare.tar.gz"
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
