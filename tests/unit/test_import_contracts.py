@@ -30,6 +30,10 @@ CLEAN_TREE: Dict[str, str] = {
     "bot/store/repository.py": "import sqlalchemy\nfrom bot.triage import engine\n",
     "bot/telegram/__init__.py": "",
     "bot/telegram/gateway.py": "import telegram\nfrom bot import service\n",
+    "bot/outbox/__init__.py": "",
+    "bot/outbox/worker.py": "import sqlalchemy\nfrom bot.store import repository\n",
+    "bot/outbox/retry.py": "",
+    "bot/outbox/errors.py": "",
     "actions/__init__.py": "",
     "actions/action_triage.py": "import rasa_sdk\nfrom bot import service\n",
     "devtools/__init__.py": "",
@@ -60,6 +64,8 @@ REQUIRED = [
     ({"actions"}, {"bot.telegram", "telegram"}),
     ({"bot", "actions"}, {"devtools"}),
     ({"bot.store"}, {"bot.telegram", "telegram"}),
+    ({"bot.outbox"}, {"bot.telegram", "telegram", "bot.escalation", "bot.checkins"}),
+    ({"bot.outbox.retry", "bot.outbox.errors"}, {"bot.store", "sqlalchemy"}),
 ]
 
 
@@ -100,6 +106,14 @@ def test_the_clean_tree_keeps_every_contract(tmp_path):
                  "bot.wiring -> devtools.evaluate", id="bot-imports-devtools"),
     pytest.param("bot.store never talks to Telegram", {"bot/store/outbox.py": "import telegram\n"},
                  "bot.store.outbox -> telegram", id="store-imports-telegram"),
+    pytest.param("bot.outbox knows no Telegram", {"bot/outbox/worker.py": LAZY.format(module="telegram", name="Bot")},
+                 "bot.outbox.worker -> telegram", id="outbox-imports-telegram-lazily"),
+    pytest.param("bot.outbox knows no Telegram", {"bot/outbox/worker.py": "from bot.escalation import alerts\n",
+                                                  "bot/escalation/__init__.py": "", "bot/escalation/alerts.py": ""},
+                 "bot.outbox.worker -> bot.escalation.alerts", id="outbox-imports-an-alert-source"),
+    pytest.param("bot.outbox's retry rule and send errors are pure",
+                 {"bot/outbox/retry.py": "from bot.outbox import worker\n"},
+                 "bot.outbox.worker -> sqlalchemy", id="retry-rule-imports-the-database-through-the-worker"),
 ])
 def test_a_broken_contract_fails_the_run(tmp_path, contract, changed, chain):
     result = lint_imports(make_tree(tmp_path, {**CLEAN_TREE, **changed}))
