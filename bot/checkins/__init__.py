@@ -2,5 +2,5 @@
 
 schedule.py  which check-ins a treatment gets, and when (pure)
 texts.py     what the patient reads, and the quick-answer buttons
-sender.py    sends the ones that are due, from the database, exactly once each
+sender.py    check-ins as a source of the outbox worker (bot.outbox): due, worded, recorded; sent once each
 """

@@ -1,2 +1,3 @@
-"""Getting red flags in front of a practitioner: who and when (policy, followups), what the alert says (alerts),
-and delivering the outbox at least once through any messenger (notifier). Messenger errors are in errors."""
+"""Getting red flags in front of a practitioner: who and when (policy, states), what the alert says (alerts),
+and alerts as a source of the outbox worker (notifier: AlertSource and Notifier; the worker, retry rule and
+Messenger port are in bot.outbox)."""
