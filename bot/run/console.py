@@ -15,9 +15,11 @@ from typing import List, Optional
 import httpx
 
 from bot.checkins.sender import CheckinSender
-from bot.escalation.notifier import ConsoleMessenger, Notifier
+from bot.escalation.notifier import Notifier
+from bot.outbox.messenger import ConsoleMessenger
+from bot.outbox.worker import Nudge
 from bot.settings import Settings
-from bot.store import leases, repository
+from bot.store import repository
 from bot.store.uow import UnitOfWork
 
 DEMO_PATIENT_CHAT = 1
@@ -133,7 +135,7 @@ class ConsoleChat:
 
     async def run(self) -> None:
         stop = asyncio.Event()
-        nudge = leases.Nudge()
+        nudge = Nudge()
         notifier = asyncio.create_task(self.notifier.run_forever(poll_interval=1.0, stop=stop, nudge=nudge))
         checkins = asyncio.create_task(self.checkins.run_forever(poll_interval=5.0, stop=stop))
         print(f"\nYou are the demo patient (treated 20 hours ago, face, microneedling). Type a message; "
