@@ -15,6 +15,7 @@ from bot.run.console import DEMO_ON_CALL_CHAT, DEMO_PRACTITIONER_CHAT, demo_sett
 from bot.settings import Settings
 from bot.store import db, repository
 from bot.store.uow import UnitOfWork
+from bot.usecases import enrolment
 
 
 def test_demo_settings_replace_the_database_and_the_conversation_store(tmp_path):
@@ -92,9 +93,7 @@ def test_make_run_without_a_token_never_writes_to_the_clinic_database(terminal_l
     clinic_url = f"sqlite:///{tmp / 'clinic.db'}"
     db.upgrade(clinic_url)
     clinic = db.make_session_factory(clinic_url)
-    with UnitOfWork(clinic) as uow:
-        repository.add_practitioner(uow, "Dr Real", "treating", 555001)
-        uow.commit()
+    enrolment.add_practitioner(UnitOfWork(clinic), "Dr Real", "treating", 555001)
     monkeypatch.setenv("DATABASE_URL", clinic_url)
 
     assert launcher.main() == 0

@@ -9,6 +9,7 @@ from bot import cli
 from bot.store import db, repository
 from bot.store.uow import UnitOfWork
 from bot.triage.model import Level
+from bot.usecases import reports
 
 from store_helpers import decision
 
@@ -88,9 +89,8 @@ def test_escalations_and_export(aftercare, db_url, session_factory):
     patient_id = int(_value(out, "patient id"))
     with UnitOfWork(session_factory) as uow:
         treatment = repository.latest_treatment(uow, patient_id)
-        repository.record_report(uow, patient_id, treatment.id, "yellow pus", decision(Level.URGENT, "discharge"),
-                                 "rasa")
-        uow.commit()
+    reports.record_report(UnitOfWork(session_factory), patient_id, treatment.id, "yellow pus",
+                          decision(Level.URGENT, "discharge"), "rasa")
 
     code, out, _ = aftercare("escalations")
     assert code == 0 and out.startswith("#1    urgent    open") and "patient 1 (Jane)" in out

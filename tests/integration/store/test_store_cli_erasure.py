@@ -13,6 +13,7 @@ from bot.store import repository
 from bot.store.models import AuditEvent, Patient
 from bot.store.uow import UnitOfWork
 from bot.triage.model import Level
+from bot.usecases import enrolment, reports
 
 from conversation_helpers import add_event, create_events_table, senders
 from store_helpers import decision
@@ -52,13 +53,12 @@ def aftercare(db_url, data_dir, monkeypatch, capsys):
 
 def _patient(session_factory, name="Ann Example", when=None) -> int:
     when = when or dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=20)
-    with UnitOfWork(session_factory) as uow:
-        treating = repository.add_practitioner(uow, f"Dr {name}", "treating", abs(hash(name)) % 10**9)
-        new = repository.add_patient_with_treatment(uow, name, when, "face", "microneedling", treating.id, now=when)
-        repository.redeem_link_code(uow, new.link_code, 5000 + new.patient.id, now=when)
-        repository.record_report(uow, new.patient.id, new.treatment.id, WORDS, decision(Level.URGENT, "pus"),
-                                 "rasa", now=when)
-        uow.commit()
+    uow = UnitOfWork(session_factory)
+    treating = enrolment.add_practitioner(uow, f"Dr {name}", "treating", abs(hash(name)) % 10**9)
+    new = enrolment.add_patient_with_treatment(uow, name, when, "face", "microneedling", treating.id, now=when)
+    enrolment.redeem_link_code(uow, new.link_code, 5000 + new.patient.id, now=when)
+    reports.record_report(uow, new.patient.id, new.treatment.id, WORDS, decision(Level.URGENT, "pus"), "rasa",
+                          now=when)
     return new.patient.id
 
 

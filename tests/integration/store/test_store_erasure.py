@@ -11,11 +11,12 @@ from typing import Any, Dict, List
 import pytest
 from sqlalchemy import select, text
 
-from bot.store import errors, repository, retention
+from bot.store import errors, repository
 from bot.store.conversations import ConversationStore, ConversationStoreUnavailable
 from bot.store.models import AlertDelivery, AuditEvent, Base, LinkCode
 from bot.store.uow import UnitOfWork
 from bot.triage.model import Level
+from bot.usecases import appointments, checkins, enrolment, escalations, records, reports, retention
 
 from conversation_helpers import add_event, create_events_table, drop_events_table, senders
 from store_helpers import NOW, T0, decision
@@ -54,31 +55,30 @@ def _full_patient(session_factory, conversations, name=NAME, words=WORDS, chat=C
     """A patient with a row in every table there is: treatment, check-ins, link codes (used and unused), chat link,
     an escalated report acknowledged (so a notice to the patient is queued), a photo, an appointment, a flagged
     screening with its alert, staff reads and an export in the audit trail, and a conversation."""
-    with UnitOfWork(session_factory) as uow:
-        treating = repository.list_practitioners(uow)[0]
-        new = repository.add_patient_with_treatment(uow, name, T0, "face", "microneedling", treating.id, phone=phone,
-                                                    product_batch="EX-42", now=now, checkin_hours=(24, 72, 168))
-        pid = new.patient.id
-        repository.redeem_link_code(uow, new.link_code, chat, now=now)
-        recorded = repository.record_report(uow, pid, new.treatment.id, words, decision(Level.URGENT, "pus"),
-                                            "rasa", now=now)
-        repository.acknowledge(uow, recorded.escalation.id, treating.id, now=now)
-        repository.attach_photo(uow, pid, file_id, now=now, caption=CAPTION if name == NAME else None)
-        repository.add_appointment(uow, pid, now + dt.timedelta(days=20), "scalp", "microinjection", treating.id,
-                                   preparation_lead=dt.timedelta(days=7), now=now)
-        repository.record_screening(uow, pid, dict(ANSWERS, keloid="yes"), now=now)
-        repository.set_checkins_paused(uow, pid, True, now=now)
-        repository.patient_summary(uow, pid, viewer=f"practitioner:{treating.id}", now=now)
-        repository.export_patient(uow, pid, actor="cli:tester", now=now)
-        for delivery in uow.session.execute(select(AlertDelivery).where(
+    uow = UnitOfWork(session_factory)  # each use case opens and commits it
+    treating = enrolment.list_practitioners(uow)[0]
+    new = enrolment.add_patient_with_treatment(uow, name, T0, "face", "microneedling", treating.id, phone=phone,
+                                               product_batch="EX-42", now=now, checkin_hours=(24, 72, 168))
+    pid = new.patient.id
+    enrolment.redeem_link_code(uow, new.link_code, chat, now=now)
+    recorded = reports.record_report(uow, pid, new.treatment.id, words, decision(Level.URGENT, "pus"), "rasa",
+                                     now=now)
+    escalations.acknowledge(uow, recorded.escalation.id, treating.id, now=now)
+    reports.attach_photo(uow, pid, file_id, now=now, caption=CAPTION if name == NAME else None)
+    appointments.add_appointment(uow, pid, now + dt.timedelta(days=20), "scalp", "microinjection", treating.id,
+                                 preparation_lead=dt.timedelta(days=7), now=now)
+    appointments.record_screening(uow, pid, dict(ANSWERS, keloid="yes"), now=now)
+    checkins.set_checkins_paused(uow, pid, True, now=now)
+    records.view_patient(uow, pid, viewer=f"practitioner:{treating.id}", now=now)
+    records.export_patient(uow, pid, actor="cli:tester", now=now)
+    with UnitOfWork(session_factory) as open_uow:
+        for delivery in open_uow.session.execute(select(AlertDelivery).where(
                 AlertDelivery.escalation_id == recorded.escalation.id)).scalars():
             # what the notifier writes when a message fails (the error may quote what was sent)
-            repository.audit(uow, "alert_delivery", delivery.id, "failed", "system:notifier",
+            repository.audit(open_uow, "alert_delivery", delivery.id, "failed", "system:notifier",
                              {"recipient": delivery.recipient, "error": f"could not send: {words}"}, now)
-        uow.commit()
-    with UnitOfWork(session_factory) as uow:  # an unused code issued later (revokes nothing used)
-        repository.new_link_code(uow, pid, now=now)
-        uow.commit()
+        open_uow.commit()
+    enrolment.new_link_code(uow, pid, now=now)  # an unused code issued later (revokes nothing used)
     sender = f"patient-{pid}"
     add_event(conversations.url, sender, "user", words, _ts(now))
     add_event(conversations.url, sender, "slot", words, _ts(now))
@@ -119,8 +119,7 @@ def _tombstone(session_factory, pid: int) -> List[AuditEvent]:
 
 
 def _export(session_factory, pid: int) -> Dict[str, Any]:
-    with UnitOfWork(session_factory) as uow:
-        data = repository.export_patient(uow, pid)
+    data = records.export_patient(UnitOfWork(session_factory), pid)
     data.pop("exported_at")
     return data
 
@@ -162,9 +161,8 @@ def test_an_unreachable_conversation_store_is_said_and_a_second_run_finishes(ses
     assert not result.complete and result.conversation_events is None
     assert "unreachable" in result.conversation_error and "port 1" in result.conversation_error
     assert "s3cret" not in result.conversation_error
-    with UnitOfWork(session_factory) as uow:  # the clinic's records are erased all the same
-        with pytest.raises(errors.UnknownPatient):
-            repository.get_patient(uow, pid)
+    with pytest.raises(errors.UnknownPatient):  # the clinic's records are erased all the same
+        enrolment.get_patient(UnitOfWork(session_factory), pid)
     assert [e.action for e in _tombstone(session_factory, pid)] == ["erased", "conversation_not_erased"]
     assert f"patient-{pid}" in senders(conversations.url)
 
@@ -191,20 +189,17 @@ def test_preview_counts_without_erasing(session_factory, clinic, conversations):
 def test_an_erased_patients_id_is_never_given_again(session_factory, clinic, conversations):
     pid = _full_patient(session_factory, conversations)  # the highest id
     retention.erase(session_factory, UNREACHABLE_PG, pid, "cli:alice")  # its conversation left behind
-    with UnitOfWork(session_factory) as uow:
-        newcomer = repository.add_patient(uow, "New Person")
-        uow.commit()
+    newcomer = enrolment.add_patient(UnitOfWork(session_factory), "New Person")
     assert newcomer.id > pid
     assert conversations.messages(newcomer.id) == []
 
 
 # --- retention ------------------------------------------------------------------------------------------------------
 def _patient_treated(session_factory, name: str, treated: dt.datetime) -> int:
-    with UnitOfWork(session_factory) as uow:
-        treating = repository.list_practitioners(uow)[0]
-        new = repository.add_patient_with_treatment(uow, name, treated, "face", "microneedling", treating.id,
-                                                    now=treated)
-        uow.commit()
+    uow = UnitOfWork(session_factory)
+    treating = enrolment.list_practitioners(uow)[0]
+    new = enrolment.add_patient_with_treatment(uow, name, treated, "face", "microneedling", treating.id,
+                                               now=treated)
     return new.patient.id
 
 
@@ -214,13 +209,12 @@ def test_purge_erases_only_patients_inactive_longer_than_the_retention(session_f
     wrote_late = _patient_treated(session_factory, "Wrote Later", T0 - dt.timedelta(days=400))
     chatted_late = _patient_treated(session_factory, "Chatted Later", T0 - dt.timedelta(days=400))
     treated_late = _patient_treated(session_factory, "Treated Later", T0 - dt.timedelta(days=400))
-    with UnitOfWork(session_factory) as uow:
-        treating = repository.list_practitioners(uow)[0]
-        repository.record_report(uow, wrote_late, None, "still a bit red", decision(Level.NORMAL), "rasa",
-                                 now=T0 + dt.timedelta(days=300))
-        repository.add_treatment(uow, treated_late, T0 + dt.timedelta(days=200), "scalp", "microinjection",
-                                 treating.id, now=T0 + dt.timedelta(days=200))
-        uow.commit()
+    uow = UnitOfWork(session_factory)
+    treating = enrolment.list_practitioners(uow)[0]
+    reports.record_report(uow, wrote_late, None, "still a bit red", decision(Level.NORMAL), "rasa",
+                          now=T0 + dt.timedelta(days=300))
+    enrolment.add_treatment(uow, treated_late, T0 + dt.timedelta(days=200), "scalp", "microinjection",
+                            treating.id, now=T0 + dt.timedelta(days=200))
     add_event(conversations.url, f"patient-{old}", "user", "hello", _ts(T0 - dt.timedelta(days=390)))
     add_event(conversations.url, f"patient-{chatted_late}", "user", "a question", _ts(T0 + dt.timedelta(days=330)))
 
@@ -229,7 +223,9 @@ def test_purge_erases_only_patients_inactive_longer_than_the_retention(session_f
     dry = retention.purge(session_factory, conversations, 180, now=clock, dry_run=True)
     assert sorted(e.patient_id for e in dry.erased) == sorted([clinic.patient_id, old])
     with UnitOfWork(session_factory) as uow:
-        assert len(repository.inactive_patients(uow, clock - dt.timedelta(days=180))) == 3  # chatted_late too
+        inactive = [p for p in repository.list_patient_ids(uow)
+                    if repository.last_activity(uow, p) < clock - dt.timedelta(days=180)]
+        assert len(inactive) == 3  # chatted_late too
 
     result = retention.purge(session_factory, conversations, 180, now=clock)
 
@@ -251,8 +247,7 @@ def test_purge_erases_only_patients_inactive_longer_than_the_retention(session_f
 def test_purge_erases_nothing_when_the_conversation_store_cannot_be_asked(session_factory, clinic):
     result = retention.purge(session_factory, UNREACHABLE_PG, 1, now=NOW + dt.timedelta(days=30))
     assert result.erased == [] and not result.complete and "unreachable" in result.error
-    with UnitOfWork(session_factory) as uow:
-        assert repository.get_patient(uow, clinic.patient_id)
+    assert enrolment.get_patient(UnitOfWork(session_factory), clinic.patient_id)
 
 
 async def test_the_gateway_purger_runs_daily_with_a_fake_clock(session_factory, clinic, conversations):
@@ -310,9 +305,7 @@ def test_staff_reads_and_exports_are_audited_without_health_data(session_factory
 
     summary = asyncio.run(StoreEscalations(session_factory).patient_summary(clinic.patient_id, clinic.on_call_id))
     assert "Jane Patient" in summary
-    with UnitOfWork(session_factory) as uow:
-        repository.export_patient(uow, clinic.patient_id, actor="cli:alice")
-        uow.commit()
+    records.export_patient(UnitOfWork(session_factory), clinic.patient_id, actor="cli:alice")
     reads = [e for e in _tombstone(session_factory, clinic.patient_id) if e.action in ("viewed", "exported")]
     assert [(e.action, e.actor, e.detail) for e in reads] == [("viewed", f"practitioner:{clinic.on_call_id}", {}),
                                                             ("exported", "cli:alice", {})]
@@ -320,59 +313,50 @@ def test_staff_reads_and_exports_are_audited_without_health_data(session_factory
 
 # --- re-linking -----------------------------------------------------------------------------------------------------
 def test_relinking_from_a_new_chat_revokes_the_old_chat_and_older_codes(session_factory, clinic):
-    with UnitOfWork(session_factory) as uow:
-        first = repository.new_link_code(uow, clinic.patient_id, now=NOW)
-        second = repository.new_link_code(uow, clinic.patient_id, now=NOW + dt.timedelta(minutes=1))
-        uow.commit()
-    with UnitOfWork(session_factory) as uow:  # issuing `second` revoked `first`
-        with pytest.raises(errors.LinkCodeExpired):
-            repository.redeem_link_code(uow, first.code, NEW_CHAT, now=NOW + dt.timedelta(minutes=2))
+    uow = UnitOfWork(session_factory)
+    first = enrolment.new_link_code(uow, clinic.patient_id, now=NOW)
+    second = enrolment.new_link_code(uow, clinic.patient_id, now=NOW + dt.timedelta(minutes=1))
+    with pytest.raises(errors.LinkCodeExpired):  # issuing `second` revoked `first`
+        enrolment.redeem_link_code(uow, first.code, NEW_CHAT, now=NOW + dt.timedelta(minutes=2))
     # an escalation acknowledged: the patient's notice is queued for the old chat, not sent yet
-    with UnitOfWork(session_factory) as uow:
-        recorded = repository.record_report(uow, clinic.patient_id, clinic.treatment_id, "pus", decision(
-            Level.URGENT, "pus"), "rasa", now=NOW)
-        repository.acknowledge(uow, recorded.escalation.id, clinic.treating_id, now=NOW)
-        uow.commit()
+    recorded = reports.record_report(uow, clinic.patient_id, clinic.treatment_id, "pus", decision(
+        Level.URGENT, "pus"), "rasa", now=NOW)
+    escalations.acknowledge(uow, recorded.escalation.id, clinic.treating_id, now=NOW)
 
-    with UnitOfWork(session_factory) as uow:
-        repository.redeem_link_code(uow, second.code, NEW_CHAT, now=NOW + dt.timedelta(minutes=3))
-        uow.commit()
+    enrolment.redeem_link_code(uow, second.code, NEW_CHAT, now=NOW + dt.timedelta(minutes=3))
 
-    with UnitOfWork(session_factory) as uow:
-        assert repository.patient_for_chat(uow, 5001) is None  # the old chat (store_helpers.PATIENT_CHAT)
-        assert repository.patient_for_chat(uow, NEW_CHAT).id == clinic.patient_id
-        notices = uow.session.execute(select(AlertDelivery).where(
+    assert enrolment.patient_for_chat(uow, 5001) is None  # the old chat (store_helpers.PATIENT_CHAT)
+    assert enrolment.patient_for_chat(uow, NEW_CHAT).id == clinic.patient_id
+    with UnitOfWork(session_factory) as open_uow:
+        notices = open_uow.session.execute(select(AlertDelivery).where(
             AlertDelivery.recipient == f"patient:{clinic.patient_id}")).scalars().all()
         assert [n.chat_id for n in notices] == [NEW_CHAT]
-        actions = [e.action for e in uow.session.execute(select(AuditEvent).where(
+        actions = [e.action for e in open_uow.session.execute(select(AuditEvent).where(
             AuditEvent.entity == "chat_link")).scalars()]
         assert "unlinked" in actions
-        # the old chat cannot link itself back with an old code, nor with the used one
-        for code in (clinic.link_code, first.code, second.code):
-            with pytest.raises(errors.StoreError):
-                repository.redeem_link_code(uow, code, 5001, now=NOW + dt.timedelta(minutes=4))
+    # the old chat cannot link itself back with an old code, nor with the used one
+    for code in (clinic.link_code, first.code, second.code):
+        with pytest.raises(errors.StoreError):
+            enrolment.redeem_link_code(uow, code, 5001, now=NOW + dt.timedelta(minutes=4))
 
 
 def test_a_new_code_revokes_every_older_unused_code_but_not_the_linked_chat(session_factory, clinic):
-    with UnitOfWork(session_factory) as uow:
-        older = [repository.new_link_code(uow, clinic.patient_id, now=NOW) for _ in range(3)]
-        newest = repository.new_link_code(uow, clinic.patient_id, now=NOW + dt.timedelta(seconds=5))
-        uow.commit()
-    with UnitOfWork(session_factory) as uow:
-        codes = {c.id: c for c in uow.session.execute(select(LinkCode)).scalars()}
-        assert all(codes[c.id].expires_at <= NOW + dt.timedelta(seconds=5) for c in older)
-        assert codes[newest.id].expires_at > NOW + dt.timedelta(hours=1)
-        assert repository.patient_for_chat(uow, 5001).id == clinic.patient_id  # until the new code is used
-        assert repository.redeem_link_code(uow, newest.code, NEW_CHAT, now=NOW + dt.timedelta(minutes=1)).id == \
-            clinic.patient_id
+    uow = UnitOfWork(session_factory)
+    older = [enrolment.new_link_code(uow, clinic.patient_id, now=NOW) for _ in range(3)]
+    newest = enrolment.new_link_code(uow, clinic.patient_id, now=NOW + dt.timedelta(seconds=5))
+    with UnitOfWork(session_factory) as open_uow:
+        codes = {c.id: c for c in open_uow.session.execute(select(LinkCode)).scalars()}
+    assert all(codes[c.id].expires_at <= NOW + dt.timedelta(seconds=5) for c in older)
+    assert codes[newest.id].expires_at > NOW + dt.timedelta(hours=1)
+    assert enrolment.patient_for_chat(uow, 5001).id == clinic.patient_id  # until the new code is used
+    assert enrolment.redeem_link_code(uow, newest.code, NEW_CHAT, now=NOW + dt.timedelta(minutes=1)).id == \
+        clinic.patient_id
 
 
 def test_relinking_through_the_gateway_adapter(session_factory, clinic):
     from bot.bootstrap.gateway import StoreLinks
 
-    with UnitOfWork(session_factory) as uow:
-        code = repository.new_link_code(uow, clinic.patient_id)
-        uow.commit()
+    code = enrolment.new_link_code(UnitOfWork(session_factory), clinic.patient_id)
     links = StoreLinks(session_factory)
     assert asyncio.run(links.redeem(code.code, NEW_CHAT)) == "Jane Patient"
     assert asyncio.run(links.patient_for_chat(5001)) is None  # the old chat can no longer write as her
@@ -405,17 +389,15 @@ async def test_a_purger_without_a_conversation_store_never_stops_the_gateway(ses
     purger = retention.RetentionPurger.from_settings(broken, session_factory)
     result = await purger.run_once()
     assert result.error == "the conversation store is not configured" and result.erased == []
-    with UnitOfWork(session_factory) as uow:
-        assert repository.get_patient(uow, clinic.patient_id)
+    assert enrolment.get_patient(UnitOfWork(session_factory), clinic.patient_id)
 
 
 def test_unlinking_at_once_cancels_notices_queued_for_the_old_chat(session_factory, clinic):
-    with UnitOfWork(session_factory) as uow:
-        recorded = repository.record_report(uow, clinic.patient_id, clinic.treatment_id, "pus", decision(
-            Level.URGENT, "pus"), "rasa", now=NOW)
-        repository.acknowledge(uow, recorded.escalation.id, clinic.treating_id, now=NOW)
-        assert repository.unlink_chats(uow, clinic.patient_id, "cli:alice", now=NOW) == 1
-        uow.commit()
+    uow = UnitOfWork(session_factory)
+    recorded = reports.record_report(uow, clinic.patient_id, clinic.treatment_id, "pus", decision(
+        Level.URGENT, "pus"), "rasa", now=NOW)
+    escalations.acknowledge(uow, recorded.escalation.id, clinic.treating_id, now=NOW)
+    assert enrolment.unlink_chats(uow, clinic.patient_id, "cli:alice", now=NOW) == 1
     with UnitOfWork(session_factory) as uow:
         assert repository.patient_for_chat(uow, 5001) is None
         notices = uow.session.execute(select(AlertDelivery).where(

@@ -11,10 +11,10 @@ from sqlalchemy import select, update
 from bot.outbox.errors import PermanentSendError
 from bot.escalation.notifier import Notifier
 from bot.escalation.policy import EscalationPolicy
-from bot.store import repository
 from bot.store.models import AlertDelivery, AuditEvent, Escalation, Practitioner
 from bot.store.uow import UnitOfWork
 from bot.triage.model import Level
+from bot.usecases import escalations, reports
 
 from store_helpers import BACKUP_CHAT, NOW, ON_CALL_CHAT, PATIENT_CHAT, TREATING_CHAT, decision
 
@@ -48,10 +48,8 @@ def _notifier(session_factory, messenger) -> Notifier:
 
 
 def _report(session_factory, clinic, level=Level.URGENT) -> int:
-    with UnitOfWork(session_factory) as uow:
-        recorded = repository.record_report(uow, clinic.patient_id, clinic.treatment_id, "pus and spreading",
-                                            decision(level, "discharge"), "rasa", now=NOW)
-        uow.commit()
+    recorded = reports.record_report(UnitOfWork(session_factory), clinic.patient_id, clinic.treatment_id,
+                                     "pus and spreading", decision(level, "discharge"), "rasa", now=NOW)
     return recorded.escalation.id
 
 
@@ -145,8 +143,6 @@ async def test_acknowledged_meanwhile_needs_no_failover(session_factory, clinic)
     await _notifier(session_factory, messenger).run_once(_at(1))
     assert len(messenger.to(ON_CALL_CHAT)) == 1  # the emergency's own alert; no failover on top of it
     assert not any("failover" in text for text in messenger.to(ON_CALL_CHAT))
-    with UnitOfWork(session_factory) as uow:
-        repository.acknowledge(uow, escalation_id, clinic.on_call_id, now=_at(30))
-        uow.commit()
+    escalations.acknowledge(UnitOfWork(session_factory), escalation_id, clinic.on_call_id, now=_at(30))
     await _notifier(session_factory, messenger).run_once(_at(60 * 60))
     assert [text for text in messenger.to(PATIENT_CHAT) if "could not reach" in text] == []

@@ -6,12 +6,13 @@ import threading
 
 from sqlalchemy import select, update
 
-from bot.escalation.followups import schedule_followups
+from bot.usecases.followups import schedule_followups
 from bot.escalation.policy import EscalationPolicy
 from bot.store import db, repository
 from bot.store.models import AlertDelivery, Escalation
 from bot.store.uow import UnitOfWork
 from bot.triage.model import Level
+from bot.usecases import escalations, reports
 
 from store_helpers import BACKUP_CHAT, NOW, TREATING_CHAT, decision
 
@@ -19,10 +20,8 @@ POLICY = EscalationPolicy(realert_after=dt.timedelta(minutes=10), backup_after=d
 
 
 def _open_urgent(session_factory, clinic) -> int:
-    with UnitOfWork(session_factory) as uow:
-        recorded = repository.record_report(uow, clinic.patient_id, clinic.treatment_id, "pus",
-                                            decision(Level.URGENT, "discharge"), "rasa", now=NOW)
-        uow.commit()
+    recorded = reports.record_report(UnitOfWork(session_factory), clinic.patient_id, clinic.treatment_id, "pus",
+                                     decision(Level.URGENT, "discharge"), "rasa", now=NOW)
     return recorded.escalation.id
 
 
@@ -56,9 +55,8 @@ def test_reminder_then_backup_on_the_policy_clock(session_factory, clinic):
 def test_acknowledging_stops_and_cancels_reminders(session_factory, clinic):
     escalation_id = _open_urgent(session_factory, clinic)
     assert _schedule(session_factory, 10) == 1
-    with UnitOfWork(session_factory) as uow:
-        repository.acknowledge(uow, escalation_id, clinic.treating_id, now=NOW + dt.timedelta(minutes=12))
-        uow.commit()
+    escalations.acknowledge(UnitOfWork(session_factory), escalation_id, clinic.treating_id,
+                            now=NOW + dt.timedelta(minutes=12))
     assert _schedule(session_factory, 60) == 0
     kinds = {(kind, status) for _, kind, _, status in _rows(session_factory, escalation_id)}
     assert kinds == {("initial", "pending"), ("realert", "cancelled"), ("patient_ack_notice", "pending")}

@@ -13,6 +13,7 @@ from bot.escalation.policy import EscalationPolicy
 from bot.store import db, errors, repository
 from bot.store.models import AlertDelivery, Appointment, ScheduledCheckin, Screening
 from bot.store.uow import UnitOfWork
+from bot.usecases import appointments, enrolment, records
 
 from store_fake_messenger import RecordingMessenger
 from store_helpers import NOW, ON_CALL_CHAT, TREATING_CHAT
@@ -25,19 +26,14 @@ QUIET_POLICY = EscalationPolicy(realert_after=dt.timedelta(days=30), backup_afte
 
 
 def _book(session_factory, clinic, at=APPOINTMENT_AT, lead=LEAD, practitioner_id=None) -> int:
-    with UnitOfWork(session_factory) as uow:
-        appointment = repository.add_appointment(uow, clinic.patient_id, at, "scalp", "microinjection",
-                                                 practitioner_id or clinic.treating_id, preparation_lead=lead,
-                                                 now=NOW)
-        uow.commit()
+    appointment = appointments.add_appointment(UnitOfWork(session_factory), clinic.patient_id, at, "scalp",
+                                               "microinjection", practitioner_id or clinic.treating_id,
+                                               preparation_lead=lead, now=NOW)
     return appointment.id
 
 
 def _screen(session_factory, clinic, answers, now=NOW):
-    with UnitOfWork(session_factory) as uow:
-        recorded = repository.record_screening(uow, clinic.patient_id, answers, now=now)
-        uow.commit()
-    return recorded
+    return appointments.record_screening(UnitOfWork(session_factory), clinic.patient_id, answers, now=now)
 
 
 def _count(session_factory, model, *where) -> int:
@@ -79,23 +75,22 @@ def test_bad_appointments_are_refused_with_a_message(session_factory, clinic, ch
     values = dict(patient_id=clinic.patient_id, at=APPOINTMENT_AT, area="face", method="microneedling",
                   practitioner_id=clinic.treating_id)
     values.update(change)
-    with UnitOfWork(session_factory) as uow:
-        with pytest.raises(error) as raised:
-            repository.add_appointment(uow, values["patient_id"], values["at"], values["area"], values["method"],
-                                       values["practitioner_id"], preparation_lead=LEAD, now=NOW)
+    with pytest.raises(error) as raised:
+        appointments.add_appointment(UnitOfWork(session_factory), values["patient_id"], values["at"],
+                                     values["area"], values["method"], values["practitioner_id"],
+                                     preparation_lead=LEAD, now=NOW)
     assert str(raised.value)
     assert _count(session_factory, Appointment) == 0
 
 
 def test_a_planned_appointment_does_not_change_triage_context(session_factory, clinic):
     # Hours since treatment must come from the treatment that was performed, never from a planned one.
-    with UnitOfWork(session_factory) as uow:
-        before = repository.patient_context(uow, clinic.patient_id, now=NOW)
+    uow = UnitOfWork(session_factory)
+    _, before = records.patient_context(uow, clinic.patient_id, now=NOW)
     _book(session_factory, clinic, at=NOW + dt.timedelta(hours=1))
-    with UnitOfWork(session_factory) as uow:
-        after = repository.patient_context(uow, clinic.patient_id, now=NOW)
-        assert repository.next_appointment(uow, clinic.patient_id, NOW).scheduled_at == NOW + dt.timedelta(hours=1)
-        assert repository.next_appointment(uow, clinic.patient_id, NOW + dt.timedelta(hours=2)) is None
+    _, after = records.patient_context(uow, clinic.patient_id, now=NOW)
+    assert appointments.next_appointment(uow, clinic.patient_id, NOW).scheduled_at == NOW + dt.timedelta(hours=1)
+    assert appointments.next_appointment(uow, clinic.patient_id, NOW + dt.timedelta(hours=2)) is None
     assert after == before and after.hours_since_treatment == 48
     assert (after.area, after.method) == ("face", "microneedling")
 
@@ -128,28 +123,26 @@ def test_missing_answers_count_as_unsure(session_factory, clinic):
 
 
 def test_an_unreachable_practitioner_falls_back_to_on_call(session_factory, clinic):
-    with UnitOfWork(session_factory) as uow:
-        repository.update_practitioner(uow, clinic.treating_id, active=False)
-        uow.commit()
+    enrolment.update_practitioner(UnitOfWork(session_factory), clinic.treating_id, active=False)
     recorded = _screen(session_factory, clinic, dict(ALL_NO, keloid="yes"))
     assert [d.chat_id for d in recorded.deliveries] == [ON_CALL_CHAT]
 
 
 def test_bad_answers_are_refused(session_factory, clinic):
-    with UnitOfWork(session_factory) as uow:
-        with pytest.raises(errors.InvalidValue, match="one of yes, no, unsure"):
-            repository.record_screening(uow, clinic.patient_id, dict(ALL_NO, keloid="probably"), now=NOW)
-        with pytest.raises(errors.InvalidValue, match="unknown screening item"):
-            repository.record_screening(uow, clinic.patient_id, dict(ALL_NO, smoking="yes"), now=NOW)
+    uow = UnitOfWork(session_factory)
+    with pytest.raises(errors.InvalidValue, match="one of yes, no, unsure"):
+        appointments.record_screening(uow, clinic.patient_id, dict(ALL_NO, keloid="probably"), now=NOW)
+    with pytest.raises(errors.InvalidValue, match="unknown screening item"):
+        appointments.record_screening(uow, clinic.patient_id, dict(ALL_NO, smoking="yes"), now=NOW)
     assert _count(session_factory, Screening) == 0
 
 
 def test_staff_see_the_answers_to_review_in_summary_and_export(session_factory, clinic):
     appointment_id = _book(session_factory, clinic)
     screening = _screen(session_factory, clinic, dict(ALL_NO, isotretinoin="yes", cold_sores="unsure")).screening
-    with UnitOfWork(session_factory) as uow:
-        summary = repository.patient_summary(uow, clinic.patient_id)
-        export = repository.export_patient(uow, clinic.patient_id)
+    uow = UnitOfWork(session_factory)
+    summary = records.view_patient(uow, clinic.patient_id)
+    export = records.export_patient(uow, clinic.patient_id)
     assert summary["next_appointment"]["id"] == appointment_id
     assert summary["latest_screening"]["to_review"] == {"isotretinoin": "yes", "cold_sores": "unsure"}
     assert [a["id"] for a in export["appointments"]] == [appointment_id]
@@ -201,8 +194,7 @@ def test_the_staff_patient_summary_shows_the_appointment_and_the_answers_to_revi
 
     _book(session_factory, clinic)
     _screen(session_factory, clinic, dict(ALL_NO, isotretinoin="yes", pregnancy="unsure"))
-    with UnitOfWork(session_factory) as uow:
-        text = format_patient_summary(repository.patient_summary(uow, clinic.patient_id))
+    text = format_patient_summary(records.view_patient(UnitOfWork(session_factory), clinic.patient_id))
     assert f"Next appointment: {APPOINTMENT_AT:%Y-%m-%dT%H:%M} UTC, scalp, microinjection" in text
     assert ("review: isotretinoin (Accutane) in the last 6-12 months: yes; pregnant or breastfeeding: not sure"
             in text)

@@ -1,4 +1,5 @@
-"""Repository functions on both backends: people, linking, reports, escalations, export."""
+"""The use cases on both backends (each opens and commits its own unit of work): people, linking, reports,
+escalations, check-ins, export; and the read models they return."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,10 +8,12 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from bot import views
 from bot.store import errors, repository
 from bot.store.models import AlertDelivery, AuditEvent, Escalation, Patient, SymptomReport
 from bot.store.uow import UnitOfWork
 from bot.triage.model import Decision, Finding, Level
+from bot.usecases import checkins, enrolment, escalations, records, reports
 
 from store_helpers import NOW, ON_CALL_CHAT, PATIENT_CHAT, T0, TREATING_CHAT, decision
 
@@ -34,29 +37,27 @@ def _audit_actions(session_factory, entity, entity_id):
 
 # Practitioners ------------------------------------------------------------------------------------------------------
 def test_add_and_list_practitioners(session_factory):
-    with UnitOfWork(session_factory) as uow:
-        repository.add_practitioner(uow, "Dr A", "treating", 11)
-        repository.add_practitioner(uow, "Dr B", "backup")
-        uow.commit()
-    with UnitOfWork(session_factory) as uow:
-        people = repository.list_practitioners(uow)
-        assert [(p.name, p.role, p.telegram_chat_id) for p in people] == [("Dr A", "treating", 11),
-                                                                           ("Dr B", "backup", None)]
-        assert repository.practitioner_for_chat(uow, 11).name == "Dr A"
-        assert repository.practitioner_for_chat(uow, 99) is None
+    uow = UnitOfWork(session_factory)
+    enrolment.add_practitioner(uow, "Dr A", "treating", 11)
+    enrolment.add_practitioner(uow, "Dr B", "backup")
+    people = enrolment.list_practitioners(uow)
+    assert [(p.name, p.role, p.telegram_chat_id) for p in people] == [("Dr A", "treating", 11),
+                                                                       ("Dr B", "backup", None)]
+    assert enrolment.practitioner_for_chat(uow, 11).name == "Dr A"
+    assert enrolment.practitioner_for_chat(uow, 99) is None
 
 
 def test_practitioner_errors(session_factory):
-    with UnitOfWork(session_factory) as uow:
-        repository.add_practitioner(uow, "Dr A", "treating", 11)
-        with pytest.raises(errors.DuplicateChatId, match="11"):
-            repository.add_practitioner(uow, "Dr B", "treating", 11)
-        with pytest.raises(errors.InvalidValue, match="role"):
-            repository.add_practitioner(uow, "Dr C", "surgeon")
-        with pytest.raises(errors.InvalidValue, match="name"):
-            repository.add_practitioner(uow, "  ", "treating")
-        with pytest.raises(errors.UnknownPractitioner, match="42"):
-            repository.get_practitioner(uow, 42)
+    uow = UnitOfWork(session_factory)
+    enrolment.add_practitioner(uow, "Dr A", "treating", 11)
+    with pytest.raises(errors.DuplicateChatId, match="11"):
+        enrolment.add_practitioner(uow, "Dr B", "treating", 11)
+    with pytest.raises(errors.InvalidValue, match="role"):
+        enrolment.add_practitioner(uow, "Dr C", "surgeon")
+    with pytest.raises(errors.InvalidValue, match="name"):
+        enrolment.add_practitioner(uow, "  ", "treating")
+    with pytest.raises(errors.UnknownPractitioner, match="42"):
+        enrolment.get_practitioner(uow, 42)
 
 
 # Patients and treatments ----------------------------------------------------------------------------------------------
@@ -82,17 +83,14 @@ def test_add_patient_rejects_bad_input_and_stores_nothing(session_factory, clini
     arguments = dict(display_name="Bob", performed_at=T0, area="scalp", method="combined",
                      practitioner_id=clinic.treating_id, now=NOW)
     arguments.update(change)
-    with UnitOfWork(session_factory) as uow:
-        with pytest.raises(error):
-            repository.add_patient_with_treatment(uow, **arguments)
+    with pytest.raises(error):
+        enrolment.add_patient_with_treatment(UnitOfWork(session_factory), **arguments)
     assert _count(session_factory, Patient) == 1  # only the clinic fixture's patient
 
 
 def test_latest_treatment_picks_most_recent(session_factory, clinic):
-    with UnitOfWork(session_factory) as uow:
-        later = repository.add_treatment(uow, clinic.patient_id, T0 + dt.timedelta(days=1), "scalp",
-                                         "microinjection", clinic.treating_id, now=NOW)
-        uow.commit()
+    later = enrolment.add_treatment(UnitOfWork(session_factory), clinic.patient_id, T0 + dt.timedelta(days=1),
+                                    "scalp", "microinjection", clinic.treating_id, now=NOW)
     with UnitOfWork(session_factory) as uow:
         assert repository.latest_treatment(uow, clinic.patient_id).id == later.id
         assert repository.latest_treatment(uow, 12345) is None
@@ -100,41 +98,34 @@ def test_latest_treatment_picks_most_recent(session_factory, clinic):
 
 # Linking chats ------------------------------------------------------------------------------------------------------------
 def test_link_code_links_chat_once(session_factory, clinic):
-    with UnitOfWork(session_factory) as uow:
-        assert repository.patient_for_chat(uow, PATIENT_CHAT).id == clinic.patient_id
-        # same code from the same chat again: harmless
-        assert repository.redeem_link_code(uow, clinic.link_code, PATIENT_CHAT, now=NOW).id == clinic.patient_id
-        with pytest.raises(errors.LinkCodeUsed):
-            repository.redeem_link_code(uow, clinic.link_code, 7777, now=NOW)
-        with pytest.raises(errors.UnknownLinkCode):
-            repository.redeem_link_code(uow, "no-such-code", 7777, now=NOW)
+    uow = UnitOfWork(session_factory)
+    assert enrolment.patient_for_chat(uow, PATIENT_CHAT).id == clinic.patient_id
+    # same code from the same chat again: harmless
+    assert enrolment.redeem_link_code(uow, clinic.link_code, PATIENT_CHAT, now=NOW).id == clinic.patient_id
+    with pytest.raises(errors.LinkCodeUsed):
+        enrolment.redeem_link_code(uow, clinic.link_code, 7777, now=NOW)
+    with pytest.raises(errors.UnknownLinkCode):
+        enrolment.redeem_link_code(uow, "no-such-code", 7777, now=NOW)
 
 
 def test_link_code_expires(session_factory, clinic):
-    with UnitOfWork(session_factory) as uow:
-        code = repository.new_link_code(uow, clinic.patient_id, dt.timedelta(hours=1), now=NOW)
-        uow.commit()
-    with UnitOfWork(session_factory) as uow:
-        with pytest.raises(errors.LinkCodeExpired):
-            repository.redeem_link_code(uow, code.code, 7777, now=NOW + dt.timedelta(hours=2))
+    uow = UnitOfWork(session_factory)
+    code = enrolment.new_link_code(uow, clinic.patient_id, dt.timedelta(hours=1), now=NOW)
+    with pytest.raises(errors.LinkCodeExpired):
+        enrolment.redeem_link_code(uow, code.code, 7777, now=NOW + dt.timedelta(hours=2))
 
 
 def test_chat_linked_to_one_patient_only(session_factory, clinic):
-    with UnitOfWork(session_factory) as uow:
-        other = repository.add_patient_with_treatment(uow, "Bob", T0, "scalp", "combined", clinic.treating_id,
-                                                      now=NOW)
-        uow.commit()
-    with UnitOfWork(session_factory) as uow:
-        with pytest.raises(errors.DuplicateChatId):
-            repository.redeem_link_code(uow, other.link_code, PATIENT_CHAT, now=NOW)
+    uow = UnitOfWork(session_factory)
+    other = enrolment.add_patient_with_treatment(uow, "Bob", T0, "scalp", "combined", clinic.treating_id, now=NOW)
+    with pytest.raises(errors.DuplicateChatId):
+        enrolment.redeem_link_code(uow, other.link_code, PATIENT_CHAT, now=NOW)
 
 
 # Reports -------------------------------------------------------------------------------------------------------------------
 def test_non_escalating_report_has_no_escalation(session_factory, clinic):
-    with UnitOfWork(session_factory) as uow:
-        recorded = repository.record_report(uow, clinic.patient_id, clinic.treatment_id, "a bit red",
-                                            decision(Level.NORMAL, "redness"), "rasa", now=NOW)
-        uow.commit()
+    recorded = reports.record_report(UnitOfWork(session_factory), clinic.patient_id, clinic.treatment_id,
+                                     "a bit red", decision(Level.NORMAL, "redness"), "rasa", now=NOW)
     assert recorded.escalation is None and recorded.deliveries == ()
     assert _count(session_factory, Escalation) == 0
     with UnitOfWork(session_factory) as uow:
@@ -145,10 +136,8 @@ def test_non_escalating_report_has_no_escalation(session_factory, clinic):
 
 
 def test_urgent_report_alerts_treating_practitioner_only(session_factory, clinic):
-    with UnitOfWork(session_factory) as uow:
-        recorded = repository.record_report(uow, clinic.patient_id, clinic.treatment_id, "pus and fever",
-                                            decision(Level.URGENT, "discharge", "fever"), "rasa", now=NOW)
-        uow.commit()
+    recorded = reports.record_report(UnitOfWork(session_factory), clinic.patient_id, clinic.treatment_id,
+                                     "pus and fever", decision(Level.URGENT, "discharge", "fever"), "rasa", now=NOW)
     assert recorded.escalation.state == "open"
     rows = _deliveries(session_factory, recorded.escalation.id)
     assert [(d.recipient, d.chat_id, d.kind, d.round, d.status) for d in rows] == [
@@ -157,22 +146,22 @@ def test_urgent_report_alerts_treating_practitioner_only(session_factory, clinic
 
 
 def test_emergency_alerts_treating_and_on_call_at_once(session_factory, clinic):
-    with UnitOfWork(session_factory) as uow:
-        recorded = repository.record_report(uow, clinic.patient_id, clinic.treatment_id, "can't breathe",
-                                            decision(Level.EMERGENCY, "breathing_difficulty"), "safety_net",
-                                            now=NOW)
-        uow.commit()
+    recorded = reports.record_report(UnitOfWork(session_factory), clinic.patient_id, clinic.treatment_id,
+                                     "can't breathe", decision(Level.EMERGENCY, "breathing_difficulty"),
+                                     "safety_net", now=NOW)
     rows = _deliveries(session_factory, recorded.escalation.id)
     assert sorted(d.chat_id for d in rows) == [TREATING_CHAT, ON_CALL_CHAT]
     assert {d.kind for d in rows} == {"initial"}
 
 
 def test_report_and_outbox_are_one_transaction(session_factory, clinic):
-    """Without commit (or on an error after record_report) neither the report nor its alerts remain."""
+    """Without commit (or on an error after the report is stored) neither the report nor its alerts remain.
+    The record_report use case runs this same step (reports._record_report) in its unit of work and commits only
+    when it returns; here the step runs in a unit of work that fails before its commit."""
     with pytest.raises(RuntimeError):
         with UnitOfWork(session_factory) as uow:
-            recorded = repository.record_report(uow, clinic.patient_id, clinic.treatment_id, "pus",
-                                                decision(Level.URGENT, "discharge"), "rasa", now=NOW)
+            recorded = reports._record_report(uow, clinic.patient_id, clinic.treatment_id, "pus",
+                                              decision(Level.URGENT, "discharge"), "rasa", now=NOW)
             assert recorded.deliveries  # written inside the transaction...
             raise RuntimeError("crash before commit")
     # ...and gone with it.
@@ -185,36 +174,30 @@ def test_report_and_outbox_are_one_transaction(session_factory, clinic):
 def test_earlier_reports_and_patient_context(session_factory, clinic):
     first = Decision(level=Level.MONITOR, criteria=("x",), findings=(
         Finding("swelling"), Finding("discharge", negated=True)))
+    reports.record_report(UnitOfWork(session_factory), clinic.patient_id, clinic.treatment_id, "swollen, no pus",
+                          first, "rasa", now=T0 + dt.timedelta(hours=30))
     with UnitOfWork(session_factory) as uow:
-        repository.record_report(uow, clinic.patient_id, clinic.treatment_id, "swollen, no pus", first, "rasa",
-                                 now=T0 + dt.timedelta(hours=30))
-        uow.commit()
-    with UnitOfWork(session_factory) as uow:
-        earlier = repository.earlier_reports(uow, clinic.treatment_id)
-        assert [(e.symptom, e.hours_since_treatment, e.level) for e in earlier] == [("swelling", 30.0, Level.MONITOR)]
-        context = repository.patient_context(uow, clinic.patient_id, now=T0 + dt.timedelta(hours=48))
-        assert (context.hours_since_treatment, context.area, context.method) == (48.0, "face", "microneedling")
-        assert context.earlier == earlier
+        earlier = views.earlier_reports(uow, repository.get_treatment(uow, clinic.treatment_id))
+    assert [(e.symptom, e.hours_since_treatment, e.level) for e in earlier] == [("swelling", 30.0, Level.MONITOR)]
+    _, context = records.patient_context(UnitOfWork(session_factory), clinic.patient_id,
+                                         now=T0 + dt.timedelta(hours=48))
+    assert (context.hours_since_treatment, context.area, context.method) == (48.0, "face", "microneedling")
+    assert context.earlier == earlier
 
 
 # Acknowledge / resolve ----------------------------------------------------------------------------------------------------
 def _urgent(session_factory, clinic, now=NOW):
-    with UnitOfWork(session_factory) as uow:
-        recorded = repository.record_report(uow, clinic.patient_id, clinic.treatment_id, "pus",
-                                            decision(Level.URGENT, "discharge"), "rasa", now=now)
-        uow.commit()
+    recorded = reports.record_report(UnitOfWork(session_factory), clinic.patient_id, clinic.treatment_id, "pus",
+                                     decision(Level.URGENT, "discharge"), "rasa", now=now)
     return recorded.escalation.id
 
 
 def test_acknowledge_is_idempotent_audited_and_tells_the_patient(session_factory, clinic):
     escalation_id = _urgent(session_factory, clinic)
     later = NOW + dt.timedelta(minutes=3)
-    with UnitOfWork(session_factory) as uow:
-        first = repository.acknowledge(uow, escalation_id, clinic.treating_id, now=later)
-        uow.commit()
-    with UnitOfWork(session_factory) as uow:
-        second = repository.acknowledge(uow, escalation_id, clinic.on_call_id, now=later + dt.timedelta(minutes=1))
-        uow.commit()
+    first = escalations.acknowledge(UnitOfWork(session_factory), escalation_id, clinic.treating_id, now=later)
+    second = escalations.acknowledge(UnitOfWork(session_factory), escalation_id, clinic.on_call_id,
+                                     now=later + dt.timedelta(minutes=1))
     assert (first.changed, second.changed) == (True, False)
     assert second.escalation.acknowledged_by == clinic.treating_id and second.escalation.acknowledged_at == later
     notices = [d for d in _deliveries(session_factory, escalation_id) if d.kind == "patient_ack_notice"]
@@ -224,13 +207,10 @@ def test_acknowledge_is_idempotent_audited_and_tells_the_patient(session_factory
 
 def test_resolve_is_idempotent_and_audited(session_factory, clinic):
     escalation_id = _urgent(session_factory, clinic)
-    with UnitOfWork(session_factory) as uow:
-        first = repository.resolve(uow, escalation_id, clinic.treating_id, "called, antibiotics", now=NOW)
-        uow.commit()
-    with UnitOfWork(session_factory) as uow:
-        again = repository.resolve(uow, escalation_id, clinic.treating_id, "again", now=NOW)
-        also_ack = repository.acknowledge(uow, escalation_id, clinic.treating_id, now=NOW)
-        uow.commit()
+    uow = UnitOfWork(session_factory)
+    first = escalations.resolve(uow, escalation_id, clinic.treating_id, "called, antibiotics", now=NOW)
+    again = escalations.resolve(uow, escalation_id, clinic.treating_id, "again", now=NOW)
+    also_ack = escalations.acknowledge(uow, escalation_id, clinic.treating_id, now=NOW)
     assert (first.changed, again.changed, also_ack.changed) == (True, False, False)
     assert again.escalation.state == "resolved" and again.escalation.note == "called, antibiotics"
     # resolving an unacknowledged escalation acknowledges it too (and tells the patient, once)
@@ -242,41 +222,38 @@ def test_resolve_is_idempotent_and_audited(session_factory, clinic):
 
 def test_acknowledge_errors(session_factory, clinic):
     escalation_id = _urgent(session_factory, clinic)
-    with UnitOfWork(session_factory) as uow:
-        with pytest.raises(errors.UnknownPractitioner):
-            repository.acknowledge(uow, escalation_id, 999)
-        with pytest.raises(errors.UnknownEscalation):
-            repository.acknowledge(uow, 999, clinic.treating_id)
+    uow = UnitOfWork(session_factory)
+    with pytest.raises(errors.UnknownPractitioner):
+        escalations.acknowledge(uow, escalation_id, 999)
+    with pytest.raises(errors.UnknownEscalation):
+        escalations.acknowledge(uow, 999, clinic.treating_id)
 
 
 def test_open_escalations(session_factory, clinic):
     first, second, third = (_urgent(session_factory, clinic, NOW + dt.timedelta(minutes=i)) for i in range(3))
-    with UnitOfWork(session_factory) as uow:
-        repository.acknowledge(uow, second, clinic.treating_id, now=NOW)
-        repository.resolve(uow, third, clinic.treating_id, now=NOW)
-        uow.commit()
-    with UnitOfWork(session_factory) as uow:
-        assert [e.id for e in repository.open_escalations(uow)] == [first, second]
-        assert [e.id for e in repository.open_escalations(uow, include_acknowledged=False)] == [first]
-        summary = repository.escalation_summary(uow, repository.open_escalations(uow)[0])
-        assert summary["patient_id"] == clinic.patient_id and summary["level"] == "urgent"
+    uow = UnitOfWork(session_factory)
+    escalations.acknowledge(uow, second, clinic.treating_id, now=NOW)
+    escalations.resolve(uow, third, clinic.treating_id, now=NOW)
+    assert [e.id for e in escalations.open_escalations(uow)] == [first, second]
+    assert [e.id for e in escalations.open_escalations(uow, include_acknowledged=False)] == [first]
+    summary = escalations.open_queue(uow)[0]  # the summaries of open_escalations, oldest first
+    assert summary["patient_id"] == clinic.patient_id and summary["level"] == "urgent"
 
 
 # Photos, check-ins, export -------------------------------------------------------------------------------------------------
 def test_photos_checkins_and_export(session_factory, clinic):
     escalation_id = _urgent(session_factory, clinic)
-    with UnitOfWork(session_factory) as uow:
-        repository.attach_photo(uow, clinic.patient_id, "AgACAgQAAxkBAAI", escalation_id=escalation_id, now=NOW)
-        checkin = repository.schedule_checkin(uow, clinic.patient_id, clinic.treatment_id,
-                                              T0 + dt.timedelta(hours=24), "24h")
-        uow.commit()
-    with UnitOfWork(session_factory) as uow:
-        assert [c.id for c in repository.due_checkins(uow, NOW)] == [checkin.id]
-        repository.mark_checkin_sent(uow, checkin.id, NOW)
-        uow.commit()
-    with UnitOfWork(session_factory) as uow:
-        assert repository.due_checkins(uow, NOW) == []
-        exported = repository.export_patient(uow, clinic.patient_id)
+    uow = UnitOfWork(session_factory)
+    reports.attach_photo(uow, clinic.patient_id, "AgACAgQAAxkBAAI", escalation_id=escalation_id, now=NOW)
+    checkin = checkins.schedule_checkin(uow, clinic.patient_id, clinic.treatment_id, T0 + dt.timedelta(hours=24),
+                                        "24h")
+    with UnitOfWork(session_factory) as open_uow:
+        assert [c.id for c in repository.due_checkins(open_uow, NOW)] == [checkin.id]
+        repository.mark_checkin_sent(open_uow, checkin.id, NOW)
+        open_uow.commit()
+    with UnitOfWork(session_factory) as open_uow:
+        assert repository.due_checkins(open_uow, NOW) == []
+    exported = records.export_patient(uow, clinic.patient_id)
     text = json.dumps(exported)  # must be JSON-serialisable as is
     assert exported["patient"]["display_name"] == "Jane Patient"
     assert len(exported["treatments"]) == 1 and len(exported["symptom_reports"]) == 1
@@ -285,36 +262,37 @@ def test_photos_checkins_and_export(session_factory, clinic):
     assert exported["checkins"][0]["sent_at"] is not None
     assert {"created", "recorded", "opened", "linked"} <= {a["action"] for a in exported["audit_events"]}
     assert clinic.link_code not in text  # an unused code would let someone link a chat; never export it
-    with UnitOfWork(session_factory) as uow:
-        with pytest.raises(errors.UnknownPatient):
-            repository.export_patient(uow, 999)
+    with pytest.raises(errors.UnknownPatient):
+        records.export_patient(uow, 999)
 
 
 def test_photo_joins_the_open_escalation_and_keeps_its_caption(session_factory, clinic):
     escalation_id = _urgent(session_factory, clinic)
-    with UnitOfWork(session_factory) as uow:
-        photo = repository.attach_photo(uow, clinic.patient_id, "file-1", caption="left cheek", now=NOW)
-        uow.commit()
+    photo = reports.attach_photo(UnitOfWork(session_factory), clinic.patient_id, "file-1", caption="left cheek",
+                                 now=NOW)
     assert (photo.escalation_id, photo.caption) == (escalation_id, "left cheek")
 
 
-def test_pause_and_resume_checkins(session_factory, clinic):
+def _due_checkins(session_factory, now):
     with UnitOfWork(session_factory) as uow:
-        for hours in (24, 72):
-            repository.schedule_checkin(uow, clinic.patient_id, clinic.treatment_id, T0 + dt.timedelta(hours=hours),
-                                        f"{hours}h")
-        assert repository.set_checkins_paused(uow, clinic.patient_id, True) == 2
-        assert repository.set_checkins_paused(uow, clinic.patient_id, True) == 0
-        assert repository.due_checkins(uow, NOW + dt.timedelta(days=9)) == []
-        assert repository.set_checkins_paused(uow, clinic.patient_id, False) == 2
-        assert len(repository.due_checkins(uow, NOW + dt.timedelta(days=9))) == 2
-        uow.commit()
+        return repository.due_checkins(uow, now)
+
+
+def test_pause_and_resume_checkins(session_factory, clinic):
+    uow = UnitOfWork(session_factory)
+    for hours in (24, 72):
+        checkins.schedule_checkin(uow, clinic.patient_id, clinic.treatment_id, T0 + dt.timedelta(hours=hours),
+                                  f"{hours}h")
+    assert checkins.set_checkins_paused(uow, clinic.patient_id, True) == 2
+    assert checkins.set_checkins_paused(uow, clinic.patient_id, True) == 0
+    assert _due_checkins(session_factory, NOW + dt.timedelta(days=9)) == []
+    assert checkins.set_checkins_paused(uow, clinic.patient_id, False) == 2
+    assert len(_due_checkins(session_factory, NOW + dt.timedelta(days=9))) == 2
 
 
 def test_patient_summary(session_factory, clinic):
     escalation_id = _urgent(session_factory, clinic)
-    with UnitOfWork(session_factory) as uow:
-        summary = repository.patient_summary(uow, clinic.patient_id)
+    summary = records.view_patient(UnitOfWork(session_factory), clinic.patient_id)
     assert summary["name"] == "Jane Patient" and summary["treatment"]["area"] == "face"
     assert summary["recent_reports"][0]["level"] == "urgent"
     assert summary["unresolved_escalations"] == [{"id": escalation_id, "level": "urgent", "state": "open"}]
