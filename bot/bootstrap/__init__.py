@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from bot.service import ClinicService
+from bot.usecases.triage import ClinicService
 from bot.settings import Settings
 from bot.triage.criteria import load_criteria
 
@@ -38,3 +38,41 @@ def clinic_service(settings: Optional[Settings] = None, with_store: bool = True)
         db.upgrade(settings.database_url)
         factory = session_factory(settings)
     return ClinicService(load_criteria(settings.criteria_path), factory, settings)
+
+
+def conversation_store(settings: Settings):
+    """Rasa's conversation store as `make run` sets it up for settings.profile (bot.run.profiles.plan): the
+    SQLite file in the data directory, or the production profile's PostgreSQL tracker database."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import URL
+
+    from bot.run import profiles
+    from bot.store.conversations import ConversationStore
+
+    if settings.profile != "production":
+        return ConversationStore.sqlite(Path(settings.data_dir) / "rasa_tracker.db")
+    env = profiles.production_env(settings, settings.extra)
+    url = URL.create("postgresql+psycopg2", username=env["RASA_TRACKER_PG_USER"],
+                     password=env["RASA_TRACKER_PG_PASSWORD"] or None, host=env["RASA_TRACKER_PG_HOST"],
+                     port=int(env["RASA_TRACKER_PG_PORT"]), database=env["RASA_TRACKER_PG_DB"])
+    return ConversationStore(url, f"the conversation store (PostgreSQL database {env['RASA_TRACKER_PG_DB']} on "
+                                  f"{env['RASA_TRACKER_PG_HOST']}:{env['RASA_TRACKER_PG_PORT']})")
+
+
+def retention_purger(settings: Settings, factory):
+    """The daily purge of DATA_RETENTION_DAYS. Never raises: it is built beside the notifier, which must start
+    whatever happens here. A conversation store that cannot even be described (a production profile without
+    PostgreSQL) is logged at every run, and nobody is purged."""
+    import logging
+
+    from bot.usecases.retention import RetentionPurger
+
+    conversations = None
+    if settings.data_retention_days > 0:
+        try:
+            conversations = conversation_store(settings)
+        except Exception as error:
+            logging.getLogger(__name__).error(
+                "retention purge: no conversation store (%s); patients will not be purged", error)
+    return RetentionPurger(factory, conversations, settings.data_retention_days)

@@ -12,22 +12,21 @@ from typing import List, Optional, Sequence
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from bot.bootstrap import clinic_service
+from bot.bootstrap import clinic_service, retention_purger
 from bot.checkins.sender import CheckinSender
 from bot.escalation.notifier import Notifier
 from bot.outbox.worker import Nudge
 from bot.responses import clinic_slots, render
-from bot.service import ClinicService
+from bot.usecases.triage import ClinicService
 from bot.settings import Settings
-from bot.store import repository
 from bot.store.errors import StoreError
-from bot.store.retention import RetentionPurger
 from bot.store.models import utcnow
 from bot.store.uow import UnitOfWork
 from bot.telegram.ports import (EscalationLine, EscalationOutcome, GatewayDeps, LinkedPatient, Refused,
                                 RelayAttempt, StaffMember)
 from bot.triage.advice import response_name
 from bot.triage.model import Level
+from bot.usecases import checkins, enrolment, escalations, records, reports
 
 log = logging.getLogger(__name__)
 
@@ -36,35 +35,29 @@ STORE_RETRY_S = 20.0
 
 
 class _Store:
-    """Runs a repository call in a worker thread inside one unit of work; store errors become Refused."""
+    """Runs a use case in a worker thread with a fresh unit of work; store errors become Refused."""
 
     def __init__(self, session_factory):
         self.session_factory = session_factory
 
-    async def run(self, call, *args, commit: bool = False, **kwargs):
+    async def run(self, use_case, *args, **kwargs):
         """A database that cannot be reached (connection cut, server restarting) is retried for up to
         STORE_RETRY_S with backoff, as long as the failure came before the commit (the transaction was rolled
         back, so trying again cannot write twice); a failed commit is never retried."""
         deadline, delay = time.monotonic() + STORE_RETRY_S, 0.25
         while True:
-            committing = False
+            uow = UnitOfWork(self.session_factory)
 
             def work():
-                nonlocal committing
-                with UnitOfWork(self.session_factory) as uow:
-                    try:
-                        result = call(uow, *args, **kwargs)
-                    except StoreError as error:
-                        raise Refused(str(error)) from None
-                    if commit:
-                        committing = True
-                        uow.commit()
-                    return result
+                try:
+                    return use_case(uow, *args, **kwargs)
+                except StoreError as error:
+                    raise Refused(str(error)) from None
 
             try:
                 return await asyncio.to_thread(work)
             except (OperationalError, InterfaceError) as error:
-                if committing or time.monotonic() + delay > deadline:
+                if uow.commit_attempted or time.monotonic() + delay > deadline:
                     raise
                 log.warning("database unreachable (%s); trying again in %.2f s", type(error.orig).__name__, delay)
                 await asyncio.sleep(delay)
@@ -73,70 +66,59 @@ class _Store:
 
 class StoreLinks(_Store):
     async def redeem(self, code: str, chat_id: int) -> str:
-        patient = await self.run(repository.redeem_link_code, code.strip(), chat_id, commit=True)
+        patient = await self.run(enrolment.redeem_link_code, code.strip(), chat_id)
         return patient.display_name
 
     async def patient_for_chat(self, chat_id: int) -> Optional[LinkedPatient]:
-        patient = await self.run(repository.patient_for_chat, chat_id)
+        patient = await self.run(enrolment.patient_for_chat, chat_id)
         return None if patient is None else LinkedPatient(patient.id, patient.display_name)
 
 
 class StoreCheckIns(_Store):
     async def pause(self, patient_id: int) -> None:
-        await self.run(repository.set_checkins_paused, patient_id, True, commit=True)
+        await self.run(checkins.set_checkins_paused, patient_id, True)
 
     async def resume(self, patient_id: int) -> None:
         # With `now`, only future check-ins come back: none missed while paused is sent at once.
-        await self.run(repository.set_checkins_paused, patient_id, False, now=utcnow(), commit=True)
+        await self.run(checkins.set_checkins_paused, patient_id, False, now=utcnow())
 
 
 class StorePhotos(_Store):
     async def attach(self, patient_id: int, file_id: str, caption: Optional[str]) -> None:
-        await self.run(repository.attach_photo, patient_id, file_id, caption=caption, commit=True)
+        await self.run(reports.attach_photo, patient_id, file_id, caption=caption)
 
 
 class StoreStaff(_Store):
     async def practitioner_for_chat(self, chat_id: int) -> Optional[StaffMember]:
-        person = await self.run(repository.practitioner_for_chat, chat_id)
+        person = await self.run(enrolment.practitioner_for_chat, chat_id)
         return None if person is None or not person.active else StaffMember(person.id, person.name)
 
 
 class StoreEscalations(_Store):
-    async def _change(self, call, escalation_id: int, practitioner_id: int, *args) -> EscalationOutcome:
-        def work(uow, *a):
-            change = call(uow, escalation_id, practitioner_id, *a)
-            who = repository.get_practitioner(uow, practitioner_id).name
-            return EscalationOutcome(escalation_id, change.escalation.state, change.changed, who)
-
-        return await self.run(work, *args, commit=True)
+    async def _change(self, use_case, escalation_id: int, practitioner_id: int, *args) -> EscalationOutcome:
+        change = await self.run(use_case, escalation_id, practitioner_id, *args)
+        return EscalationOutcome(escalation_id, change.escalation.state, change.changed, change.practitioner_name)
 
     async def acknowledge(self, escalation_id: int, practitioner_id: int) -> EscalationOutcome:
-        return await self._change(repository.acknowledge, escalation_id, practitioner_id)
+        return await self._change(escalations.acknowledge, escalation_id, practitioner_id)
 
     async def resolve(self, escalation_id: int, practitioner_id: int, note: Optional[str] = None) -> EscalationOutcome:
-        return await self._change(repository.resolve, escalation_id, practitioner_id, note)
+        return await self._change(escalations.resolve, escalation_id, practitioner_id, note)
 
     async def open_escalations(self, practitioner_id: int) -> Sequence[EscalationLine]:
         # Every registered practitioner sees every open case: in a small clinic the on-call colleague must.
-        def work(uow):
-            lines = []
-            for escalation in repository.open_escalations(uow):
-                summary = repository.escalation_summary(uow, escalation)
-                lines.append(EscalationLine(escalation.id, escalation.level, escalation.state,
-                                            summary["patient_id"], summary["patient"], escalation.created_at))
-            return lines
-
-        return await self.run(work)
+        queue = await self.run(escalations.open_queue)
+        return [EscalationLine(item["id"], item["level"], item["state"], item["patient_id"], item["patient"],
+                               dt.datetime.fromisoformat(item["created_at"])) for item in queue]
 
     async def patient_summary(self, patient_id: int, practitioner_id: int) -> str:
         # viewer: the read is written to the audit trail (who, which patient, when; no health data).
-        summary = await self.run(repository.patient_summary, patient_id, viewer=f"practitioner:{practitioner_id}",
-                                 commit=True)
+        summary = await self.run(records.view_patient, patient_id, viewer=f"practitioner:{practitioner_id}")
         return format_patient_summary(summary)
 
 
 def format_patient_summary(summary: dict) -> str:
-    """repository.patient_summary as a few plain-text lines for a phone screen."""
+    """views.patient_summary (records.view_patient) as a few plain-text lines for a phone screen."""
     lines = [f"Patient #{summary['id']} {summary['name']}"]
     treatment = summary["treatment"]
     if treatment:
@@ -226,10 +208,10 @@ class SafetyNetTriage:
         deadline = time.monotonic() + (self.settle_seconds if attempt.timed_out else 0.0)
         said = attempt.message.strip()
         while True:
-            with UnitOfWork(self.service.session_factory) as uow:
-                rows = repository.reports_since(uow, patient_id, attempt.sent_at - CLOCK_SLACK, source="rasa")
-                found = [(report, escalation) for report, escalation in rows
-                         if said and (report.text == said or report.text.endswith(" / " + said))]
+            rows = reports.reports_since(UnitOfWork(self.service.session_factory), patient_id,
+                                         attempt.sent_at - CLOCK_SLACK, source="rasa")
+            found = [(report, escalation) for report, escalation in rows
+                     if said and (report.text == said or report.text.endswith(" / " + said))]
             best = next((row for row in reversed(found) if row[1] is not None), found[-1] if found else None)
             if (best is not None and (best[1] is not None or not escalates)) or time.monotonic() >= deadline:
                 return best
@@ -295,7 +277,7 @@ def gateway_deps(settings: Settings, service: Optional[ClinicService] = None, ru
                              CheckinSender.from_settings(settings, factory, messenger).run_forever(),
                              safety_net.warm_up(),
                              # DATA_RETENTION_DAYS: erase inactive patients once a day (returns at once when 0).
-                             RetentionPurger.from_settings(settings, factory).run_forever())
+                             retention_purger(settings, factory).run_forever())
 
     return GatewayDeps(
         links=StoreLinks(factory), checkins=StoreCheckIns(factory), photos=StorePhotos(factory),

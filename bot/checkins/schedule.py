@@ -4,7 +4,7 @@
     -> [PlannedCheckin("24h", ...), PlannedCheckin("72h", ...), PlannedCheckin("1w", ...),
         PlannedCheckin("maintenance", performed_at + 180 days)]
 
-The plan is stored as rows of scheduled_checkins when the patient is added (bot.store.repository), and the
+The plan is stored as rows of scheduled_checkins when the patient is added (bot.usecases.checkins), and the
 sender (bot.checkins.sender) works from those rows. Keeping the schedule in the database rather than in an
 in-memory job queue is what makes check-ins survive a restart.
 """

@@ -28,14 +28,15 @@ from typing import Callable, List, Optional
 
 from sqlalchemy.exc import OperationalError
 
-from bot.bootstrap import session_factory
+from bot.bootstrap import conversation_store, session_factory
 from bot.ids import BadId, parse_id
 from bot.settings import ConfigError, Settings
-from bot.store import db, repository, retention
+from bot.store import db
 from bot.store.conversations import ConversationStore, ConversationStoreUnavailable
 from bot.store.errors import InvalidValue, StoreError
 from bot.store.models import AREAS, METHODS, ROLES
 from bot.store.uow import UnitOfWork
+from bot.usecases import appointments, enrolment, escalations, records, retention
 
 EXIT_OK = 0
 EXIT_DB_UNAVAILABLE = 1
@@ -171,15 +172,18 @@ def _parse_time(value: str) -> dt.datetime:
 
 
 # Handlers ---------------------------------------------------------------------------------------------------------
+def _uow(settings: Settings) -> UnitOfWork:
+    """A unit of work over the clinic database, for one use case."""
+    return UnitOfWork(session_factory(settings))
+
+
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     print(f"database is at revision {db.current_revision(settings.database_url)}")
     return EXIT_OK
 
 
 def cmd_practitioner_add(args: argparse.Namespace, settings: Settings) -> int:
-    with UnitOfWork(session_factory(settings)) as uow:
-        practitioner = repository.add_practitioner(uow, args.name, args.role, args.chat_id, actor="cli")
-        uow.commit()
+    practitioner = enrolment.add_practitioner(_uow(settings), args.name, args.role, args.chat_id, actor="cli")
     print(f"practitioner {practitioner.id} added ({practitioner.role})")
     if practitioner.telegram_chat_id is None:
         print("note: no Telegram chat id yet, so this practitioner cannot receive alerts")
@@ -187,8 +191,7 @@ def cmd_practitioner_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_practitioner_list(args: argparse.Namespace, settings: Settings) -> int:
-    with UnitOfWork(session_factory(settings)) as uow:
-        practitioners = repository.list_practitioners(uow)
+    practitioners = enrolment.list_practitioners(_uow(settings))
     if not practitioners:
         print("no practitioners yet: add one with `aftercare practitioner add`")
         return EXIT_OK
@@ -201,22 +204,17 @@ def cmd_practitioner_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_practitioner_update(args: argparse.Namespace, settings: Settings) -> int:
     active = None if args.active is None else args.active == "yes"
-    with UnitOfWork(session_factory(settings)) as uow:
-        practitioner = repository.update_practitioner(uow, args.practitioner_id, args.chat_id, args.role, active,
-                                                      actor="cli")
-        uow.commit()
+    practitioner = enrolment.update_practitioner(_uow(settings), args.practitioner_id, args.chat_id, args.role,
+                                                 active, actor="cli")
     print(f"practitioner {practitioner.id}: role {practitioner.role}, "
           f"{'active' if practitioner.active else 'inactive'}, chat id {practitioner.telegram_chat_id or '-'}")
     return EXIT_OK
 
 
 def cmd_patient_link(args: argparse.Namespace, settings: Settings) -> int:
-    with UnitOfWork(session_factory(settings)) as uow:
-        repository.get_patient(uow, args.patient_id)
-        unlinked = repository.unlink_chats(uow, args.patient_id, _actor()) if args.unlink_now else 0
-        code = repository.new_link_code(uow, args.patient_id, dt.timedelta(hours=settings.link_code_ttl_hours),
-                                        actor="cli")
-        uow.commit()
+    code, unlinked = enrolment.issue_link_code(_uow(settings), args.patient_id,
+                                               dt.timedelta(hours=settings.link_code_ttl_hours), actor=_actor(),
+                                               unlink_now=args.unlink_now)
     _print_link(settings, code.code, code.expires_at)
     if args.unlink_now:
         print(f"{unlinked} chat(s) unlinked now; older unused link codes of this patient no longer work")
@@ -241,14 +239,12 @@ def cmd_patient_add(args: argparse.Namespace, settings: Settings) -> int:
     missing = [name for name, value in treatment_args.items() if value is None]
     if missing:
         raise InvalidValue(f"With --treated-at, also give {', '.join(missing)}.")
-    with UnitOfWork(session_factory(settings)) as uow:
-        new = repository.add_patient_with_treatment(
-            uow, args.name, args.treated_at, args.area, args.method, args.practitioner,
-            product_batch=args.batch, phone=args.phone,
-            link_code_ttl=dt.timedelta(hours=settings.link_code_ttl_hours), actor="cli",
-            checkin_hours=settings.checkin_schedule_hours, maintenance_days=settings.maintenance_reminder_days,
-        )
-        uow.commit()
+    new = enrolment.add_patient_with_treatment(
+        _uow(settings), args.name, args.treated_at, args.area, args.method, args.practitioner,
+        product_batch=args.batch, phone=args.phone,
+        link_code_ttl=dt.timedelta(hours=settings.link_code_ttl_hours), actor="cli",
+        checkin_hours=settings.checkin_schedule_hours, maintenance_days=settings.maintenance_reminder_days,
+    )
     print(f"patient id: {new.patient.id}")
     print(f"treatment id: {new.treatment.id}")
     _print_link(settings, new.link_code, new.link_expires_at)
@@ -256,12 +252,10 @@ def cmd_patient_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_appointment_add(args: argparse.Namespace, settings: Settings) -> int:
-    with UnitOfWork(session_factory(settings)) as uow:
-        appointment = repository.add_appointment(
-            uow, args.patient_id, args.at, args.area, args.method, args.practitioner,
-            preparation_lead=dt.timedelta(days=settings.preparation_lead_days), actor="cli",
-        )
-        uow.commit()
+    appointment = appointments.add_appointment(
+        _uow(settings), args.patient_id, args.at, args.area, args.method, args.practitioner,
+        preparation_lead=dt.timedelta(days=settings.preparation_lead_days), actor="cli",
+    )
     print(f"appointment id: {appointment.id} ({appointment.scheduled_at:%Y-%m-%d %H:%M} UTC)")
     print(f"preparation guidance and screening questions go out {settings.preparation_lead_days} day(s) before "
           "(at once if sooner), once the patient's chat is linked")
@@ -269,11 +263,8 @@ def cmd_appointment_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _add_untreated_patient(args: argparse.Namespace, settings: Settings) -> int:
-    with UnitOfWork(session_factory(settings)) as uow:
-        patient = repository.add_patient(uow, args.name, args.phone, actor="cli")
-        code = repository.new_link_code(uow, patient.id, dt.timedelta(hours=settings.link_code_ttl_hours),
-                                        actor="cli")
-        uow.commit()
+    patient, code = enrolment.add_patient_with_link(_uow(settings), args.name, args.phone,
+                                                    dt.timedelta(hours=settings.link_code_ttl_hours), actor="cli")
     print(f"patient id: {patient.id}")
     print(f"no treatment on record yet: book one with `aftercare appointment add {patient.id} --at ...`")
     _print_link(settings, code.code, code.expires_at)
@@ -281,8 +272,7 @@ def _add_untreated_patient(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_escalations(args: argparse.Namespace, settings: Settings) -> int:
-    with UnitOfWork(session_factory(settings)) as uow:
-        summaries = [repository.escalation_summary(uow, e) for e in repository.open_escalations(uow)]
+    summaries = escalations.open_queue(_uow(settings))
     if args.json:
         print(json.dumps(summaries, indent=2))
         return EXIT_OK
@@ -296,10 +286,8 @@ def cmd_escalations(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    with UnitOfWork(session_factory(settings)) as uow:
-        data = repository.export_patient(uow, args.patient_id, actor=_actor())
-        uow.commit()
-    conversations = ConversationStore.from_settings(settings)
+    data = records.export_patient(_uow(settings), args.patient_id, actor=_actor())
+    conversations = conversation_store(settings)
     try:
         data["conversation"] = {"available": True, "messages": conversations.messages(args.patient_id)}
     except ConversationStoreUnavailable as error:
@@ -312,14 +300,13 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_patient_erase(args: argparse.Namespace, settings: Settings) -> int:
     factory = session_factory(settings)
-    conversations = ConversationStore.from_settings(settings)
+    conversations = conversation_store(settings)
     if not args.yes:
         try:
             plan = retention.preview(factory, conversations, args.patient_id)
         except StoreError:
-            with UnitOfWork(factory) as uow:
-                if not repository.was_erased(uow, args.patient_id):
-                    raise
+            if not records.was_erased(UnitOfWork(factory), args.patient_id):
+                raise
             print(f"patient {args.patient_id}'s records were erased before; --yes erases what is left of the "
                   "conversation")
             return EXIT_OK
@@ -355,7 +342,7 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
         print("DATA_RETENTION_DAYS is 0 (keep everything): nothing to purge")
         return EXIT_OK
     factory = session_factory(settings)
-    conversations = ConversationStore.from_settings(settings)
+    conversations = conversation_store(settings)
     result = retention.purge(factory, conversations, days, actor=_actor(), dry_run=args.dry_run)
     if result.error is not None:
         print(f"error: purge not done: {result.error}", file=sys.stderr)

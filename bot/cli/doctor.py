@@ -179,11 +179,11 @@ def alerting_problems(staff: Sequence[Staff]) -> List[str]:
 
 
 def active_staff(session_factory: object) -> List[Staff]:
-    from bot.store import repository
     from bot.store.uow import UnitOfWork
+    from bot.usecases import enrolment
 
-    with UnitOfWork(session_factory) as uow:  # type: ignore[arg-type]
-        return [Staff(p.id, p.role, p.telegram_chat_id) for p in repository.list_practitioners(uow, True)]
+    practitioners = enrolment.list_practitioners(UnitOfWork(session_factory), True)  # type: ignore[arg-type]
+    return [Staff(p.id, p.role, p.telegram_chat_id) for p in practitioners]
 
 
 def startup_warnings(session_factory: object) -> List[str]:

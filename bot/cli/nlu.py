@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from bot.service import intent_confidence, intent_name
+from bot.usecases.triage import intent_confidence, intent_name
 from bot.settings import PROJECT_ROOT
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "aftercare.tar.gz"

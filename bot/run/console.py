@@ -19,8 +19,8 @@ from bot.escalation.notifier import Notifier
 from bot.outbox.messenger import ConsoleMessenger
 from bot.outbox.worker import Nudge
 from bot.settings import Settings
-from bot.store import repository
 from bot.store.uow import UnitOfWork
+from bot.usecases import enrolment, escalations
 
 DEMO_PATIENT_CHAT = 1
 DEMO_PRACTITIONER_CHAT = 1001
@@ -55,22 +55,21 @@ def ensure_demo_clinic(session_factory, settings: Settings, now: Optional[dt.dat
     Returns the demo patient's id. A clinic with its own practitioners is never touched beyond the lookup.
     """
     now = now or dt.datetime.now(dt.timezone.utc)
-    with UnitOfWork(session_factory) as uow:
-        linked = repository.patient_for_chat(uow, DEMO_PATIENT_CHAT)
-        if linked is not None:
-            return linked.id
-        treating = repository.practitioner_for_chat(uow, DEMO_PRACTITIONER_CHAT) or repository.add_practitioner(
-            uow, "Dr Demo (treating)", role="treating", chat_id=DEMO_PRACTITIONER_CHAT, actor="system:demo")
-        if repository.practitioner_for_chat(uow, DEMO_ON_CALL_CHAT) is None:
-            repository.add_practitioner(uow, "Dr On-Call (demo)", role="on_call", chat_id=DEMO_ON_CALL_CHAT,
-                                        actor="system:demo")
-        uow.flush()
-        new = repository.add_patient_with_treatment(
-            uow, "Demo Patient", now - dt.timedelta(hours=20), "face", "microneedling", treating.id, now=now,
-            checkin_hours=settings.checkin_schedule_hours, maintenance_days=settings.maintenance_reminder_days)
-        repository.redeem_link_code(uow, new.link_code, DEMO_PATIENT_CHAT, now=now)
-        uow.commit()
-        return new.patient.id
+    uow = UnitOfWork(session_factory)
+    linked = enrolment.patient_for_chat(uow, DEMO_PATIENT_CHAT)
+    if linked is not None:
+        return linked.id
+    # Each step is its own use case; a demo interrupted half-way is completed by the next start.
+    treating = enrolment.practitioner_for_chat(uow, DEMO_PRACTITIONER_CHAT) or enrolment.add_practitioner(
+        uow, "Dr Demo (treating)", role="treating", chat_id=DEMO_PRACTITIONER_CHAT, actor="system:demo")
+    if enrolment.practitioner_for_chat(uow, DEMO_ON_CALL_CHAT) is None:
+        enrolment.add_practitioner(uow, "Dr On-Call (demo)", role="on_call", chat_id=DEMO_ON_CALL_CHAT,
+                                   actor="system:demo")
+    new = enrolment.add_patient_with_treatment(
+        uow, "Demo Patient", now - dt.timedelta(hours=20), "face", "microneedling", treating.id, now=now,
+        checkin_hours=settings.checkin_schedule_hours, maintenance_days=settings.maintenance_reminder_days)
+    enrolment.redeem_link_code(uow, new.link_code, DEMO_PATIENT_CHAT, now=now)
+    return new.patient.id
 
 
 def _stdin_lines() -> "asyncio.Queue[Optional[str]]":
@@ -117,21 +116,20 @@ class ConsoleChat:
 
     def staff_command(self, text: str) -> str:
         """/ack, /resolve, /open as the demo practitioner: the buttons of the Telegram alert."""
-        with UnitOfWork(self.session_factory) as uow:
-            practitioner = repository.practitioner_for_chat(uow, DEMO_PRACTITIONER_CHAT)
-            open_ones = repository.open_escalations(uow)
-            if text == "/open":
-                return f"{len(open_ones)} open escalation(s): " + ", ".join(f"#{e.id} {e.level} ({e.state})"
-                                                                         for e in open_ones)
-            if not open_ones or practitioner is None:
-                return "No open escalation."
-            latest = open_ones[-1]
-            if text == "/ack":
-                repository.acknowledge(uow, latest.id, practitioner.id)
-            else:
-                repository.resolve(uow, latest.id, practitioner.id, note="resolved from the terminal")
-            uow.commit()
-            return f"Escalation #{latest.id}: {'acknowledged' if text == '/ack' else 'resolved'} as {practitioner.name}."
+        uow = UnitOfWork(self.session_factory)
+        practitioner = enrolment.practitioner_for_chat(uow, DEMO_PRACTITIONER_CHAT)
+        open_ones = escalations.open_escalations(uow)
+        if text == "/open":
+            return f"{len(open_ones)} open escalation(s): " + ", ".join(f"#{e.id} {e.level} ({e.state})"
+                                                                     for e in open_ones)
+        if not open_ones or practitioner is None:
+            return "No open escalation."
+        latest = open_ones[-1]
+        if text == "/ack":
+            escalations.acknowledge(uow, latest.id, practitioner.id)
+        else:
+            escalations.resolve(uow, latest.id, practitioner.id, note="resolved from the terminal")
+        return f"Escalation #{latest.id}: {'acknowledged' if text == '/ack' else 'resolved'} as {practitioner.name}."
 
     async def run(self) -> None:
         stop = asyncio.Event()

@@ -1,7 +1,7 @@
 """The preparation message sent before an appointment, and when it is due. Pure apart from reading the
 clinic-editable guidance file (data/preparation/guidance.yml) once.
 
-It is stored as a scheduled_checkins row of kind "preparation" (bot.store.repository.add_appointment), so the
+It is stored as a scheduled_checkins row of kind "preparation" (bot.usecases.appointments.add_appointment), so the
 check-in sender sends it once, across restarts, like any check-in. Its button starts the screening form in
 Rasa (intent start_screening) through the gateway's "rasa:" button relay.
 """

@@ -47,20 +47,6 @@ class ConversationStore:
     def sqlite(cls, path: Path) -> "ConversationStore":
         return cls(f"sqlite:///{path}", f"the conversation store {path}", Path(path))
 
-    @classmethod
-    def from_settings(cls, settings: Any) -> "ConversationStore":
-        """The store `make run` gives Rasa for settings.profile (bot.run.profiles.plan)."""
-        from bot.run import profiles
-
-        if settings.profile != "production":
-            return cls.sqlite(Path(settings.data_dir) / "rasa_tracker.db")
-        env = profiles.production_env(settings, settings.extra)
-        url = URL.create("postgresql+psycopg2", username=env["RASA_TRACKER_PG_USER"],
-                         password=env["RASA_TRACKER_PG_PASSWORD"] or None, host=env["RASA_TRACKER_PG_HOST"],
-                         port=int(env["RASA_TRACKER_PG_PORT"]), database=env["RASA_TRACKER_PG_DB"])
-        return cls(url, f"the conversation store (PostgreSQL database {env['RASA_TRACKER_PG_DB']} on "
-                        f"{env['RASA_TRACKER_PG_HOST']}:{env['RASA_TRACKER_PG_PORT']})")
-
     # --- reading -------------------------------------------------------------------------------------------
     @property
     def exists(self) -> bool:

@@ -1,7 +1,8 @@
-"""Unit of work: one database transaction around a group of repository calls.
+"""Unit of work: one database transaction around a group of repository calls. A use case (bot.usecases) opens
+it, stores through bot.store.repository and commits:
 
-    with UnitOfWork(session_factory) as uow:
-        report = repository.record_report(uow, ...)
+    with uow:
+        report = repository.add_report(uow, ...)
         uow.commit()
 
 Leaving the block without `commit()` (or because of an exception) rolls everything back, so a report and
@@ -21,6 +22,9 @@ class UnitOfWork:
     def __init__(self, session_factory: SessionFactory) -> None:
         self._session_factory = session_factory
         self._session: Optional[Session] = None
+        # Set once commit() has been called in the current block: a database error after that point may have
+        # written, so callers that retry on connection errors must not.
+        self.commit_attempted = False
 
     @property
     def session(self) -> Session:
@@ -29,7 +33,10 @@ class UnitOfWork:
         return self._session
 
     def __enter__(self) -> "UnitOfWork":
+        if self._session is not None:
+            raise RuntimeError("UnitOfWork is already open: a use case was called inside another one's block")
         self._session = self._session_factory()
+        self.commit_attempted = False
         return self
 
     def __exit__(
@@ -44,6 +51,7 @@ class UnitOfWork:
         self._session = None
 
     def commit(self) -> None:
+        self.commit_attempted = True
         self.session.commit()
 
     def rollback(self) -> None:

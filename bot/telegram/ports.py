@@ -5,7 +5,7 @@ that have these methods (see `GatewayDeps`). The composition root (bot.bootstrap
 implementations; the tests and the offline demo use the in-memory ones in bot/telegram/memory.py.
 
 All methods are `async` so a slow database call never blocks the bot's event loop. An adapter over the
-synchronous SQLAlchemy store can simply do `return await asyncio.to_thread(repository_call, ...)`.
+synchronous SQLAlchemy store runs a use case (bot.usecases) in a worker thread (bot.bootstrap.gateway).
 
 When a service declines a request for a reason the person should hear ("this link code has expired",
 "no escalation with id 12"), it raises `Refused` with a message that is safe to show them. Any other exception

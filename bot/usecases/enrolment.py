@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from bot.store import errors, repository
 from bot.store.models import ROLES, LinkCode, Patient, Practitioner, Treatment, utcnow
@@ -231,6 +231,24 @@ def _redeem_link_code(uow: UnitOfWork, code: str, chat_id: int, now: Optional[dt
     return repository.get_patient(uow, patient_id)
 
 
+def _issue_link_code(uow: UnitOfWork, patient_id: int, ttl: dt.timedelta = DEFAULT_LINK_CODE_TTL,
+                     actor: str = "admin", unlink_now: bool = False) -> Tuple[LinkCode, int]:
+    """A new link for a patient (a new phone, a lost link): (the code, how many chats were unlinked now).
+    unlink_now: the patient's chats lose the link at once instead of when the new code is used."""
+    repository.get_patient(uow, patient_id)
+    unlinked = _unlink_chats(uow, patient_id, actor) if unlink_now else 0
+    return _new_link_code(uow, patient_id, ttl, actor=actor), unlinked
+
+
+def _add_patient_with_link(uow: UnitOfWork, display_name: str, phone: Optional[str] = None,
+                           ttl: dt.timedelta = DEFAULT_LINK_CODE_TTL, actor: str = "admin") -> Tuple[Patient, LinkCode]:
+    """Register a patient with no treatment yet (a first appointment ahead) and the code that links their chat."""
+    patient = _add_patient(uow, display_name, phone, actor=actor)
+    return patient, _new_link_code(uow, patient.id, ttl, actor=actor)
+
+
 new_link_code = use_case(_new_link_code)
+issue_link_code = use_case(_issue_link_code)
+add_patient_with_link = use_case(_add_patient_with_link)
 unlink_chats = use_case(_unlink_chats)
 redeem_link_code = use_case(_redeem_link_code)

@@ -33,6 +33,7 @@ class EscalationChange:
 
     escalation: Escalation
     changed: bool
+    practitioner_name: str = ""  # who pressed the button (for the "acknowledged by" line)
 
 
 def practitioner_ref(practitioner: Practitioner) -> PractitionerRef:
@@ -80,7 +81,7 @@ def _apply(uow: UnitOfWork, action: Any, escalation_id: int, practitioner_id: in
     escalation = repository.escalation_for_update(uow, escalation_id)
     transition: states.Transition = action(escalation.state)
     if not transition.changed:
-        return EscalationChange(escalation, changed=False)
+        return EscalationChange(escalation, False, practitioner.name)
     actor = f"practitioner:{practitioner.id}"
     if transition.acknowledges:
         escalation.state = EscalationState.ACKNOWLEDGED.value
@@ -96,7 +97,7 @@ def _apply(uow: UnitOfWork, action: Any, escalation_id: int, practitioner_id: in
         escalation.resolved_at = now
         escalation.note = note or None
         repository.audit(uow, "escalation", escalation.id, "resolved", actor, {"has_note": bool(note)}, now)
-    return EscalationChange(escalation, changed=True)
+    return EscalationChange(escalation, True, practitioner.name)
 
 
 def _queue_patient_notice(uow: UnitOfWork, escalation: Escalation, now: dt.datetime) -> None:

@@ -167,19 +167,6 @@ class RetentionPurger:
         self.first_delay = first_delay
         self.runs: List[PurgeResult] = []
 
-    @classmethod
-    def from_settings(cls, settings, session_factory) -> "RetentionPurger":
-        """Never raises: it is built beside the notifier, which must start whatever happens here. A conversation
-        store that cannot even be described (a production profile without PostgreSQL) is logged at every run."""
-        days = settings.data_retention_days
-        conversations = None
-        if days > 0:
-            try:
-                conversations = ConversationStore.from_settings(settings)
-            except Exception as error:
-                log.error("retention purge: no conversation store (%s); patients will not be purged", error)
-        return cls(session_factory, conversations, days)
-
     async def run_once(self) -> PurgeResult:
         if self.conversations is None:
             log.error("retention purge skipped: the conversation store is not configured")

@@ -88,27 +88,27 @@ class Clinic:
 def register_clinic(database_url: str, rest_patients: int, telegram_patients: int) -> Clinic:
     """Patients treated 30 hours ago: REST ones share a practitioner; each Telegram one has their own
     practitioner chat, so every alert can be matched to the red flag that caused it."""
-    from bot.store import db, repository
+    from bot.store import db
     from bot.store.uow import UnitOfWork
+    from bot.usecases import enrolment
 
     factory = db.make_session_factory(database_url)
+    uow = UnitOfWork(factory)
     treated = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=30)
 
-    def patient(uow, number: int, practitioner_id: int):
-        return repository.add_patient_with_treatment(uow, f"Bench Patient {number}", treated, "face",
-                                                     "microneedling", practitioner_id)
+    def patient(number: int, practitioner_id: int):
+        return enrolment.add_patient_with_treatment(uow, f"Bench Patient {number}", treated, "face",
+                                                    "microneedling", practitioner_id)
 
-    with UnitOfWork(factory) as uow:
-        shared = repository.add_practitioner(uow, "Dr Rest", chat_id=REST_PRACTITIONER_CHAT).id
-        rest = [f"patient-{patient(uow, n, shared).patient.id}" for n in range(rest_patients)]
-        telegram = []
-        for n in range(telegram_patients):
-            practitioner_chat = TELEGRAM_PRACTITIONER_CHATS + n
-            practitioner_id = repository.add_practitioner(uow, f"Dr Tg{n}", chat_id=practitioner_chat).id
-            new = patient(uow, rest_patients + n, practitioner_id)
-            telegram.append(TelegramPatient(f"patient-{new.patient.id}", TELEGRAM_CHATS + n, new.link_code,
-                                            practitioner_chat))
-        uow.commit()
+    shared = enrolment.add_practitioner(uow, "Dr Rest", chat_id=REST_PRACTITIONER_CHAT).id
+    rest = [f"patient-{patient(n, shared).patient.id}" for n in range(rest_patients)]
+    telegram = []
+    for n in range(telegram_patients):
+        practitioner_chat = TELEGRAM_PRACTITIONER_CHATS + n
+        practitioner_id = enrolment.add_practitioner(uow, f"Dr Tg{n}", chat_id=practitioner_chat).id
+        new = patient(rest_patients + n, practitioner_id)
+        telegram.append(TelegramPatient(f"patient-{new.patient.id}", TELEGRAM_CHATS + n, new.link_code,
+                                        practitioner_chat))
     factory.kw["bind"].dispose()
     return Clinic(rest, telegram)
 

@@ -364,29 +364,31 @@ def test_relinking_through_the_gateway_adapter(session_factory, clinic):
 
 
 def test_the_conversation_store_of_each_profile():
+    from bot.bootstrap import conversation_store
     from bot.settings import Settings
 
-    embedded = ConversationStore.from_settings(Settings.from_env({"AFTERCARE_DATA_DIR": "/srv/aftercare"}))
+    embedded = conversation_store(Settings.from_env({"AFTERCARE_DATA_DIR": "/srv/aftercare"}))
     assert embedded.url == "sqlite:////srv/aftercare/rasa_tracker.db"
-    production = ConversationStore.from_settings(Settings.from_env({
+    production = conversation_store(Settings.from_env({
         "AFTERCARE_PROFILE": "production",
         "DATABASE_URL": "postgresql+psycopg2://clinic:s3cret@db.example:6543/aftercare"}))
     url = production.url
     assert (url.host, url.port, url.database, url.username, url.password) == (
         "db.example", 6543, "rasa_tracker", "clinic", "s3cret")
     assert "s3cret" not in production.where and "rasa_tracker" in production.where
-    overridden = ConversationStore.from_settings(Settings.from_env({
+    overridden = conversation_store(Settings.from_env({
         "AFTERCARE_PROFILE": "production", "RASA_TRACKER_PG_DB": "tracker2", "RASA_TRACKER_PG_HOST": "tr.example",
         "DATABASE_URL": "postgresql+psycopg2://clinic:s3cret@db.example:6543/aftercare"}))
     assert (overridden.url.host, overridden.url.database) == ("tr.example", "tracker2")
 
 
 async def test_a_purger_without_a_conversation_store_never_stops_the_gateway(session_factory, clinic):
+    from bot.bootstrap import retention_purger
     from bot.settings import Settings
 
     broken = Settings.from_env({"AFTERCARE_PROFILE": "production", "DATA_RETENTION_DAYS": "30",
                                 "DATABASE_URL": "sqlite:///nowhere.db"})  # production needs PostgreSQL
-    purger = retention.RetentionPurger.from_settings(broken, session_factory)
+    purger = retention_purger(broken, session_factory)
     result = await purger.run_once()
     assert result.error == "the conversation store is not configured" and result.erased == []
     assert enrolment.get_patient(UnitOfWork(session_factory), clinic.patient_id)
