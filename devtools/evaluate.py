@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from bot.service import ClinicService
+from bot.usecases.triage import ClinicService
 from bot.triage.criteria import Criteria, load_criteria
 from bot.triage.model import Decision, Level, PatientContext
 

@@ -55,7 +55,7 @@ def acted_on(parsed: Dict, escalates) -> Set[str]:
 
 def triage_escalates(parsed: Dict) -> bool:
     """Whether action_triage would escalate this message (for a sender with no treatment record)."""
-    from bot.service import ClinicService
+    from bot.usecases.triage import ClinicService
     from bot.triage.criteria import load_criteria
 
     global _SERVICE

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bot.nlp import analyze
-from bot.service import ClinicService
+from bot.usecases.triage import ClinicService
 from bot.settings import Settings
 from bot.triage.criteria import load_criteria
 from bot.bootstrap.gateway import SafetyNetTriage

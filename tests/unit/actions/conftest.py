@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import service as action_service
 from bot.nlp import pipeline
 from bot.nlp.analyze import entities_from_doc
-from bot.service import ClinicService
+from bot.usecases.triage import ClinicService
 from bot.settings import Settings
 from bot.triage.criteria import load_criteria
 from tests.unit.clinic_db import clinic_with_a_patient
