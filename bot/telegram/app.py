@@ -205,7 +205,7 @@ async def warn_if_nobody_can_be_alerted(application: Application) -> None:
     factory = getattr(getattr(gateway.deps, "staff", None), "session_factory", None) if gateway else None
     if factory is None:
         return  # the in-memory demo records: nothing to check
-    from bot.cli.doctor import startup_warnings
+    from bot.usecases.staffing import startup_warnings
 
     try:
         problems = await asyncio.to_thread(startup_warnings, factory)

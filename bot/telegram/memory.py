@@ -9,6 +9,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from bot.escalation import states
+from bot.escalation.states import EscalationState
 from bot.telegram.ports import (
     EscalationLine,
     EscalationOutcome,
@@ -84,7 +86,7 @@ class MemoryEscalations:
 
     def add(self, escalation_id: int, patient_id: int, patient_name: str, level: str = "urgent") -> None:
         self.items[escalation_id] = _Escalation(EscalationLine(
-            escalation_id, level, "open", patient_id, patient_name, dt.datetime.now(dt.timezone.utc)))
+            escalation_id, level, EscalationState.OPEN.value, patient_id, patient_name, dt.datetime.now(dt.timezone.utc)))
 
     def _name(self, practitioner_id: int) -> str:
         return next((m.name for m in self.staff.by_chat.values() if m.id == practitioner_id), f"#{practitioner_id}")
@@ -100,26 +102,29 @@ class MemoryEscalations:
                                    line.created_at)
 
     async def acknowledge(self, escalation_id: int, practitioner_id: int) -> EscalationOutcome:
-        item = self._get(escalation_id)
         self.actions.append(("acknowledge", escalation_id, practitioner_id))
-        if item.line.state != "open":
-            return EscalationOutcome(escalation_id, item.line.state, False,
-                                     item.resolved_by or item.acknowledged_by)
-        item.acknowledged_by = self._name(practitioner_id)
-        self._set_state(item, "acknowledged")
-        return EscalationOutcome(escalation_id, "acknowledged", True, item.acknowledged_by)
+        return self._apply(states.acknowledge, escalation_id, practitioner_id, None)
 
     async def resolve(self, escalation_id: int, practitioner_id: int, note: Optional[str] = None) -> EscalationOutcome:
-        item = self._get(escalation_id)
         self.actions.append(("resolve", escalation_id, practitioner_id))
-        if item.line.state == "resolved":
-            return EscalationOutcome(escalation_id, "resolved", False, item.resolved_by)
-        item.resolved_by, item.note = self._name(practitioner_id), note
-        self._set_state(item, "resolved")
-        return EscalationOutcome(escalation_id, "resolved", True, item.resolved_by)
+        return self._apply(states.resolve, escalation_id, practitioner_id, note)
+
+    def _apply(self, action, escalation_id: int, practitioner_id: int, note: Optional[str]) -> EscalationOutcome:
+        """The same state machine as the store's (bot.escalation.states)."""
+        item = self._get(escalation_id)
+        transition: states.Transition = action(item.line.state)
+        if not transition.changed:
+            return EscalationOutcome(escalation_id, item.line.state, False, item.resolved_by or item.acknowledged_by)
+        name = self._name(practitioner_id)
+        if transition.acknowledges:
+            item.acknowledged_by = name
+        if transition.after is EscalationState.RESOLVED:
+            item.resolved_by, item.note = name, note
+        self._set_state(item, transition.after.value)
+        return EscalationOutcome(escalation_id, transition.after.value, True, name)
 
     async def open_escalations(self, practitioner_id: int) -> Sequence[EscalationLine]:
-        return [item.line for item in self.items.values() if item.line.state != "resolved"]
+        return [item.line for item in self.items.values() if item.line.state in states.UNRESOLVED]
 
     async def patient_summary(self, patient_id: int, practitioner_id: int) -> str:
         if patient_id not in self.patients:
