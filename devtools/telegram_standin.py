@@ -37,7 +37,7 @@ Use standalone, to try Telegram mode offline (two terminals)::
     python -m devtools.telegram_standin --port 8081 --token 123:abc
     TELEGRAM_BOT_TOKEN=123:abc TELEGRAM_API_BASE_URL=http://127.0.0.1:8081/bot make run
     # or, with in-memory records (link code DEMO, practitioner chat 2001) and no database:
-    TELEGRAM_BOT_TOKEN=123:abc TELEGRAM_API_BASE_URL=http://127.0.0.1:8081/bot python -m bot.telegram.app --demo
+    TELEGRAM_BOT_TOKEN=123:abc TELEGRAM_API_BASE_URL=http://127.0.0.1:8081/bot python -m bot.run.gateway --demo
 
 Then type in the stand-in's terminal (``/start DEMO`` first, in demo mode). Plain lines are sent as the
 patient (chat 1001) and the bot's answers are printed. Lines starting with ``:`` are stand-in commands:

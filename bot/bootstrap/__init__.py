@@ -5,7 +5,7 @@
     clinic_service(settings)                  the ClinicService over the clinic database (migrated first): the action
                                               server's (actions/service.py) and the gateway's
     bot.bootstrap.gateway.gateway_deps(...)   the Telegram gateway's ports over the store, the Rasa-down safety net
-                                              and the notifier (bot.telegram.app runs the gateway with them)
+                                              and the notifier (bot.run.gateway runs the gateway with them)
 
 Nothing else builds a ClinicService, a database engine or a session factory for the assistant. The gateway part
 is its own module so that what the actions import here never brings in the Telegram side (import-linter: actions
@@ -47,12 +47,12 @@ def conversation_store(settings: Settings):
 
     from sqlalchemy.engine import URL
 
-    from bot.run import profiles
+    from bot.endpoints import production_env
     from bot.store.conversations import ConversationStore
 
     if settings.profile != "production":
         return ConversationStore.sqlite(Path(settings.data_dir) / "rasa_tracker.db")
-    env = profiles.production_env(settings, settings.extra)
+    env = production_env(settings, settings.extra)
     url = URL.create("postgresql+psycopg2", username=env["RASA_TRACKER_PG_USER"],
                      password=env["RASA_TRACKER_PG_PASSWORD"] or None, host=env["RASA_TRACKER_PG_HOST"],
                      port=int(env["RASA_TRACKER_PG_PORT"]), database=env["RASA_TRACKER_PG_DB"])

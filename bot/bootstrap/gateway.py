@@ -1,5 +1,5 @@
 """The gateway's part of the composition root (bot.bootstrap): the Telegram ports over the store, the Rasa-down
-safety net, and the notifier running in the gateway's event loop. `bot.telegram.app.main()` runs the gateway with
+safety net, and the notifier running in the gateway's event loop. `bot.run.gateway.main()` runs the gateway with
 `gateway_deps(settings)`.
 """
 from __future__ import annotations

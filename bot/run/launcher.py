@@ -121,7 +121,7 @@ def main() -> int:
         supervisor.start()  # from now on a child that dies is restarted (the gateway's safety net covers the gap)
         settings = replace(settings, rasa_url=",".join(worker.rasa_url for worker in workers))
         if settings.telegram_enabled:
-            from bot.telegram.app import main as telegram_main
+            from bot.run.gateway import main as telegram_main
 
             return telegram_main(settings) or 0  # its ports: bot.bootstrap.gateway.gateway_deps
         from bot.run.console import ConsoleChat, ensure_demo_clinic

@@ -20,15 +20,12 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Mapping, Optional, Tuple
-from urllib.parse import urlsplit
 
-from sqlalchemy.engine import make_url
-
+from bot.endpoints import production_env  # noqa: F401  (re-exported for the tests and the launcher)
 from bot.settings import PROJECT_ROOT, ConfigError, Settings
 
 RASA_BASE_PORT = 5005
 ACTIONS_BASE_PORT = 5055
-TRACKER_DB = "rasa_tracker"
 # The action server's shared secret (bot/run/action_server.py), read by Rasa from both endpoints files.
 ACTION_TOKEN_VAR = "ACTION_SERVER_TOKEN"
 
@@ -142,31 +139,3 @@ def rasa_env(settings: Settings, worker: Worker, source: Mapping[str, str]) -> D
     env.update(dict(worker.env))
     env["LOG_LEVEL"] = pinned_log_level(settings.log_level)
     return env
-
-
-def production_env(settings: Settings, env: Mapping[str, str]) -> Dict[str, str]:
-    """endpoints.production.yml's variables, derived from DATABASE_URL and REDIS_URL unless set explicitly.
-
-    The conversations go to their own database (rasa_tracker) on the clinic's PostgreSQL server; Rasa creates it
-    on first start, logging in to the clinic database.
-    """
-    database = make_url(settings.database_url)
-    if not database.drivername.startswith("postgresql"):
-        raise ConfigError(
-            f"AFTERCARE_PROFILE=production needs PostgreSQL: DATABASE_URL is {database.drivername}://…. Set "
-            "DATABASE_URL=postgresql+psycopg2://user:password@host:5432/aftercare, or use the embedded profile.")
-    redis = urlsplit(settings.redis_url)
-    if redis.scheme != "redis" or not redis.hostname:
-        raise ConfigError(f"REDIS_URL={settings.redis_url!r}: use redis://host:6379/0 (the Redis lock store).")
-    derived = {
-        "RASA_TRACKER_PG_HOST": database.host or "127.0.0.1",
-        "RASA_TRACKER_PG_PORT": str(database.port or 5432),
-        "RASA_TRACKER_PG_USER": database.username or "postgres",
-        "RASA_TRACKER_PG_PASSWORD": database.password or "",
-        "RASA_TRACKER_PG_DB": TRACKER_DB,
-        "RASA_TRACKER_PG_LOGIN_DB": database.database or "postgres",
-        "RASA_LOCK_REDIS_HOST": redis.hostname,
-        "RASA_LOCK_REDIS_PORT": str(redis.port or 6379),
-        "RASA_LOCK_REDIS_DB": (redis.path or "/0").strip("/") or "0",
-    }
-    return {name: env.get(name) or value for name, value in derived.items()}

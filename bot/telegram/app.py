@@ -1,23 +1,22 @@
-"""The Telegram gateway's application: `build_application(settings, deps)` and `main()`.
+"""The Telegram gateway's application: `build_application(settings, deps)`.
 
 The PTB Application (token, Bot API base URL, defaults, rate limiter, update ordering), the handlers and the Rasa
 client are put together here, over the ports (`deps`) that the composition root builds
-(bot.bootstrap.gateway.gateway_deps) or the in-memory demo records (--demo).
+(bot.bootstrap.gateway.gateway_deps) or the in-memory demo records. Run it with bot.run.gateway:
 
-Run it:
-    python -m bot.telegram.app            # polling (default) or webhook, from .env / the environment
-    python -m bot.telegram.app --demo     # in-memory records (link code DEMO, practitioner chat 2001):
+    python -m bot.run.gateway             # polling (default) or webhook, from .env / the environment
+    python -m bot.run.gateway --demo      # in-memory records (link code DEMO, practitioner chat 2001):
                                           # try it offline against `python -m devtools.telegram_standin`
-    make run                              # bot.run.launcher calls main(settings) when TELEGRAM_BOT_TOKEN is set
+    make run                              # bot.run.launcher calls bot.run.gateway.main(settings) when
+                                          # TELEGRAM_BOT_TOKEN is set
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import datetime as dt
 import logging
 import sys
-from typing import Any, Dict, Optional, Sequence, Set
+from typing import Any, Dict, Optional, Set
 from urllib.parse import urlparse
 
 from telegram import BotCommand, LinkPreviewOptions, Update
@@ -34,8 +33,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.bootstrap.gateway import gateway_deps
-from bot.settings import DEFAULT_BOT_API_BASE_URL, ConfigError, Settings
+from bot.settings import DEFAULT_BOT_API_BASE_URL, Settings
 from bot.telegram.context import ClinicContext, Gateway, attach_gateway
 from bot.telegram.handlers import errors, patient, staff
 from bot.telegram import texts
@@ -255,37 +253,3 @@ def configure_logging(level: str) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     # At DEBUG, PTB logs whole updates (what patients wrote); keep it at INFO even when LOG_LEVEL=DEBUG.
     logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
-
-
-def main(settings: Optional[Settings] = None, deps: Optional[GatewayDeps] = None) -> int:
-    """Run the bot until Ctrl-C, polling (default) or on a webhook, with `deps` or else the production ports
-    (bot.bootstrap.gateway.gateway_deps). bot.run.launcher calls this with its settings."""
-    if settings is None:
-        try:
-            settings = Settings.from_env().require_telegram()
-        except ConfigError as error:
-            raise SystemExit(f"Configuration problem: {error}") from None
-    configure_logging(settings.log_level)
-    application = build_application(settings, deps if deps is not None else gateway_deps(settings))
-    if settings.telegram_mode == "webhook":
-        application.run_webhook(**webhook_options(settings))
-    else:
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
-    return 0
-
-
-def _cli(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description="Run the clinic's Telegram bot.")
-    parser.add_argument("--demo", action="store_true", help="in-memory records: link code DEMO, staff chat 2001")
-    parser.add_argument("--staff-chat", type=int, default=2001, help="the practitioner chat id in --demo mode")
-    args = parser.parse_args(argv)
-    deps = None
-    if args.demo:
-        from bot.telegram.memory import demo_deps
-
-        deps = demo_deps(args.staff_chat).deps
-    return main(None, deps)
-
-
-if __name__ == "__main__":
-    sys.exit(_cli())

@@ -1,6 +1,6 @@
 """In-memory implementations of the gateway's ports (bot/telegram/ports.py).
 
-Used by the integration tests and by the offline demo (`python -m bot.telegram.app --demo`). They keep what
+Used by the integration tests and by the offline demo (`python -m bot.run.gateway --demo`). They keep what
 they were asked to do in plain lists so a test can assert on it. Nothing here is fit for real patient data.
 """
 from __future__ import annotations

@@ -75,7 +75,7 @@ class TelegramBench:
 
     async def start_gateway(self, first: TelegramPatient, first_text: str) -> float:
         """Spawn the gateway and return seconds from spawn to its first answered patient message."""
-        child = self.processes.spawn(GATEWAY, [sys.executable, "-m", "bot.telegram.app"], env=self.gateway_env)
+        child = self.processes.spawn(GATEWAY, [sys.executable, "-m", "bot.run.gateway"], env=self.gateway_env)
         await self.link(first, timeout=120)
         turn = await self.turn(first.sender, first.chat_id, first_text)
         return turn.first.at - child.spawned_at

@@ -25,7 +25,7 @@ LAUNCHER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     from bot.run import launcher
-    import bot.telegram.app
+    import bot.run.gateway
 
     out = Path(sys.argv[1])
     dump = "import json, os, sys; f = open(sys.argv[1], 'w'); json.dump(dict(os.environ), f); f.close(); "
@@ -35,7 +35,7 @@ LAUNCHER = textwrap.dedent("""
         sys.executable, "-c", dump + "sys.exit(3)", str(out / "rasa.json"), str(port)]
     launcher._wait_ready = lambda *args, **kwargs: None
     launcher.MODEL = Path(sys.executable)  # any file that exists
-    bot.telegram.app.main = lambda settings: time.sleep(600)
+    bot.run.gateway.main = lambda settings: time.sleep(600)
     sys.exit(launcher.main())
 """)
 

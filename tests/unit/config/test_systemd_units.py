@@ -50,7 +50,7 @@ def test_rasa_runs_on_loopback_without_its_http_api_and_without_the_clinic_datab
 def test_only_the_gateway_gets_the_telegram_settings():
     gateway = directives("aftercare-gateway.service")
     (start,) = gateway["ExecStart"]
-    assert start.endswith("-m bot.telegram.app")
+    assert start.endswith("-m bot.run.gateway")
     assert "/etc/aftercare/gateway.env" in gateway["EnvironmentFile"]
     for other in ("aftercare-actions@.service", "aftercare-rasa@.service"):
         assert "/etc/aftercare/gateway.env" not in directives(other)["EnvironmentFile"]
