@@ -2,13 +2,20 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import shlex
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import aiohttp
+import httpx
 from telegram import BotCommand, InputFile
 
 from devtools.telegram_standin import BotApiStandIn
-from telegram_helpers import TOKEN
+from telegram_helpers import TOKEN, free_port
 
 
 async def _call(tg: BotApiStandIn, method: str, token: str = TOKEN, **params):
@@ -109,3 +116,35 @@ async def test_ptb_client_features(tg: BotApiStandIn) -> None:
         file = await bot.get_file("PHOTO1")
         assert (await file.download_as_bytearray()).startswith(b"\xff\xd8\xff")
         assert await bot.log_out() is True
+
+
+def test_the_readmes_offline_command_starts_the_stand_in(tmp_path) -> None:
+    """README "Trying Telegram mode offline", terminal 1: the stand-in is run from the checkout (devtools/ is not
+    in the installed package), here on a free port and without the interactive terminal."""
+    root = Path(__file__).resolve().parents[3]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    line = next(line for line in readme.splitlines() if "-m devtools.telegram_standin" in line)
+    words = shlex.split(line, comments=True)
+    assert words[0] == ".venv/bin/python" and words[1:3] == ["-m", "devtools.telegram_standin"], line
+    token = words[words.index("--token") + 1]
+    port = free_port()
+    args = [sys.executable, *words[1:words.index("--port")], "--port", str(port), "--token", token, "--no-input"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # as a user runs it: from the checkout
+    env["PYTHONUNBUFFERED"] = "1"
+    with open(tmp_path / "standin.log", "w") as log:
+        process = subprocess.Popen(args, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/bot{token}/getMe", timeout=1.0)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError(f"the stand-in did not answer: {(tmp_path / 'standin.log').read_text()}")
+        assert answer.status_code == 200 and answer.json()["result"]["is_bot"] is True
+        assert re.search(rf"stand-in on http://127\.0\.0\.1:{port}/bot", (tmp_path / "standin.log").read_text())
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
