@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from bot.responses import RESPONSE_FILES, load_responses
 from bot.settings import PROJECT_ROOT
-from bot.store import db, repository
+from bot.store import db
 from bot.store.models import AlertDelivery, Screening
 from bot.store.uow import UnitOfWork
+from bot.usecases import appointments, enrolment
 
 from tests.e2e.test_rest_conversations import SLOTS, say
 
@@ -33,11 +34,10 @@ def booked_patient(servers):
     """A patient (no treatment yet) with an appointment in a week and a practitioner with a chat."""
     factory = db.make_session_factory(servers.database_url)
     now = dt.datetime.now(dt.timezone.utc)
-    with UnitOfWork(factory) as uow:
-        doctor = repository.add_practitioner(uow, "Dr Screen", "treating", chat_id=770_000 + now.microsecond)
-        patient = repository.add_patient(uow, "Sam Screening")
-        repository.add_appointment(uow, patient.id, now + dt.timedelta(days=7), "face", "microneedling", doctor.id)
-        uow.commit()
+    uow = UnitOfWork(factory)
+    doctor = enrolment.add_practitioner(uow, "Dr Screen", "treating", chat_id=770_000 + now.microsecond)
+    patient = enrolment.add_patient(uow, "Sam Screening")
+    appointments.add_appointment(uow, patient.id, now + dt.timedelta(days=7), "face", "microneedling", doctor.id)
     yield factory, patient.id, doctor.telegram_chat_id
     factory.kw["bind"].dispose()
 

@@ -5,8 +5,9 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Tuple
 
-from bot.store import db, repository
+from bot.store import db
 from bot.store.uow import UnitOfWork
+from bot.usecases import enrolment
 
 
 def clinic_with_a_patient(tmp_path: Path) -> Tuple[str, Any, int]:
@@ -16,10 +17,8 @@ def clinic_with_a_patient(tmp_path: Path) -> Tuple[str, Any, int]:
     db.upgrade(url)
     factory = db.make_session_factory(url)
     now = dt.datetime.now(dt.timezone.utc)
-    with UnitOfWork(factory) as uow:
-        doctor = repository.add_practitioner(uow, "Dr Lee", role="treating", chat_id=500, actor="test")
-        uow.flush()
-        new = repository.add_patient_with_treatment(uow, "Ann", now - dt.timedelta(hours=30), "face",
-                                                    "microneedling", doctor.id, now=now)
-        uow.commit()
-        return url, factory, new.patient.id
+    uow = UnitOfWork(factory)
+    doctor = enrolment.add_practitioner(uow, "Dr Lee", role="treating", chat_id=500, actor="test")
+    new = enrolment.add_patient_with_treatment(uow, "Ann", now - dt.timedelta(hours=30), "face",
+                                               "microneedling", doctor.id, now=now)
+    return url, factory, new.patient.id

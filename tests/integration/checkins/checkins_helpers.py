@@ -6,8 +6,8 @@ import datetime as dt
 from collections import Counter
 from typing import List, Optional, Tuple
 
-from bot.store import repository
 from bot.store.uow import UnitOfWork
+from bot.usecases import enrolment
 
 T0 = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.timezone.utc)  # treatment time used throughout
 HOURS = (24, 72, 168, 672, 2016)
@@ -56,9 +56,7 @@ class FakeMessenger:
 
 
 def add_practitioner(session_factory) -> int:
-    with UnitOfWork(session_factory) as uow:
-        practitioner = repository.add_practitioner(uow, "Dr Treating", "treating", 1001)
-        uow.commit()
+    practitioner = enrolment.add_practitioner(UnitOfWork(session_factory), "Dr Treating", "treating", 1001)
     return practitioner.id
 
 
@@ -67,12 +65,11 @@ def add_patient(session_factory, practitioner_id: int, chat_id: Optional[int], a
                 hours=HOURS, maintenance=MAINTENANCE_DAYS) -> int:
     """A patient treated at `treated_at` with the check-in schedule; chat linked unless chat_id is None."""
     now = now or treated_at
-    with UnitOfWork(session_factory) as uow:
-        new = repository.add_patient_with_treatment(
-            uow, f"Patient {chat_id}", treated_at, area, "microneedling", practitioner_id, now=now,
-            checkin_hours=hours, maintenance_days=maintenance,
-        )
-        if chat_id is not None:
-            repository.redeem_link_code(uow, new.link_code, chat_id, now=now)
-        uow.commit()
+    uow = UnitOfWork(session_factory)
+    new = enrolment.add_patient_with_treatment(
+        uow, f"Patient {chat_id}", treated_at, area, "microneedling", practitioner_id, now=now,
+        checkin_hours=hours, maintenance_days=maintenance,
+    )
+    if chat_id is not None:
+        enrolment.redeem_link_code(uow, new.link_code, chat_id, now=now)
     return new.patient.id

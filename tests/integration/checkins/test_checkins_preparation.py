@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from bot.checkins.sender import CheckinSender
 from bot.screening.preparation import START_SCREENING_PAYLOAD
-from bot.store import db, repository
+from bot.store import db
 from bot.store.models import ScheduledCheckin
 from bot.store.uow import UnitOfWork
+from bot.usecases import appointments, enrolment
 
 from checkins_helpers import T0, FakeClock, FakeMessenger, add_patient
 
@@ -20,10 +21,8 @@ LEAD = dt.timedelta(days=7)
 
 def _book(session_factory, patient_id: int, practitioner_id: int, at: dt.datetime,
           now: Optional[dt.datetime] = None) -> int:
-    with UnitOfWork(session_factory) as uow:
-        appointment = repository.add_appointment(uow, patient_id, at, "face", "microneedling", practitioner_id,
-                                                 preparation_lead=LEAD, now=now or T0)
-        uow.commit()
+    appointment = appointments.add_appointment(UnitOfWork(session_factory), patient_id, at, "face", "microneedling",
+                                               practitioner_id, preparation_lead=LEAD, now=now or T0)
     return appointment.id
 
 
@@ -79,10 +78,9 @@ async def test_a_patient_who_links_late_gets_it_on_linking_but_not_after_the_app
     await sender.run_once(clock())
     assert messenger.messages == []
 
-    with UnitOfWork(session_factory) as uow:
-        code = repository.new_link_code(uow, patient_id, now=clock())
-        repository.redeem_link_code(uow, code.code, CHAT, now=clock())
-        uow.commit()
+    uow = UnitOfWork(session_factory)
+    code = enrolment.new_link_code(uow, patient_id, now=clock())
+    enrolment.redeem_link_code(uow, code.code, CHAT, now=clock())
     await sender.run_once(clock())
     assert [chat for chat, _, _ in messenger.messages] == [CHAT]
 
@@ -91,10 +89,9 @@ async def test_preparation_for_an_appointment_already_begun_is_skipped(session_f
     patient_id = add_patient(session_factory, practitioner_id, chat_id=None, hours=(), maintenance={})
     appointment_at = T0 + dt.timedelta(days=3)
     _book(session_factory, patient_id, practitioner_id, appointment_at)
-    with UnitOfWork(session_factory) as uow:  # the patient links only after the appointment
-        code = repository.new_link_code(uow, patient_id, now=appointment_at)
-        repository.redeem_link_code(uow, code.code, CHAT, now=appointment_at + dt.timedelta(hours=1))
-        uow.commit()
+    uow = UnitOfWork(session_factory)  # the patient links only after the appointment
+    code = enrolment.new_link_code(uow, patient_id, now=appointment_at)
+    enrolment.redeem_link_code(uow, code.code, CHAT, now=appointment_at + dt.timedelta(hours=1))
     messenger = FakeMessenger()
     stats = await CheckinSender(session_factory, messenger).run_once(appointment_at + dt.timedelta(hours=1))
     assert (stats.skipped, messenger.messages) == (1, [])

@@ -11,8 +11,9 @@ from typing import Dict, Optional, Tuple
 
 import pytest
 
-from bot.store import db, repository
+from bot.store import db
 from bot.store.uow import UnitOfWork
+from bot.usecases import enrolment
 from devtools.telegram_standin import BotApiStandIn
 
 REPO = Path(__file__).resolve().parents[3]
@@ -25,10 +26,8 @@ def _db(tmp_path: Path, practitioners=(("Dr Lee", TREATING_CHAT, "treating"), ("
     url = f"sqlite:///{tmp_path / 'doctor.db'}"
     db.upgrade(url)
     factory = db.make_session_factory(url)
-    with UnitOfWork(factory) as uow:
-        for name, chat, role in practitioners:
-            repository.add_practitioner(uow, name, role, chat)
-        uow.commit()
+    for name, chat, role in practitioners:
+        enrolment.add_practitioner(UnitOfWork(factory), name, role, chat)
     factory.kw["bind"].dispose()
     return url
 

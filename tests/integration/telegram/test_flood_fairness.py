@@ -20,13 +20,14 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.nlp.analyze import analyze_text
-from bot.service import ClinicService
+from bot.usecases.triage import ClinicService
 from bot.settings import Settings
-from bot.store import db, repository
+from bot.store import db
 from bot.store.models import Escalation
 from bot.store.uow import UnitOfWork
 from bot.telegram import texts
 from bot.telegram.app import build_application, start_background, stop_background
+from bot.usecases import enrolment
 from bot.bootstrap.gateway import gateway_deps
 from devtools.telegram_standin import ApiCall, BotApiStandIn
 from telegram_helpers import CLINIC_PHONE, EMERGENCY, TOKEN, FakeRasa, start_polling, stop
@@ -46,15 +47,13 @@ def clinic(tmp_path) -> Dict:
     factory = db.make_session_factory(url)
     now = dt.datetime.now(dt.timezone.utc)
     ids = {}
-    with UnitOfWork(factory) as uow:
-        doctor = repository.add_practitioner(uow, "Dr Lee", role="treating", chat_id=DOCTOR_CHAT, actor="test")
-        uow.flush()
-        for chat, name in [(QUIET_CHAT, "Ann Quiet"), (FLOODED_CHAT, "Cleo Flooded"), (FLOODER_CHAT, "Bob Flood")]:
-            new = repository.add_patient_with_treatment(uow, name, now - dt.timedelta(hours=30), "face",
-                                                        "microneedling", doctor.id, now=now)
-            repository.redeem_link_code(uow, new.link_code, chat, now=now)
-            ids[chat] = new.patient.id
-        uow.commit()
+    uow = UnitOfWork(factory)
+    doctor = enrolment.add_practitioner(uow, "Dr Lee", role="treating", chat_id=DOCTOR_CHAT, actor="test")
+    for chat, name in [(QUIET_CHAT, "Ann Quiet"), (FLOODED_CHAT, "Cleo Flooded"), (FLOODER_CHAT, "Bob Flood")]:
+        new = enrolment.add_patient_with_treatment(uow, name, now - dt.timedelta(hours=30), "face",
+                                                   "microneedling", doctor.id, now=now)
+        enrolment.redeem_link_code(uow, new.link_code, chat, now=now)
+        ids[chat] = new.patient.id
     yield {"url": url, "factory": factory, "ids": ids}
     factory.kw["bind"].dispose()
 

@@ -510,10 +510,11 @@ def test_generated_updates_through_the_gateway_on_the_real_store(tmp_path) -> No
     import datetime as dt
     from dataclasses import replace as replace_deps
 
-    from bot.service import ClinicService
+    from bot.usecases.triage import ClinicService
     from bot.settings import Settings
-    from bot.store import db, repository
+    from bot.store import db
     from bot.store.uow import UnitOfWork
+    from bot.usecases import enrolment
     from bot.bootstrap.gateway import gateway_deps
 
     url = f"sqlite:///{tmp_path / 'clinic.db'}"
@@ -522,18 +523,15 @@ def test_generated_updates_through_the_gateway_on_the_real_store(tmp_path) -> No
     now = dt.datetime.now(dt.timezone.utc)
     staff_ids: Dict[int, int] = {}
     links: Dict[int, LinkedPatient] = {}
-    with UnitOfWork(factory) as uow:
-        for chat, member in STAFF.items():
-            person = repository.add_practitioner(uow, member.name, role="treating", chat_id=chat, actor="test")
-            uow.flush()
-            staff_ids[chat] = person.id
-        for chat, patient in PATIENTS.items():
-            new = repository.add_patient_with_treatment(uow, patient.display_name, now - dt.timedelta(hours=30),
-                                                        "face", "microneedling", staff_ids[2001], now=now)
-            repository.redeem_link_code(uow, new.link_code, chat, now=now)
-            uow.flush()
-            links[chat] = LinkedPatient(new.patient.id, patient.display_name)
-        uow.commit()
+    uow = UnitOfWork(factory)
+    for chat, member in STAFF.items():
+        person = enrolment.add_practitioner(uow, member.name, role="treating", chat_id=chat, actor="test")
+        staff_ids[chat] = person.id
+    for chat, patient in PATIENTS.items():
+        new = enrolment.add_patient_with_treatment(uow, patient.display_name, now - dt.timedelta(hours=30),
+                                                   "face", "microneedling", staff_ids[2001], now=now)
+        enrolment.redeem_link_code(uow, new.link_code, chat, now=now)
+        links[chat] = LinkedPatient(new.patient.id, patient.display_name)
 
     loop = asyncio.new_event_loop()
     errors: List[str] = []

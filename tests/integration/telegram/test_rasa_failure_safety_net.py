@@ -23,13 +23,14 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.nlp.analyze import analyze_text
-from bot.service import ClinicService
+from bot.usecases.triage import ClinicService
 from bot.settings import Settings
-from bot.store import db, repository
+from bot.store import db
 from bot.store.models import AlertDelivery, Escalation, SymptomReport
 from bot.store.uow import UnitOfWork
 from bot.telegram import texts
 from bot.telegram.app import build_application, start_background, stop_background
+from bot.usecases import enrolment
 from bot.bootstrap.gateway import gateway_deps
 from devtools.telegram_standin import BotApiStandIn
 from telegram_helpers import CLINIC_PHONE, EMERGENCY, TOKEN, FakeRasa, start_polling, stop
@@ -51,14 +52,12 @@ def clinic(tmp_path) -> Dict:
     db.upgrade(url)
     factory = db.make_session_factory(url)
     now = dt.datetime.now(dt.timezone.utc)
-    with UnitOfWork(factory) as uow:
-        doctor = repository.add_practitioner(uow, "Dr Lee", role="treating", chat_id=DOCTOR_CHAT, actor="test")
-        uow.flush()
-        new = repository.add_patient_with_treatment(uow, "Ann Example", now - dt.timedelta(hours=30), "face",
-                                                    "microneedling", doctor.id, now=now)
-        repository.redeem_link_code(uow, new.link_code, PATIENT_CHAT, now=now)
-        uow.commit()
-        patient_id = new.patient.id
+    uow = UnitOfWork(factory)
+    doctor = enrolment.add_practitioner(uow, "Dr Lee", role="treating", chat_id=DOCTOR_CHAT, actor="test")
+    new = enrolment.add_patient_with_treatment(uow, "Ann Example", now - dt.timedelta(hours=30), "face",
+                                               "microneedling", doctor.id, now=now)
+    enrolment.redeem_link_code(uow, new.link_code, PATIENT_CHAT, now=now)
+    patient_id = new.patient.id
     yield {"url": url, "factory": factory, "patient_id": patient_id}
     factory.kw["bind"].dispose()
 

@@ -7,12 +7,13 @@ from typing import Sequence, Tuple
 
 import pytest
 
-from bot.service import ClinicService
+from bot.usecases.triage import ClinicService
 from bot.settings import Settings
-from bot.store import db, repository
+from bot.store import db
 from bot.store.uow import UnitOfWork
 from bot.telegram.app import _on_startup, build_application
 from bot.bootstrap.gateway import gateway_deps
+from bot.usecases import enrolment
 from devtools.telegram_standin import BotApiStandIn
 from telegram_helpers import TOKEN
 
@@ -21,10 +22,8 @@ async def _start(tmp_path, tg: BotApiStandIn, staff: Sequence[Tuple[str, str, ob
     url = f"sqlite:///{tmp_path / 'startup.db'}"
     db.upgrade(url)
     factory = db.make_session_factory(url)
-    with UnitOfWork(factory) as uow:
-        for name, role, chat in staff:
-            repository.add_practitioner(uow, name, role, chat)
-        uow.commit()
+    for name, role, chat in staff:
+        enrolment.add_practitioner(UnitOfWork(factory), name, role, chat)
     factory.kw["bind"].dispose()
     settings = Settings.from_env(env={"DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": TOKEN,
                                       "TELEGRAM_API_BASE_URL": tg.base_url})

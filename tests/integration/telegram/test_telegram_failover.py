@@ -15,11 +15,12 @@ from telegram import Bot
 
 from bot.escalation.notifier import Notifier
 from bot.escalation.policy import EscalationPolicy
-from bot.store import db, repository
+from bot.store import db
 from bot.store.models import AlertDelivery, Escalation
 from bot.store.uow import UnitOfWork
 from bot.telegram.messenger import TelegramMessenger
 from bot.triage.model import Decision, Finding, Level
+from bot.usecases import enrolment, reports
 from devtools.telegram_standin import BotApiStandIn
 from telegram_helpers import CLINIC_PHONE, EMERGENCY
 
@@ -41,17 +42,16 @@ async def setup(tmp_path, tg: BotApiStandIn):
     url = f"sqlite:///{tmp_path / 'failover.db'}"
     db.upgrade(url)
     factory = db.make_session_factory(url)
-    with UnitOfWork(factory) as uow:
-        treating = repository.add_practitioner(uow, "Dr Treating", "treating", TREATING_CHAT)
-        repository.add_practitioner(uow, "Dr OnCall", "on_call", ON_CALL_CHAT)
-        new = repository.add_patient_with_treatment(uow, "Ann Example", NOW - dt.timedelta(days=2), "face",
-                                                    "microneedling", treating.id, now=NOW)
-        repository.redeem_link_code(uow, new.link_code, PATIENT_CHAT, now=NOW)
-        finding = Finding(symptom="discharge", severity=("severe",), text="green pus")
-        recorded = repository.record_report(uow, new.patient.id, new.treatment.id, "green pus from two holes",
-                                            Decision(level=Level.URGENT, criteria=("infection",),
-                                                     findings=(finding,)), "rasa", now=NOW)
-        uow.commit()
+    uow = UnitOfWork(factory)
+    treating = enrolment.add_practitioner(uow, "Dr Treating", "treating", TREATING_CHAT)
+    enrolment.add_practitioner(uow, "Dr OnCall", "on_call", ON_CALL_CHAT)
+    new = enrolment.add_patient_with_treatment(uow, "Ann Example", NOW - dt.timedelta(days=2), "face",
+                                               "microneedling", treating.id, now=NOW)
+    enrolment.redeem_link_code(uow, new.link_code, PATIENT_CHAT, now=NOW)
+    finding = Finding(symptom="discharge", severity=("severe",), text="green pus")
+    recorded = reports.record_report(uow, new.patient.id, new.treatment.id, "green pus from two holes",
+                                     Decision(level=Level.URGENT, criteria=("infection",),
+                                              findings=(finding,)), "rasa", now=NOW)
     for chat in (TREATING_CHAT, ON_CALL_CHAT, PATIENT_CHAT):
         tg.open_chat(chat)
     async with Bot(tg.token, base_url=tg.base_url) as bot:

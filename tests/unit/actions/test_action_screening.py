@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from actions.action_screening import ActionSubmitScreening, ValidateScreeningForm, answers_from
 from bot.screening import items
-from bot.store import repository
 from bot.store.models import AlertDelivery, Screening
 from bot.store.uow import UnitOfWork
+from bot.usecases import appointments, enrolment
 from tests.unit.actions.conftest import responses, slot_events
 
 SLOTS = [items.slot_name(key) for key in items.ITEM_KEYS]
@@ -100,11 +100,10 @@ async def test_all_no_is_stored_and_the_patient_is_thanked_without_an_alert(clin
 
 
 async def test_a_yes_is_recorded_for_review_and_the_practitioner_alerted(clinic):
-    with UnitOfWork(clinic["factory"]) as uow:  # a booked appointment with the same practitioner
-        doctor = repository.list_practitioners(uow)[0]
-        repository.add_appointment(uow, clinic["patient_id"], dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=5),
-                                   "face", "microneedling", doctor.id)
-        uow.commit()
+    uow = UnitOfWork(clinic["factory"])  # a booked appointment with the same practitioner
+    doctor = enrolment.list_practitioners(uow)[0]
+    appointments.add_appointment(uow, clinic["patient_id"], dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=5),
+                                 "face", "microneedling", doctor.id)
     dispatcher, _ = await submit(dict(ALL_NO, blood_thinners="yes", pregnancy="unsure"), clinic["sender"])
     assert responses(dispatcher) == ["utter_screening_review"]
     screenings, deliveries = stored(clinic["factory"])
