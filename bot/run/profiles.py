@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Mapping, Optional, Tuple
 
-from bot.endpoints import production_env  # noqa: F401  (re-exported for the tests and the launcher)
+from bot.endpoints import production_env
 from bot.settings import PROJECT_ROOT, ConfigError, Settings
 
 RASA_BASE_PORT = 5005

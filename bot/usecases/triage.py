@@ -4,7 +4,7 @@ Rasa's actions, the Telegram gateway's safety net and the triage CLI all go thro
     outcome = service.assess(sender, text, entities, intent_confidence, pending=..., answers=...)
     if outcome.final: service.record(outcome, source="rasa")   # else ask outcome.to_ask first
 
-Nothing here is built at import time: `ClinicService.from_settings()` creates the engine when first asked.
+Nothing here is built at import time: the composition root (bot.bootstrap.clinic_service) builds the service.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from bot.screening import items as screening_items
 from bot.settings import Settings
 from bot.store.uow import UnitOfWork
 from bot.triage.conversation import merge, with_answers, without_detail
-from bot.triage.criteria import Criteria, load_criteria
+from bot.triage.criteria import Criteria
 from bot.triage.engine import triage
 from bot.triage.findings import report_from_entities
 from bot.triage.model import Decision, PatientContext, Report
@@ -115,17 +115,6 @@ class ClinicService:
         self.criteria = criteria
         self.session_factory = session_factory
         self.settings = settings or Settings.from_env()
-
-    @classmethod
-    def from_settings(cls, settings: Optional[Settings] = None, with_store: bool = True) -> "ClinicService":
-        settings = settings or Settings.from_env()
-        factory = None
-        if with_store:
-            from bot.store import db
-
-            db.upgrade(settings.database_url)  # Alembic is the only way the schema is created
-            factory = db.make_session_factory(settings.database_url)
-        return cls(load_criteria(settings.criteria_path), factory, settings)
 
     # --- reading ------------------------------------------------------------------------------------------------
     def context_for(self, patient_id: Optional[int], fallback: PatientContext = PatientContext()):

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.nlp.analyze import analyze_text
-from bot.usecases.triage import ClinicService
+from bot.bootstrap import clinic_service
 from bot.settings import Settings
 from bot.store import db
 from bot.store.models import Escalation
@@ -66,7 +66,7 @@ async def gateway(tg: BotApiStandIn, rasa: FakeRasa, clinic: Dict) -> AsyncItera
                                       "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": tg.base_url,
                                       "CLINIC_PHONE": CLINIC_PHONE, "EMERGENCY_NUMBER": EMERGENCY})
     settings = replace(settings, rasa_timeout_seconds=10.0)
-    service = ClinicService.from_settings(settings)
+    service = clinic_service(settings)
     deps = gateway_deps(settings, service)
     await asyncio.to_thread(analyze_text, "warm up", settings.spacy_model_path)  # load spaCy before measuring
     app = build_application(settings, deps)

@@ -510,7 +510,7 @@ def test_generated_updates_through_the_gateway_on_the_real_store(tmp_path) -> No
     import datetime as dt
     from dataclasses import replace as replace_deps
 
-    from bot.usecases.triage import ClinicService
+    from bot.bootstrap import clinic_service
     from bot.settings import Settings
     from bot.store import db
     from bot.store.uow import UnitOfWork
@@ -556,7 +556,7 @@ def test_generated_updates_through_the_gateway_on_the_real_store(tmp_path) -> No
                                            "TELEGRAM_API_BASE_URL": tg.base_url, "CLINIC_PHONE": "+44 20 7946 0000",
                                            "EMERGENCY_NUMBER": "999"})
         settings_ = replace_deps(settings_, rasa_timeout_seconds=2.0)
-        deps = gateway_deps(settings_, ClinicService.from_settings(settings_), run_notifier=False)
+        deps = gateway_deps(settings_, clinic_service(settings_), run_notifier=False)
         escalations = deps.escalations
         for name in ("acknowledge", "resolve", "open_escalations", "patient_summary"):
             original = getattr(escalations, name)

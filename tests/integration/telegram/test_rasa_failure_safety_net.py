@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.nlp.analyze import analyze_text
+from bot.bootstrap import clinic_service
 from bot.usecases.triage import ClinicService
 from bot.settings import Settings
 from bot.store import db
@@ -70,7 +71,7 @@ async def gateway(tg: BotApiStandIn, rasa: FakeRasa, clinic: Dict) -> AsyncItera
                                       "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": tg.base_url,
                                       "CLINIC_PHONE": CLINIC_PHONE, "EMERGENCY_NUMBER": EMERGENCY})
     settings = replace(settings, rasa_timeout_seconds=TIMEOUT)
-    service = ClinicService.from_settings(settings)
+    service = clinic_service(settings)
     deps = gateway_deps(settings, service)
     deps.fallback.settle_seconds = SETTLE
     app = build_application(settings, deps)

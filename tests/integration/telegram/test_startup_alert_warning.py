@@ -7,7 +7,7 @@ from typing import Sequence, Tuple
 
 import pytest
 
-from bot.usecases.triage import ClinicService
+from bot.bootstrap import clinic_service
 from bot.settings import Settings
 from bot.store import db
 from bot.store.uow import UnitOfWork
@@ -27,7 +27,7 @@ async def _start(tmp_path, tg: BotApiStandIn, staff: Sequence[Tuple[str, str, ob
     factory.kw["bind"].dispose()
     settings = Settings.from_env(env={"DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": TOKEN,
                                       "TELEGRAM_API_BASE_URL": tg.base_url})
-    app = build_application(settings, gateway_deps(settings, ClinicService.from_settings(settings),
+    app = build_application(settings, gateway_deps(settings, clinic_service(settings),
                                                    run_notifier=False))
     await app.initialize()
     try:
