@@ -47,21 +47,21 @@ class _Store:
         deadline, delay = time.monotonic() + STORE_RETRY_S, 0.25
         while True:
             uow = UnitOfWork(self.session_factory)
-
-            def work():
-                try:
-                    return use_case(uow, *args, **kwargs)
-                except StoreError as error:
-                    raise Refused(str(error)) from None
-
             try:
-                return await asyncio.to_thread(work)
+                return await asyncio.to_thread(self._call, use_case, uow, *args, **kwargs)
             except (OperationalError, InterfaceError) as error:
                 if uow.commit_attempted or time.monotonic() + delay > deadline:
                     raise
                 log.warning("database unreachable (%s); trying again in %.2f s", type(error.orig).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
+
+    @staticmethod
+    def _call(use_case, uow: UnitOfWork, *args, **kwargs):
+        try:
+            return use_case(uow, *args, **kwargs)
+        except StoreError as error:
+            raise Refused(str(error)) from None
 
 
 class StoreLinks(_Store):
