@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from bot.checkins.sender import CheckinSender
 from bot.outbox.errors import PermanentSendError, RetryAfter, TransientSendError
-from bot.store import db, repository
+from bot.store import db
 from bot.store.models import AuditEvent, ScheduledCheckin
 from bot.store.uow import UnitOfWork
+from bot.usecases import checkins as checkin_cases, enrolment
 
 from checkins_helpers import T0, FakeClock, FakeMessenger, add_patient
 
@@ -124,9 +125,8 @@ async def test_paused_checkins_are_not_sent_and_resume_brings_back_only_future_o
                                                                                     practitioner_id):
     clock = FakeClock(T0 + dt.timedelta(hours=1))
     patient_id = add_patient(session_factory, practitioner_id, CHAT)
-    with UnitOfWork(session_factory) as uow:  # the patient sends /stop
-        assert repository.set_checkins_paused(uow, patient_id, True) == 6
-        uow.commit()
+    # the patient sends /stop
+    assert checkin_cases.set_checkins_paused(UnitOfWork(session_factory), patient_id, True) == 6
     messenger = FakeMessenger()
     sender = CheckinSender(session_factory, messenger, clock)
     for when in (dt.timedelta(hours=25), dt.timedelta(hours=73), dt.timedelta(days=8)):
@@ -134,9 +134,8 @@ async def test_paused_checkins_are_not_sent_and_resume_brings_back_only_future_o
         await sender.run_once(clock())
     assert messenger.messages == []
 
-    with UnitOfWork(session_factory) as uow:  # /resume on day 8: the 1 week check-in has passed meanwhile
-        assert repository.set_checkins_paused(uow, patient_id, False, now=clock()) == 3
-        uow.commit()
+    # /resume on day 8: the 1 week check-in has passed meanwhile
+    assert checkin_cases.set_checkins_paused(UnitOfWork(session_factory), patient_id, False, now=clock()) == 3
     assert _states(session_factory, patient_id) == {"24h": "skipped", "72h": "skipped", "1w": "skipped",
                                                     "4w": "pending", "12w": "pending", "maintenance": "pending"}
     await sender.run_once(clock())
@@ -154,10 +153,9 @@ async def test_unlinked_patients_get_nothing_until_they_link(session_factory, pr
     stats = await sender.run_once(clock())
     assert messenger.messages == [] and stats.claimed == 0
 
-    with UnitOfWork(session_factory) as uow:  # the patient links their chat late: one check-in, the latest
-        code = repository.new_link_code(uow, patient_id, now=clock())
-        repository.redeem_link_code(uow, code.code, CHAT, now=clock())
-        uow.commit()
+    # the patient links their chat late: one check-in, the latest
+    code = enrolment.new_link_code(UnitOfWork(session_factory), patient_id, now=clock())
+    enrolment.redeem_link_code(UnitOfWork(session_factory), code.code, CHAT, now=clock())
     await sender.run_once(clock())
     await sender.run_once(clock())
     assert len(messenger.messages) == 1 and "3 days" in messenger.messages[0][1]

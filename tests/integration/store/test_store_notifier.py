@@ -27,6 +27,7 @@ from bot.store import repository
 from bot.store.models import AlertDelivery, AuditEvent, Escalation
 from bot.store.uow import UnitOfWork
 from bot.triage.model import Level
+from bot.usecases import escalations, reports
 
 from store_fake_messenger import FlakyMessenger, RecordingMessenger, read_attempts, read_seen
 from store_helpers import NOW, ON_CALL_CHAT, PATIENT_CHAT, TREATING_CHAT, decision
@@ -37,10 +38,8 @@ QUIET_POLICY = EscalationPolicy(realert_after=dt.timedelta(days=30), backup_afte
 
 
 def _report(session_factory, clinic, level=Level.URGENT, now=NOW) -> int:
-    with UnitOfWork(session_factory) as uow:
-        recorded = repository.record_report(uow, clinic.patient_id, clinic.treatment_id, "pus everywhere",
-                                            decision(level, "discharge"), "rasa", now=now)
-        uow.commit()
+    recorded = reports.record_report(UnitOfWork(session_factory), clinic.patient_id, clinic.treatment_id,
+                                     "pus everywhere", decision(level, "discharge"), "rasa", now=now)
     return recorded.escalation.id
 
 
@@ -133,9 +132,7 @@ async def test_acknowledge_notice_reaches_the_patient(session_factory, clinic):
     messenger = RecordingMessenger()
     notifier = _notifier(session_factory, messenger, clinic_name="Glow Clinic")
     await notifier.run_once(_at(0))
-    with UnitOfWork(session_factory) as uow:
-        repository.acknowledge(uow, escalation_id, clinic.treating_id, now=_at(60))
-        uow.commit()
+    escalations.acknowledge(UnitOfWork(session_factory), escalation_id, clinic.treating_id, now=_at(60))
     await notifier.run_once(_at(61))
     chat_id, text, buttons = messenger.messages[-1]
     assert chat_id == PATIENT_CHAT and buttons is None
