@@ -21,7 +21,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 # Rasa phones home by default; a clinic's machine should not.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help venv spacy train run test test-fast validate eval bench clean db
+.PHONY: help venv spacy train run test test-fast validate lint format eval bench clean db
 
 help:
 	@echo "make run   - set everything up and chat with the assistant in this terminal"
@@ -69,20 +69,29 @@ validate: $(STAMP) $(SPACY_STAMP)
 db: $(STAMP)
 	@$(BIN)/aftercare db upgrade
 
+# --- habits: style and layering (make test runs these first) -------------------------------------------------
+lint: $(STAMP)
+	@echo ">> ruff (lint and format check; pyproject.toml [tool.ruff])"
+	@$(BIN)/ruff check --quiet .
+	@$(BIN)/ruff format --check --quiet .
+	@echo ">> import contracts (lint-imports; pyproject.toml [tool.importlinter])"
+	@$(BIN)/lint-imports --no-cache
+
+format: $(STAMP)
+	@$(BIN)/ruff check --fix --quiet .
+	@$(BIN)/ruff format --quiet .
+
 # --- the two commands ------------------------------------------------------------------------------------------
 run: train
 	@$(PY) -m bot.run.launcher
 
-test: train validate
-	@echo ">> import contracts (lint-imports; pyproject.toml [tool.importlinter])"
-	@$(BIN)/lint-imports --no-cache
+test: train validate lint
 	@$(BIN)/pytest -q -ra $(PYTEST_ARGS)
 	@echo ">> Rasa conversation tests (tests/stories)"
 	@$(BIN)/rasa test core --stories tests/stories --model $(MODEL_DIR)/aftercare.tar.gz \
 	  --out results/core --fail-on-prediction-errors --quiet
 
-test-fast: $(SPACY_STAMP)
-	@$(BIN)/lint-imports --no-cache
+test-fast: $(SPACY_STAMP) lint
 	@$(BIN)/pytest -q -m "not rasa and not e2e and not postgres" $(PYTEST_ARGS)
 
 # One table per data set in data/triage_eval/, results in $(EVAL_OUT)/<set>/ (the README's commands test passes its

@@ -2,6 +2,7 @@
 stores them (the service queues the practitioner's alert when something needs review) and tells the patient
 what happens next. No diagnosis: the patient only hears that their practitioner will review.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
@@ -37,32 +38,39 @@ class ValidateScreeningForm(FormValidationAction):
         return {slot: answer}
 
     # One method per slot: FormValidationAction looks them up by name.
-    def validate_screening_infection(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                     domain: DomainDict) -> Dict[Text, Any]:
+    def validate_screening_infection(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return self._answer("screening_infection", value, dispatcher, tracker)
 
-    def validate_screening_isotretinoin(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                        domain: DomainDict) -> Dict[Text, Any]:
+    def validate_screening_isotretinoin(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return self._answer("screening_isotretinoin", value, dispatcher, tracker)
 
-    def validate_screening_autoimmune_bleeding(self, value: Any, dispatcher: CollectingDispatcher,
-                                               tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    def validate_screening_autoimmune_bleeding(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return self._answer("screening_autoimmune_bleeding", value, dispatcher, tracker)
 
-    def validate_screening_blood_thinners(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                          domain: DomainDict) -> Dict[Text, Any]:
+    def validate_screening_blood_thinners(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return self._answer("screening_blood_thinners", value, dispatcher, tracker)
 
-    def validate_screening_keloid(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                  domain: DomainDict) -> Dict[Text, Any]:
+    def validate_screening_keloid(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return self._answer("screening_keloid", value, dispatcher, tracker)
 
-    def validate_screening_pregnancy(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                     domain: DomainDict) -> Dict[Text, Any]:
+    def validate_screening_pregnancy(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return self._answer("screening_pregnancy", value, dispatcher, tracker)
 
-    def validate_screening_cold_sores(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                      domain: DomainDict) -> Dict[Text, Any]:
+    def validate_screening_cold_sores(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return self._answer("screening_cold_sores", value, dispatcher, tracker)
 
 
@@ -70,8 +78,9 @@ class ActionSubmitScreening(Action):
     def name(self) -> Text:
         return c.ACTION_SUBMIT_SCREENING
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         service = get_service()
         answers = answers_from(tracker)
         outcome = service.record_screening(tracker.sender_id, answers)

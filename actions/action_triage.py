@@ -6,6 +6,7 @@ trend, measured temperature) opens the triage details form; everything else, and
 form (completed, stopped, or left for something urgent), gets the advice for its level. Escalation is recorded
 through the service (outbox): this action never talks to Telegram.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,9 @@ class ActionTriage(Action):
     def name(self) -> Text:
         return c.ACTION_TRIAGE
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
         message = tracker.latest_message or {}
         from_form = tracker.get_slot(c.SLOT_PENDING_REPORT) is not None
         outcome = assess_latest(tracker)
@@ -53,29 +55,35 @@ class ActionTriage(Action):
 
         if not from_form and not outcome.final:
             # The form asks for outcome.to_ask (its validation action asks the core again after each answer).
-            return events + [SlotSet(c.SLOT_PENDING_REPORT, pending_json(tracker, outcome.report)),
-                             ActiveLoop(c.FORM_TRIAGE_DETAILS)]
+            return events + [
+                SlotSet(c.SLOT_PENDING_REPORT, pending_json(tracker, outcome.report)),
+                ActiveLoop(c.FORM_TRIAGE_DETAILS),
+            ]
 
         advice = list(decision.advice)
         try:
-            recorded = get_service().record(replace(outcome, text=" / ".join(words_so_far(tracker))),
-                                            source="rasa")
+            recorded = get_service().record(replace(outcome, text=" / ".join(words_so_far(tracker))), source="rasa")
             recorded_id = recorded.report_id
             if recorded.nobody_to_alert:
                 # Never say "I've alerted them" when there was nobody to alert: the patient must call.
                 dispatcher.utter_message(response=c.UTTER_NOBODY_TO_ALERT)
                 advice = [key for key in advice if key != PRACTITIONER_ALERTED]
         except Exception as error:  # the database is down or locked: the patient still gets the advice
-            logger.error("triage report could not be recorded (level=%s): %s", decision.level.value,
-                         type(error).__name__)
+            logger.error(
+                "triage report could not be recorded (level=%s): %s", decision.level.value, type(error).__name__
+            )
             recorded_id = None
             dispatcher.utter_message(response=c.UTTER_RECORD_FAILED)
         for key in advice:
             dispatcher.utter_message(response=response_name(key))
-        logger.info("triage level=%s criteria=%s report=%s", decision.level.value, ",".join(decision.criteria),
-                    recorded_id)
-        return events + [SlotSet(c.SLOT_TRIAGE_LEVEL, decision.level.value), SlotSet(c.SLOT_PENDING_REPORT, None)] \
+        logger.info(
+            "triage level=%s criteria=%s report=%s", decision.level.value, ",".join(decision.criteria), recorded_id
+        )
+        return (
+            events
+            + [SlotSet(c.SLOT_TRIAGE_LEVEL, decision.level.value), SlotSet(c.SLOT_PENDING_REPORT, None)]
             + [SlotSet(slot, None) for slot in c.DETAIL_SLOTS.values()]
+        )
 
     @staticmethod
     def _nothing_to_triage(dispatcher: CollectingDispatcher, message: Dict[str, Any]) -> List[Dict[Text, Any]]:

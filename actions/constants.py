@@ -1,4 +1,5 @@
 """Slot, intent, action and response names shared by the actions (the domain file is the other half)."""
+
 from bot.triage.conversation import DETAILS
 
 # Actions

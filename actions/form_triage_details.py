@@ -8,6 +8,7 @@ known. Only the answer to the question asked is read as that answer; anything el
 A message that answers nothing but brings a new concern ("also my skin is peeling a lot") is not asked again: the
 question is skipped and the concern joins the report.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -26,8 +27,9 @@ class ValidateTriageDetailsForm(FormValidationAction):
     def name(self) -> Text:
         return c.ACTION_VALIDATE_TRIAGE_DETAILS
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
         requested = tracker.get_slot(c.SLOT_REQUESTED)
         detail = c.SLOT_DETAILS.get(requested)
         if detail and assess_latest(tracker, leave_out=detail).decision.level.escalates:
@@ -40,8 +42,9 @@ class ValidateTriageDetailsForm(FormValidationAction):
             events.append(SlotSet(c.SLOT_PENDING_REPORT, pending_json(tracker, assess_latest(tracker).report)))
         return events
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: Dict[Text, Any]) -> List[Text]:
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Text]:
         answered = [slot for slot in c.DETAIL_SLOTS.values() if tracker.get_slot(slot) is not None]
         still_open = [c.DETAIL_SLOTS[d] for d in assess_latest(tracker).to_ask if c.DETAIL_SLOTS[d] not in answered]
         return answered + still_open
@@ -55,20 +58,24 @@ class ValidateTriageDetailsForm(FormValidationAction):
             dispatcher.utter_message(response=c.UTTER_INVALID_DETAIL[detail])
         return {c.DETAIL_SLOTS[detail]: parsed}
 
-    async def validate_detail_hours_since_treatment(self, value: Any, dispatcher: CollectingDispatcher,
-                                                    tracker: Tracker, domain: Dict[Text, Any]) -> Dict[Text, Any]:
+    async def validate_detail_hours_since_treatment(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
         return self._answer("hours_since_treatment", value, dispatcher, tracker)
 
-    async def validate_detail_pain_score(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                         domain: Dict[Text, Any]) -> Dict[Text, Any]:
+    async def validate_detail_pain_score(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
         return self._answer("pain_score", value, dispatcher, tracker)
 
-    async def validate_detail_trend(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                    domain: Dict[Text, Any]) -> Dict[Text, Any]:
+    async def validate_detail_trend(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
         return self._answer("trend", value, dispatcher, tracker)
 
-    async def validate_detail_temperature(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                          domain: Dict[Text, Any]) -> Dict[Text, Any]:
+    async def validate_detail_temperature(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
         return self._answer("temperature", value, dispatcher, tracker)
 
 

@@ -1,5 +1,6 @@
 """The one ClinicService the action server uses, built on first use (never at import time) by the composition root
 (bot.bootstrap.clinic_service)."""
+
 from __future__ import annotations
 
 from typing import Optional

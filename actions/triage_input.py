@@ -1,6 +1,7 @@
 """What the triage actions read from a tracker: the latest message, the pending report and the answers to the
 clarifying questions, handed to the service in one call. Shared by action_triage and the details form's
 validation action so that both ask the core the same question."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
@@ -9,9 +10,9 @@ from rasa_sdk import Tracker
 
 from actions import constants as c
 from actions.service import get_service
-from bot.usecases.triage import Outcome, intent_confidence, intent_name
 from bot.triage.conversation import parse_detail, report_from_json, report_to_json
 from bot.triage.model import PatientContext, Report
+from bot.usecases.triage import Outcome, intent_confidence, intent_name
 
 # Key of the pending report's JSON that keeps the patient's words of this triage, so the practitioner's record
 # reads "it's a bit sore / now there's pus coming out", not only the last answer.
@@ -35,13 +36,20 @@ def assess_latest(tracker: Tracker, leave_out: Optional[str] = None) -> Outcome:
     message and in the slot), to tell whether the message says something more than its answer.
     """
     message = tracker.latest_message or {}
-    fallback = PatientContext(hours_since_treatment=tracker.get_slot(c.SLOT_TREATMENT_HOURS),
-                              method=tracker.get_slot(c.SLOT_TREATMENT_METHOD),
-                              area=tracker.get_slot(c.SLOT_TREATMENT_AREA))
+    fallback = PatientContext(
+        hours_since_treatment=tracker.get_slot(c.SLOT_TREATMENT_HOURS),
+        method=tracker.get_slot(c.SLOT_TREATMENT_METHOD),
+        area=tracker.get_slot(c.SLOT_TREATMENT_AREA),
+    )
     return get_service().assess(
-        tracker.sender_id, message.get("text") or "", message.get("entities") or [], intent_confidence(message),
+        tracker.sender_id,
+        message.get("text") or "",
+        message.get("entities") or [],
+        intent_confidence(message),
         pending=report_from_json(tracker.get_slot(c.SLOT_PENDING_REPORT)),
-        answers=detail_answers(tracker, leave_out), leave_out=leave_out, fallback_context=fallback,
+        answers=detail_answers(tracker, leave_out),
+        leave_out=leave_out,
+        fallback_context=fallback,
         intent=intent_name(message),
     )
 

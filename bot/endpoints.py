@@ -3,6 +3,7 @@
 Shared by the run code (bot.run.profiles gives them to each Rasa worker) and the composition root (bot.bootstrap
 finds the conversation store with them), so neither has to import the other.
 """
+
 from __future__ import annotations
 
 from typing import Dict, Mapping
@@ -11,7 +12,6 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 
 from bot.settings import ConfigError, Settings
-
 
 # The conversations' own database on the clinic's PostgreSQL server (production profile).
 TRACKER_DB = "rasa_tracker"
@@ -27,7 +27,8 @@ def production_env(settings: Settings, env: Mapping[str, str]) -> Dict[str, str]
     if not database.drivername.startswith("postgresql"):
         raise ConfigError(
             f"AFTERCARE_PROFILE=production needs PostgreSQL: DATABASE_URL is {database.drivername}://…. Set "
-            "DATABASE_URL=postgresql+psycopg2://user:password@host:5432/aftercare, or use the embedded profile.")
+            "DATABASE_URL=postgresql+psycopg2://user:password@host:5432/aftercare, or use the embedded profile."
+        )
     redis = urlsplit(settings.redis_url)
     if redis.scheme != "redis" or not redis.hostname:
         raise ConfigError(f"REDIS_URL={settings.redis_url!r}: use redis://host:6379/0 (the Redis lock store).")

@@ -5,6 +5,7 @@ numbers to int(), and a 20-digit number overflows the database's integer (SQLite
 `integer` columns: 32). An id here is 1 to 10 ASCII digits, no sign, no spaces, no leading zero, at most
 2,147,483,647 (the largest value of the `integer` primary keys on every backend).
 """
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,10 @@ def parse_id(raw: Optional[str], what: str = "id") -> int:
         raise BadId(f"The {what} is missing: give a number such as 12.")
     article = "an" if what[:1] in "aeiou" else "a"
     if not _ID.fullmatch(text):
-        raise BadId(f"{shown!r} is not {article} {what}: use the number alone, in plain digits 0-9 (e.g. 12), no "
-                    "sign, decimals or spaces.")
+        raise BadId(
+            f"{shown!r} is not {article} {what}: use the number alone, in plain digits 0-9 (e.g. 12), no "
+            "sign, decimals or spaces."
+        )
     if len(text) > len(str(MAX_ID)) or int(text) > MAX_ID:
         raise BadId(f"{shown!r} is not {article} {what}: ids go up to {MAX_ID}.")
     return int(text)

@@ -5,6 +5,7 @@ responses in data/triage/advice_responses.yml and the conversation responses in 
 are the clinic's details from the settings (`clinic_slots`), the same values action_session_start puts into
 Rasa's slots, so a reply reads the same whichever path said it.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -24,10 +25,12 @@ CLINIC_PLACEHOLDERS = ("clinic_phone", "emergency_number", "callback_minutes", "
 
 def clinic_slots(settings: Settings) -> Dict[str, str]:
     """The clinic's details by placeholder name, as text: what {clinic_phone} etc. in a response become."""
-    return {"clinic_phone": settings.clinic_phone,
-            "emergency_number": settings.emergency_number,
-            "callback_minutes": str(settings.patient_callback_minutes),
-            "clinic_hours": settings.clinic_hours}
+    return {
+        "clinic_phone": settings.clinic_phone,
+        "emergency_number": settings.emergency_number,
+        "callback_minutes": str(settings.patient_callback_minutes),
+        "clinic_hours": settings.clinic_hours,
+    }
 
 
 class _Blank(dict):

@@ -3,6 +3,7 @@
 Every knob a clinic can turn is here and documented in .env.example. `Settings.from_env()` fails fast with a
 message that names the variable and says what to put in it.
 """
+
 from __future__ import annotations
 
 import os
@@ -59,12 +60,16 @@ def _database_url(url: str) -> str:
     """The URL as given, or a ConfigError that says what to write (without echoing a password)."""
     scheme, sep, rest = url.partition("://")
     shown = f"{scheme}://…" if sep else repr(url[:40])
-    example = ("sqlite:///var/aftercare.db (the embedded default) or "
-               "postgresql+psycopg2://user:password@127.0.0.1:5432/aftercare")
+    example = (
+        "sqlite:///var/aftercare.db (the embedded default) or "
+        "postgresql+psycopg2://user:password@127.0.0.1:5432/aftercare"
+    )
     if scheme == "postgres":
-        raise ConfigError(f"DATABASE_URL starts with postgres://, which SQLAlchemy does not accept: write it as "
-                          f"postgresql+psycopg2://{rest.split('@')[-1] if '@' in rest else rest} (with your user "
-                          "and password before the @).")
+        raise ConfigError(
+            f"DATABASE_URL starts with postgres://, which SQLAlchemy does not accept: write it as "
+            f"postgresql+psycopg2://{rest.split('@')[-1] if '@' in rest else rest} (with your user "
+            "and password before the @)."
+        )
     if not sep or scheme not in _DATABASE_SCHEMES or (scheme != "sqlite" and not rest):
         raise ConfigError(f"DATABASE_URL={shown} is not a database this assistant supports: use {example}.")
     return url
@@ -76,16 +81,21 @@ def _callback_minutes(env: Mapping[str, str], default: int) -> int:
     raw = (env.get(name) or "").strip()
     if not raw:
         return default
-    meaning = ("it is how many minutes an urgent reply tells the patient to wait for the practitioner's call "
-               "before ringing the clinic")
+    meaning = (
+        "it is how many minutes an urgent reply tells the patient to wait for the practitioner's call "
+        "before ringing the clinic"
+    )
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a whole number of minutes ({meaning}); "
-                          f"set e.g. {name}={default}.") from None
+        raise ConfigError(
+            f"{name}={raw!r} is not a whole number of minutes ({meaning}); set e.g. {name}={default}."
+        ) from None
     if not 1 <= value <= MAX_CALLBACK_MINUTES:
-        raise ConfigError(f"{name}={value}: use a positive whole number of minutes, at most {MAX_CALLBACK_MINUTES} "
-                          f"({meaning}); e.g. {name}={default}.")
+        raise ConfigError(
+            f"{name}={value}: use a positive whole number of minutes, at most {MAX_CALLBACK_MINUTES} "
+            f"({meaning}); e.g. {name}={default}."
+        )
     return value
 
 
@@ -113,8 +123,9 @@ def _hours_list(env: Mapping[str, str], name: str, default: Tuple[int, ...]) -> 
                 f"(or {name}=off for no check-ins)."
             ) from None
         if not 1 <= value <= MAX_CHECKIN_HOURS:
-            raise ConfigError(f"{name}={raw!r}: each value must be between 1 and {MAX_CHECKIN_HOURS} hours "
-                              f"(got {value}).")
+            raise ConfigError(
+                f"{name}={raw!r}: each value must be between 1 and {MAX_CHECKIN_HOURS} hours (got {value})."
+            )
         if value in hours:
             raise ConfigError(f"{name}={raw!r}: {value} is listed twice.")
         hours.append(value)

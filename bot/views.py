@@ -4,6 +4,7 @@ Each function takes an open UnitOfWork and only reads (cosmicpython's views). Th
 work, write the audit event a read of a patient needs, and call these; so does the notifier when it words an
 alert inside its claim transaction.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,8 +44,9 @@ def earlier_reports(uow: UnitOfWork, treatment: Treatment) -> Tuple[EarlierRepor
     return tuple(result)
 
 
-def patient_context(uow: UnitOfWork, patient_id: int,
-                    now: Optional[dt.datetime] = None) -> Tuple[Optional[int], PatientContext]:
+def patient_context(
+    uow: UnitOfWork, patient_id: int, now: Optional[dt.datetime] = None
+) -> Tuple[Optional[int], PatientContext]:
     """(latest treatment id, what the triage core should know about it); (None, PatientContext()) if none."""
     treatment = repository.latest_treatment(uow, patient_id)
     if treatment is None:
@@ -85,39 +87,61 @@ def patient_summary(uow: UnitOfWork, patient_id: int, recent: int = 5) -> Dict[s
     appointment = repository.next_appointment(uow, patient_id)
     screening = repository.latest_screening(uow, patient_id)
     reports = repository.recent_reports(uow, patient_id, recent)
-    unresolved = sorted(repository.patient_escalations_not_in(uow, patient_id, EscalationState.RESOLVED.value),
-                        key=lambda e: e.id)
+    unresolved = sorted(
+        repository.patient_escalations_not_in(uow, patient_id, EscalationState.RESOLVED.value), key=lambda e: e.id
+    )
     return {
         "id": patient.id,
         "name": patient.display_name,
         "phone": patient.phone,
-        "treatment": None if treatment is None else {
-            "id": treatment.id, "performed_at": treatment.performed_at.isoformat(), "area": treatment.area,
-            "method": treatment.method, "product_batch": treatment.product_batch,
+        "treatment": None
+        if treatment is None
+        else {
+            "id": treatment.id,
+            "performed_at": treatment.performed_at.isoformat(),
+            "area": treatment.area,
+            "method": treatment.method,
+            "product_batch": treatment.product_batch,
             "practitioner_id": treatment.practitioner_id,
         },
         "recent_reports": [
-            {"id": r.id, "received_at": r.received_at.isoformat(), "level": r.level,
-             "criteria": list(r.criteria or ()), "text": r.text}
+            {
+                "id": r.id,
+                "received_at": r.received_at.isoformat(),
+                "level": r.level,
+                "criteria": list(r.criteria or ()),
+                "text": r.text,
+            }
             for r in reports
         ],
         "unresolved_escalations": [{"id": e.id, "level": e.level, "state": e.state} for e in unresolved],
-        "next_appointment": None if appointment is None else {
-            "id": appointment.id, "scheduled_at": appointment.scheduled_at.isoformat(), "area": appointment.area,
-            "method": appointment.method, "practitioner_id": appointment.practitioner_id,
+        "next_appointment": None
+        if appointment is None
+        else {
+            "id": appointment.id,
+            "scheduled_at": appointment.scheduled_at.isoformat(),
+            "area": appointment.area,
+            "method": appointment.method,
+            "practitioner_id": appointment.practitioner_id,
         },
-        "latest_screening": None if screening is None else {
-            "id": screening.id, "completed_at": screening.completed_at.isoformat(),
+        "latest_screening": None
+        if screening is None
+        else {
+            "id": screening.id,
+            "completed_at": screening.completed_at.isoformat(),
             "appointment_id": screening.appointment_id,
-            "to_review": {key: (screening.answers or {}).get(key, screening_items.UNSURE)
-                          for key in screening.flagged or ()},
+            "to_review": {
+                key: (screening.answers or {}).get(key, screening_items.UNSURE) for key in screening.flagged or ()
+            },
         },
     }
 
 
 # For the notifier ---------------------------------------------------------------------------------------------------
 def alert_context(
-    uow: UnitOfWork, delivery: AlertDelivery, clinic_name: str = "the clinic",
+    uow: UnitOfWork,
+    delivery: AlertDelivery,
+    clinic_name: str = "the clinic",
     emergency_number: str = "your local emergency number",
 ) -> AlertContext:
     """Everything bot.escalation.alerts needs to word the message for one outbox row."""
@@ -126,18 +150,27 @@ def alert_context(
     patient = repository.get_patient(uow, report.patient_id)
     treatment = repository.get_treatment(uow, report.treatment_id) if report.treatment_id else None
     treating = treatment.practitioner if treatment else None
-    acknowledged_by = (repository.get_practitioner(uow, escalation.acknowledged_by)
-                       if escalation.acknowledged_by else None)
+    acknowledged_by = (
+        repository.get_practitioner(uow, escalation.acknowledged_by) if escalation.acknowledged_by else None
+    )
     return AlertContext(
-        escalation_id=escalation.id, kind=delivery.kind, round=delivery.round, level=escalation.level,
-        patient_name=patient.display_name, report_text=report.text, received_at=report.received_at,
-        findings=list(report.findings or ()), criteria=list(report.criteria or ()),
+        escalation_id=escalation.id,
+        kind=delivery.kind,
+        round=delivery.round,
+        level=escalation.level,
+        patient_name=patient.display_name,
+        report_text=report.text,
+        received_at=report.received_at,
+        findings=list(report.findings or ()),
+        criteria=list(report.criteria or ()),
         treatment_at=treatment.performed_at if treatment else None,
-        area=treatment.area if treatment else None, method=treatment.method if treatment else None,
+        area=treatment.area if treatment else None,
+        method=treatment.method if treatment else None,
         product_batch=treatment.product_batch if treatment else None,
         treating_name=treating.name if treating else None,
         acknowledged_by_name=acknowledged_by.name if acknowledged_by else None,
-        photo_count=repository.photo_count(uow, report.id, escalation.id), clinic_name=clinic_name,
+        photo_count=repository.photo_count(uow, report.id, escalation.id),
+        clinic_name=clinic_name,
         emergency_number=emergency_number,
     )
 
@@ -149,11 +182,17 @@ def screening_alert_context(uow: UnitOfWork, delivery: AlertDelivery) -> Screeni
     appointment = uow.session.get(Appointment, screening.appointment_id) if screening.appointment_id else None
     answers = dict(screening.answers or {})
     return ScreeningAlertContext(
-        screening_id=screening.id, kind=delivery.kind, round=delivery.round, patient_id=patient.id,
-        patient_name=patient.display_name, phone=patient.phone, completed_at=screening.completed_at,
+        screening_id=screening.id,
+        kind=delivery.kind,
+        round=delivery.round,
+        patient_id=patient.id,
+        patient_name=patient.display_name,
+        phone=patient.phone,
+        completed_at=screening.completed_at,
         to_review=tuple((key, answers.get(key, screening_items.UNSURE)) for key in screening.flagged or ()),
         appointment_at=appointment.scheduled_at if appointment else None,
-        area=appointment.area if appointment else None, method=appointment.method if appointment else None,
+        area=appointment.area if appointment else None,
+        method=appointment.method if appointment else None,
     )
 
 
@@ -184,10 +223,16 @@ def patient_export(uow: UnitOfWork, patient_id: int) -> Dict[str, Any]:
     checkins = rows(ScheduledCheckin, ScheduledCheckin.patient_id == patient_id)
 
     owned = {
-        "patient": [patient_id], "treatment": [t.id for t in treatments], "symptom_report": report_ids,
-        "escalation": escalation_ids, "chat_link": [c.id for c in links], "link_code": [c.id for c in codes],
-        "photo": [p.id for p in photos], "checkin": [c.id for c in checkins],
-        "appointment": [a.id for a in appointments], "screening": screening_ids,
+        "patient": [patient_id],
+        "treatment": [t.id for t in treatments],
+        "symptom_report": report_ids,
+        "escalation": escalation_ids,
+        "chat_link": [c.id for c in links],
+        "link_code": [c.id for c in codes],
+        "photo": [p.id for p in photos],
+        "checkin": [c.id for c in checkins],
+        "appointment": [a.id for a in appointments],
+        "screening": screening_ids,
         "alert_delivery": [d.id for d in deliveries],
     }
     audit_rows: List[AuditEvent] = []

@@ -14,6 +14,7 @@ The analyzer is injectable: `analyze(text) -> (entities, intent_confidence[, int
 Rasa model (`bot.cli.nlu.analyze`: the same NLU path as the live assistant), imported only when needed so that
 tests can run without spaCy or Rasa. A message is decided by the same service call the triage action makes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from bot.usecases.triage import ClinicService
 from bot.triage.criteria import Criteria, load_criteria
 from bot.triage.model import Decision, Level, PatientContext
+from bot.usecases.triage import ClinicService
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,10 @@ def load_analyzer(spec: str = "bot.cli.nlu:analyze") -> Analyzer:
         module = importlib.import_module(module_name)
         return getattr(module, function_name or "analyze")
     except (ImportError, AttributeError) as exc:
-        raise SystemExit(f"analyzer {spec!r} is not available ({exc}); it must be a function "
-                         "analyze(text) -> (entities, intent_confidence)") from None
+        raise SystemExit(
+            f"analyzer {spec!r} is not available ({exc}); it must be a function "
+            "analyze(text) -> (entities, intent_confidence)"
+        ) from None
 
 
 def default_analyzer() -> Analyzer:
@@ -72,13 +75,15 @@ def make_classifier(analyzer: Analyzer, criteria: Criteria) -> Classifier:
     service call, with the patient's record standing in for days_since, method and area)."""
     service = ClinicService(criteria)
 
-    def classify(text: str, days_since: Optional[float] = None, method: Optional[str] = None,
-                 area: Optional[str] = None) -> Decision:
+    def classify(
+        text: str, days_since: Optional[float] = None, method: Optional[str] = None, area: Optional[str] = None
+    ) -> Decision:
         entities, confidence, *rest = analyzer(text)
         hours = None if days_since is None else float(days_since) * 24.0
         context = PatientContext(hours_since_treatment=hours, area=area, method=method)
-        return service.assess(None, text, entities, confidence, intent=rest[0] if rest else None,
-                              fallback_context=context).decision
+        return service.assess(
+            None, text, entities, confidence, intent=rest[0] if rest else None, fallback_context=context
+        ).decision
 
     return classify
 
@@ -92,12 +97,20 @@ def load_examples(path: Path) -> List[Example]:
         expected = row.get("expected", row.get("expect"))
         if expected not in LEVELS:
             raise ValueError(f"{path}:{number}: 'expected' must be one of {LEVELS}, got {expected!r}")
-        examples.append(Example(text=row["text"], expected=expected, days_since=row.get("days_since"),
-                                method=row.get("method"), area=row.get("area")))
+        examples.append(
+            Example(
+                text=row["text"],
+                expected=expected,
+                days_since=row.get("days_since"),
+                method=row.get("method"),
+                area=row.get("area"),
+            )
+        )
     return examples
 
 
 # --- metrics ----------------------------------------------------------------------------------------------------
+
 
 def _ratio(numerator: int, denominator: int) -> Optional[float]:
     return None if denominator == 0 else numerator / denominator
@@ -141,8 +154,11 @@ def metrics(pairs: Sequence[Tuple[str, str]]) -> Dict:
 def gate_failures(result: Dict) -> List[str]:
     """Which safety gates fail. An undefined ratio (no such examples) does not pass silently: it fails."""
     failures = []
-    for name, minimum in (("escalation_recall", ESCALATION_RECALL_MIN), ("emergency_recall", EMERGENCY_RECALL_MIN),
-                          ("calm_not_escalated", CALM_NOT_ESCALATED_MIN)):
+    for name, minimum in (
+        ("escalation_recall", ESCALATION_RECALL_MIN),
+        ("emergency_recall", EMERGENCY_RECALL_MIN),
+        ("calm_not_escalated", CALM_NOT_ESCALATED_MIN),
+    ):
         value = result[name]
         if value is None or value < minimum:
             failures.append(f"{name} = {_pct(value)} (needs >= {minimum:.0%})")
@@ -151,13 +167,23 @@ def gate_failures(result: Dict) -> List[str]:
 
 # --- running ----------------------------------------------------------------------------------------------------
 
+
 def evaluate(examples: Iterable[Example], classify: Classifier) -> Tuple[Dict, List[Dict]]:
     rows = []
     for example in examples:
         decision = classify(example.text, example.days_since, example.method, example.area)
-        rows.append({"text": example.text, "expected": example.expected, "predicted": decision.level.value,
-                     "criteria": list(decision.criteria), "missing": list(decision.missing),
-                     "days_since": example.days_since, "method": example.method, "area": example.area})
+        rows.append(
+            {
+                "text": example.text,
+                "expected": example.expected,
+                "predicted": decision.level.value,
+                "criteria": list(decision.criteria),
+                "missing": list(decision.missing),
+                "days_since": example.days_since,
+                "method": example.method,
+                "area": example.area,
+            }
+        )
     return metrics([(r["expected"], r["predicted"]) for r in rows]), rows
 
 
@@ -210,8 +236,13 @@ def plot_confusion(result: Dict, path: Path) -> None:
     plt.close(fig)
 
 
-def run_sets(data: Sequence[Path], out: Path, analyzer: Optional[Analyzer] = None,
-             criteria: Optional[Criteria] = None, stream=None) -> int:
+def run_sets(
+    data: Sequence[Path],
+    out: Path,
+    analyzer: Optional[Analyzer] = None,
+    criteria: Optional[Criteria] = None,
+    stream=None,
+) -> int:
     """Evaluate each set on its own into OUT/<set name>/; 1 when any set fails a gate."""
     stream = stream or sys.stdout
     classify = make_classifier(analyzer or default_analyzer(), criteria or load_criteria())
@@ -222,8 +253,14 @@ def run_sets(data: Sequence[Path], out: Path, analyzer: Optional[Analyzer] = Non
     return max(codes, default=0)
 
 
-def run(data: Path, out: Path, analyzer: Optional[Analyzer] = None, criteria: Optional[Criteria] = None,
-        stream=None, classify: Optional[Classifier] = None) -> int:
+def run(
+    data: Path,
+    out: Path,
+    analyzer: Optional[Analyzer] = None,
+    criteria: Optional[Criteria] = None,
+    stream=None,
+    classify: Optional[Classifier] = None,
+) -> int:
     """Evaluate, write results.json and confusion_matrix.png into `out`, print the table; return the exit code."""
     stream = stream or sys.stdout
     classify = classify or make_classifier(analyzer or default_analyzer(), criteria or load_criteria())
@@ -231,8 +268,7 @@ def run(data: Path, out: Path, analyzer: Optional[Analyzer] = None, criteria: Op
     out.mkdir(parents=True, exist_ok=True)
     failures = gate_failures(result)
     under = [r for r in rows if _RANK[r["predicted"]] < _RANK[r["expected"]]]
-    payload = {"data": str(data), "metrics": result, "gate_failures": failures, "under_triaged": under,
-               "rows": rows}
+    payload = {"data": str(data), "metrics": result, "gate_failures": failures, "under_triaged": under, "rows": rows}
     (out / "results.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
     plot_confusion(result, out / "confusion_matrix.png")
     print(format_table(result), file=stream)
@@ -259,11 +295,18 @@ def _false_alarm(row: Dict) -> bool:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, nargs="+", required=True, help="JSONL files of labelled messages")
-    parser.add_argument("--out", type=Path, required=True,
-                        help="directory for results.json and the PNG (one sub-directory per set when several)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="directory for results.json and the PNG (one sub-directory per set when several)",
+    )
     parser.add_argument("--criteria", type=Path, default=None, help="criteria YAML (default: data/triage)")
-    parser.add_argument("--analyzer", default="bot.cli.nlu:analyze",
-                        help="module:function returning (entities, intent_confidence) for a text")
+    parser.add_argument(
+        "--analyzer",
+        default="bot.cli.nlu:analyze",
+        help="module:function returning (entities, intent_confidence) for a text",
+    )
     args = parser.parse_args(argv)
     analyzer = load_analyzer(args.analyzer)
     criteria = load_criteria(args.criteria) if args.criteria else None

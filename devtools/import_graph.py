@@ -8,6 +8,7 @@ import-linter is built on, and prints the edges with how many module-level impor
 cycle between packages (strongly connected components). --root reads another checkout (e.g. a git worktree
 of an older commit).
 """
+
 from __future__ import annotations
 
 import argparse

@@ -2,6 +2,7 @@
 CPU time of a process summed over its process tree, and the whole machine's CPU time. Starting and stopping them
 is bot/run/processes.py.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,9 +36,11 @@ def _status_kb(pid: int, field: str) -> int:
 def memory(pid: int) -> Dict[str, float]:
     """Resident memory of a process and its descendants, in MiB: now (VmRSS) and the peak (VmHWM)."""
     pids = _descendants(pid)
-    return {"rss_mib": round(sum(_status_kb(p, "VmRSS") for p in pids) / 1024, 1),
-            "peak_rss_mib": round(sum(_status_kb(p, "VmHWM") for p in pids) / 1024, 1),
-            "processes": len(pids)}
+    return {
+        "rss_mib": round(sum(_status_kb(p, "VmRSS") for p in pids) / 1024, 1),
+        "peak_rss_mib": round(sum(_status_kb(p, "VmHWM") for p in pids) / 1024, 1),
+        "processes": len(pids),
+    }
 
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100

@@ -49,6 +49,7 @@ patient (chat 1001) and the bot's answers are printed. Lines starting with ``:``
     :edit NEW TEXT         edit your last text message
     :calls                 list the last Bot API calls      :help   :quit
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,39 +75,112 @@ JSON = Dict[str, Any]
 # Parameters Telegram parses as integers / booleans / JSON when they arrive as form fields or query strings.
 # (PTB sends nested objects such as reply_markup as JSON-encoded strings in form fields, like most clients.)
 _INT_PARAMS = {
-    "chat_id", "message_id", "offset", "limit", "timeout", "reply_to_message_id", "max_connections",
-    "cache_time", "message_thread_id", "duration", "width", "height", "from_chat_id",
+    "chat_id",
+    "message_id",
+    "offset",
+    "limit",
+    "timeout",
+    "reply_to_message_id",
+    "max_connections",
+    "cache_time",
+    "message_thread_id",
+    "duration",
+    "width",
+    "height",
+    "from_chat_id",
 }
 _BOOL_PARAMS = {
-    "drop_pending_updates", "show_alert", "disable_notification", "protect_content",
-    "disable_web_page_preview", "allow_sending_without_reply", "has_spoiler",
+    "drop_pending_updates",
+    "show_alert",
+    "disable_notification",
+    "protect_content",
+    "disable_web_page_preview",
+    "allow_sending_without_reply",
+    "has_spoiler",
 }
 _JSON_PARAMS = {
-    "reply_markup", "allowed_updates", "commands", "scope", "entities", "caption_entities",
-    "link_preview_options", "reply_parameters",
+    "reply_markup",
+    "allowed_updates",
+    "commands",
+    "scope",
+    "entities",
+    "caption_entities",
+    "link_preview_options",
+    "reply_parameters",
 }
 
 # Update types Telegram sends when allowed_updates is empty (all except these three opt-in ones).
 _OPT_IN_UPDATE_TYPES = {"chat_member", "message_reaction", "message_reaction_count"}
 
 _CHAT_ACTIONS = {
-    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-    "upload_document", "choose_sticker", "find_location", "record_video_note", "upload_video_note",
+    "typing",
+    "upload_photo",
+    "record_video",
+    "upload_video",
+    "record_voice",
+    "upload_voice",
+    "upload_document",
+    "choose_sticker",
+    "find_location",
+    "record_video_note",
+    "upload_video_note",
 }
 
 # Real Telegram methods this stand-in does not emulate: they get an honest 400 rather than a fake success.
 _KNOWN_BUT_NOT_EMULATED = {
-    "forwardmessage", "copymessage", "senddocument", "sendaudio", "sendvideo", "sendanimation", "sendvoice",
-    "sendvideonote", "sendmediagroup", "sendlocation", "sendvenue", "sendcontact", "sendpoll", "senddice",
-    "sendsticker", "getchat", "getchatmember", "leavechat", "setchatmenubutton", "getchatmenubutton",
-    "editmessagecaption", "editmessagemedia", "stopmessagelivelocation", "getuserprofilephotos",
-    "setmydescription", "getmydescription", "setmyname", "getmyname", "setmessagereaction",
-    "answerinlinequery", "pinchatmessage", "unpinchatmessage", "deletemessages", "copymessages",
+    "forwardmessage",
+    "copymessage",
+    "senddocument",
+    "sendaudio",
+    "sendvideo",
+    "sendanimation",
+    "sendvoice",
+    "sendvideonote",
+    "sendmediagroup",
+    "sendlocation",
+    "sendvenue",
+    "sendcontact",
+    "sendpoll",
+    "senddice",
+    "sendsticker",
+    "getchat",
+    "getchatmember",
+    "leavechat",
+    "setchatmenubutton",
+    "getchatmenubutton",
+    "editmessagecaption",
+    "editmessagemedia",
+    "stopmessagelivelocation",
+    "getuserprofilephotos",
+    "setmydescription",
+    "getmydescription",
+    "setmyname",
+    "getmyname",
+    "setmessagereaction",
+    "answerinlinequery",
+    "pinchatmessage",
+    "unpinchatmessage",
+    "deletemessages",
+    "copymessages",
 }
 
 _HTML_TAGS = {
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "tg-spoiler", "span",
-    "blockquote", "tg-emoji",
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "tg-spoiler",
+    "span",
+    "blockquote",
+    "tg-emoji",
 }
 _MDV2_RESERVED = set("_*[]()~`>#+-=|{}.!")
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
@@ -261,21 +335,22 @@ def _check_entities(text: str, parse_mode: Optional[str]) -> None:
         if checker.error:
             raise _bad_request(f"can't parse entities: {checker.error}")
         if checker.stack:
-            raise _bad_request(f'can\'t parse entities: Can\'t find end tag corresponding to start tag "{checker.stack[-1]}"')
+            raise _bad_request(
+                f"can't parse entities: Can't find end tag corresponding to start tag \"{checker.stack[-1]}\""
+            )
     elif mode == "markdownv2":
         escaped = False
-        for index, char in enumerate(text):
+        for char in text:
             if escaped:
                 escaped = False
             elif char == "\\":
                 escaped = True
             elif char in _MDV2_RESERVED and char not in "*_~`|[]()":
                 raise _bad_request(
-                    f"can't parse entities: Character '{char}' is reserved and must be escaped with the "
-                    f"preceding '\\'"
+                    f"can't parse entities: Character '{char}' is reserved and must be escaped with the preceding '\\'"
                 )
     elif mode != "markdown":
-        raise _bad_request(f"unsupported parse_mode")
+        raise _bad_request("unsupported parse_mode")
 
 
 def _strip_html(text: str) -> str:
@@ -329,8 +404,12 @@ class BotApiStandIn:
         # Telegram answers "chat not found" to a chat that never talked to the bot; tests can relax that.
         self.strict_chats = strict_chats
         self.bot_user: JSON = {
-            "id": int(token.split(":")[0]), "is_bot": True, "first_name": "Aftercare (stand-in)",
-            "username": bot_username, "can_join_groups": False, "can_read_all_group_messages": False,
+            "id": int(token.split(":")[0]),
+            "is_bot": True,
+            "first_name": "Aftercare (stand-in)",
+            "username": bot_username,
+            "can_join_groups": False,
+            "can_read_all_group_messages": False,
             "supports_inline_queries": False,
         }
         self.calls: List[ApiCall] = []
@@ -401,7 +480,8 @@ class BotApiStandIn:
     def sent(self, method: Optional[str] = None, chat_id: Optional[int] = None) -> List[ApiCall]:
         """Successful calls, oldest first. Without `method`, getUpdates polling noise is left out."""
         return [
-            call for call in self.calls
+            call
+            for call in self.calls
             if call.ok
             and (call.method == method if method else call.method != "getUpdates")
             and (chat_id is None or call.chat_id == chat_id)
@@ -428,7 +508,11 @@ class BotApiStandIn:
 
         def find() -> Optional[ApiCall]:
             for call in self.calls[since:]:
-                if not call.ok or (method and call.method != method) or (chat_id is not None and call.chat_id != chat_id):
+                if (
+                    not call.ok
+                    or (method and call.method != method)
+                    or (chat_id is not None and call.chat_id != chat_id)
+                ):
                     continue
                 if method is None and call.method == "getUpdates":
                     continue
@@ -506,7 +590,10 @@ class BotApiStandIn:
 
     def _new_message(self, chat: _Chat, sender: JSON, **content: Any) -> JSON:
         message: JSON = {
-            "message_id": chat.next_message_id, "from": sender, "chat": chat.as_json(), "date": int(time.time()),
+            "message_id": chat.next_message_id,
+            "from": sender,
+            "chat": chat.as_json(),
+            "date": int(time.time()),
         }
         message.update({k: v for k, v in content.items() if v is not None})
         chat.next_message_id += 1
@@ -559,7 +646,10 @@ class BotApiStandIn:
         return self.inject_text(chat_id, f"/start {payload}".strip(), user)
 
     def inject_photo(
-        self, chat_id: int, file_id: Optional[str] = None, caption: Optional[str] = None,
+        self,
+        chat_id: int,
+        file_id: Optional[str] = None,
+        caption: Optional[str] = None,
         user: Optional[Mapping[str, Any]] = None,
     ) -> JSON:
         """The user sent a photo; Telegram delivers several sizes, the largest last."""
@@ -567,24 +657,53 @@ class BotApiStandIn:
         sizes = []
         for index, (width, height) in enumerate([(90, 120), (320, 427), (960, 1280)]):
             this_id = base if index == 2 else f"{base}-{width}"
-            sizes.append({"file_id": this_id, "file_unique_id": f"u{this_id}"[:32], "width": width,
-                          "height": height, "file_size": width * height // 10})
-            self._files[this_id] = {"file_id": this_id, "file_unique_id": f"u{this_id}"[:32],
-                                    "file_size": width * height // 10, "file_path": f"photos/{this_id}.jpg"}
+            sizes.append(
+                {
+                    "file_id": this_id,
+                    "file_unique_id": f"u{this_id}"[:32],
+                    "width": width,
+                    "height": height,
+                    "file_size": width * height // 10,
+                }
+            )
+            self._files[this_id] = {
+                "file_id": this_id,
+                "file_unique_id": f"u{this_id}"[:32],
+                "file_size": width * height // 10,
+                "file_path": f"photos/{this_id}.jpg",
+            }
         return self.inject_message(chat_id, user, photo=sizes, caption=caption)
 
     def inject_sticker(self, chat_id: int, emoji: str = "👍", user: Optional[Mapping[str, Any]] = None) -> JSON:
         file_id = f"CAACAgSticker{next(self._update_ids)}"
-        return self.inject_message(chat_id, user, sticker={
-            "file_id": file_id, "file_unique_id": file_id[-16:], "type": "regular", "width": 512,
-            "height": 512, "is_animated": False, "is_video": False, "emoji": emoji})
+        return self.inject_message(
+            chat_id,
+            user,
+            sticker={
+                "file_id": file_id,
+                "file_unique_id": file_id[-16:],
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+                "emoji": emoji,
+            },
+        )
 
     def inject_voice(self, chat_id: int, duration: int = 4, user: Optional[Mapping[str, Any]] = None) -> JSON:
         file_id = f"AwACAgVoice{next(self._update_ids)}"
-        self._files[file_id] = {"file_id": file_id, "file_unique_id": file_id[-16:], "file_size": 6000,
-                                "file_path": f"voice/{file_id}.oga"}
-        return self.inject_message(chat_id, user, voice={
-            "file_id": file_id, "file_unique_id": file_id[-16:], "duration": duration, "mime_type": "audio/ogg"})
+        self._files[file_id] = {
+            "file_id": file_id,
+            "file_unique_id": file_id[-16:],
+            "file_size": 6000,
+            "file_path": f"voice/{file_id}.oga",
+        }
+        return self.inject_message(
+            chat_id,
+            user,
+            voice={"file_id": file_id, "file_unique_id": file_id[-16:], "duration": duration, "mime_type": "audio/ogg"},
+        )
 
     def inject_edit(self, chat_id: int, message_id: int, text: str) -> JSON:
         """The user edited one of their earlier text messages."""
@@ -594,21 +713,25 @@ class BotApiStandIn:
         original.update(text=text, edit_date=int(time.time()))
         return self._push("edited_message", dict(original))
 
-    def press_button(
-        self, chat_id: int, message_id: int, data: str, user: Optional[Mapping[str, Any]] = None
-    ) -> JSON:
+    def press_button(self, chat_id: int, message_id: int, data: str, user: Optional[Mapping[str, Any]] = None) -> JSON:
         """The user pressed the inline button carrying callback `data` under the bot's message."""
         message = self._messages.get((chat_id, message_id))
         if message is None:
             raise LookupError(f"chat {chat_id} has no message {message_id}")
-        available = [b.get("callback_data") for row in message.get("reply_markup", {}).get("inline_keyboard", [])
-                     for b in row]
+        available = [
+            b.get("callback_data") for row in message.get("reply_markup", {}).get("inline_keyboard", []) for b in row
+        ]
         if data not in available:
             # A real user can only press buttons that are on screen; a test doing otherwise has a bug.
             raise LookupError(f"message {message_id} has no button with data {data!r} (it has {available})")
         chat = self._chat(chat_id, user)
-        query = {"id": str(next(self._query_ids)), "from": chat.user_json(), "message": dict(message),
-                 "chat_instance": f"-{chat_id}77", "data": data}
+        query = {
+            "id": str(next(self._query_ids)),
+            "from": chat.user_json(),
+            "message": dict(message),
+            "chat_instance": f"-{chat_id}77",
+            "data": data,
+        }
         self._open_queries[query["id"]] = query
         return self._push("callback_query", query)
 
@@ -648,7 +771,9 @@ class BotApiStandIn:
         implementation = self._methods().get(method_key)
         if implementation is None:
             if method_key in _KNOWN_BUT_NOT_EMULATED:
-                error = _bad_request(f"{method_raw} is not emulated by the local stand-in (devtools/telegram_standin.py)")
+                error = _bad_request(
+                    f"{method_raw} is not emulated by the local stand-in (devtools/telegram_standin.py)"
+                )
                 return web.json_response(error.body(), status=400)
             return web.json_response(ApiError(404, "Not Found").body(), status=404)
         method, handler = implementation
@@ -677,8 +802,11 @@ class BotApiStandIn:
             seconds = int(failure.retry_after) if float(failure.retry_after or 0).is_integer() else failure.retry_after
             return ApiError(429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds})
         descriptions = {
-            400: "Bad Request: injected failure", 403: "Forbidden: bot was blocked by the user",
-            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+            400: "Bad Request: injected failure",
+            403: "Forbidden: bot was blocked by the user",
+            500: "Internal Server Error",
+            502: "Bad Gateway",
+            503: "Service Unavailable",
         }
         return ApiError(failure.status, descriptions.get(failure.status, f"Error {failure.status}"))
 
@@ -699,19 +827,31 @@ class BotApiStandIn:
         path = request.match_info["path"]
         if not any(f.get("file_path") == path for f in self._files.values()):
             return web.json_response(ApiError(404, "Not Found").body(), status=404)
-        return web.Response(body=b"\xff\xd8\xff stand-in file " + path.encode(), content_type="application/octet-stream")
+        return web.Response(
+            body=b"\xff\xd8\xff stand-in file " + path.encode(), content_type="application/octet-stream"
+        )
 
     def _methods(self) -> Dict[str, Tuple[str, Callable[[JSON], Awaitable[Any]]]]:
         table = {
-            "getMe": self._get_me, "getChat": self._get_chat, "getUpdates": self._get_updates,
+            "getMe": self._get_me,
+            "getChat": self._get_chat,
+            "getUpdates": self._get_updates,
             "sendMessage": self._send_message,
-            "sendPhoto": self._send_photo, "sendChatAction": self._send_chat_action,
-            "answerCallbackQuery": self._answer_callback_query, "editMessageText": self._edit_message_text,
-            "editMessageReplyMarkup": self._edit_message_reply_markup, "deleteMessage": self._delete_message,
-            "setWebhook": self._set_webhook, "deleteWebhook": self._delete_webhook,
-            "getWebhookInfo": self._get_webhook_info, "getFile": self._get_file,
-            "setMyCommands": self._set_my_commands, "getMyCommands": self._get_my_commands,
-            "deleteMyCommands": self._delete_my_commands, "close": self._true, "logOut": self._true,
+            "sendPhoto": self._send_photo,
+            "sendChatAction": self._send_chat_action,
+            "answerCallbackQuery": self._answer_callback_query,
+            "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "deleteMessage": self._delete_message,
+            "setWebhook": self._set_webhook,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+            "getFile": self._get_file,
+            "setMyCommands": self._set_my_commands,
+            "getMyCommands": self._get_my_commands,
+            "deleteMyCommands": self._delete_my_commands,
+            "close": self._true,
+            "logOut": self._true,
         }
         return {name.lower(): (name, handler) for name, handler in table.items()}
 
@@ -730,8 +870,11 @@ class BotApiStandIn:
 
     async def _get_updates(self, params: JSON) -> List[JSON]:
         if self._webhook.url:
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
-                                "use deleteWebhook to delete the webhook first")
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         if "allowed_updates" in params and params["allowed_updates"] is not None:
             self._allowed_updates = list(params["allowed_updates"])  # sticky, as in Telegram
         offset = int(params.get("offset") or 0)
@@ -759,8 +902,11 @@ class BotApiStandIn:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(poller.wake.wait(), deadline - time.monotonic())
                 if poller.terminated:
-                    raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only "
-                                        "one bot instance is running")
+                    raise ApiError(
+                        409,
+                        "Conflict: terminated by other getUpdates request; make sure that only "
+                        "one bot instance is running",
+                    )
         finally:
             if self._poller is poller:
                 self._poller = None
@@ -796,7 +942,7 @@ class BotApiStandIn:
                     if data is not None and not 1 <= len(data.encode()) <= 64:
                         raise _bad_request("BUTTON_DATA_INVALID")
                     if data is None and "url" not in button:
-                        raise _bad_request("can't parse inline keyboard button: Field \"callback_data\" is missing")
+                        raise _bad_request('can\'t parse inline keyboard button: Field "callback_data" is missing')
         return markup
 
     async def _send_message(self, params: JSON) -> JSON:
@@ -820,14 +966,19 @@ class BotApiStandIn:
         if not photo:
             raise _bad_request("there is no photo in the request")
         file_id = f"AgACAgSent{next(self._update_ids)}"
-        self._files[file_id] = {"file_id": file_id, "file_unique_id": file_id[-16:], "file_size": 1000,
-                                "file_path": f"photos/{file_id}.jpg"}
+        self._files[file_id] = {
+            "file_id": file_id,
+            "file_unique_id": file_id[-16:],
+            "file_size": 1000,
+            "file_path": f"photos/{file_id}.jpg",
+        }
         caption = params.get("caption")
         if caption:
             _check_entities(str(caption), params.get("parse_mode"))
         markup = self._check_markup(params.get("reply_markup"))
         return self._new_message(
-            chat, self._bot_sender(),
+            chat,
+            self._bot_sender(),
             photo=[{"file_id": file_id, "file_unique_id": file_id[-16:], "width": 800, "height": 600}],
             caption=_strip_html(caption) if caption else None,
             reply_markup=markup if markup and "inline_keyboard" in markup else None,
@@ -839,10 +990,18 @@ class BotApiStandIn:
     async def _get_chat(self, params: JSON) -> JSON:
         """A chat the bot knows (ChatFullInfo's required fields); "chat not found" / 403 like the other calls."""
         chat = self._target_chat(params)
-        return {**chat.as_json(), "accent_color_id": 0, "max_reaction_count": 11,
-                "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
-                                        "unique_gifts": False, "premium_subscription": False,
-                                        "gifts_from_channels": False}}
+        return {
+            **chat.as_json(),
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
+            },
+        }
 
     async def _send_chat_action(self, params: JSON) -> bool:
         self._target_chat(params)
@@ -879,8 +1038,10 @@ class BotApiStandIn:
         markup = self._check_markup(params.get("reply_markup"))
         # Editing the text without passing reply_markup removes the inline keyboard, as in Telegram.
         if visible == message.get("text") and markup == message.get("reply_markup"):
-            raise _bad_request("message is not modified: specified new message content and reply markup are "
-                               "exactly the same as a current content and reply markup of the message")
+            raise _bad_request(
+                "message is not modified: specified new message content and reply markup are "
+                "exactly the same as a current content and reply markup of the message"
+            )
         message["text"], message["edit_date"] = visible, int(time.time())
         self._set_markup(message, markup)
         return dict(message)
@@ -888,9 +1049,13 @@ class BotApiStandIn:
     async def _edit_message_reply_markup(self, params: JSON) -> JSON:
         message = self._editable(params)
         markup = self._check_markup(params.get("reply_markup"))
-        if markup == message.get("reply_markup") or (markup == {"inline_keyboard": []} and "reply_markup" not in message):
-            raise _bad_request("message is not modified: specified new message content and reply markup are "
-                               "exactly the same as a current content and reply markup of the message")
+        if markup == message.get("reply_markup") or (
+            markup == {"inline_keyboard": []} and "reply_markup" not in message
+        ):
+            raise _bad_request(
+                "message is not modified: specified new message content and reply markup are "
+                "exactly the same as a current content and reply markup of the message"
+            )
         message["edit_date"] = int(time.time())
         self._set_markup(message, markup)
         return dict(message)
@@ -919,8 +1084,9 @@ class BotApiStandIn:
             self._updates.clear()
         if params.get("allowed_updates") is not None:
             self._allowed_updates = list(params["allowed_updates"])
-        self._webhook = _Webhook(url=url, secret_token=secret or None,
-                                 max_connections=int(params.get("max_connections") or 40))
+        self._webhook = _Webhook(
+            url=url, secret_token=secret or None, max_connections=int(params.get("max_connections") or 40)
+        )
         if self._delivery:
             self._delivery.cancel()
             self._delivery = None
@@ -936,8 +1102,11 @@ class BotApiStandIn:
         return await self._set_webhook(params)
 
     async def _get_webhook_info(self, params: JSON) -> JSON:
-        info: JSON = {"url": self._webhook.url, "has_custom_certificate": False,
-                      "pending_update_count": len(self._updates)}
+        info: JSON = {
+            "url": self._webhook.url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
         if self._webhook.url:
             info["max_connections"] = self._webhook.max_connections
             info["ip_address"] = "127.0.0.1"
@@ -1077,8 +1246,10 @@ async def _interactive(standin: BotApiStandIn, patient_chat: int, staff_chat: in
             standin.inject_edit(chat, last_text[chat], rest)
         elif command == "calls":
             for call in standin.calls[-15:]:
-                print(f"  {time.strftime('%H:%M:%S', time.localtime(call.time))} {call.method} "
-                      f"chat={call.chat_id} status={call.status}")
+                print(
+                    f"  {time.strftime('%H:%M:%S', time.localtime(call.time))} {call.method} "
+                    f"chat={call.chat_id} status={call.status}"
+                )
         else:
             print(_TERMINAL_HELP)
 

@@ -11,13 +11,14 @@ Nothing else builds a ClinicService, a database engine or a session factory for 
 is its own module so that what the actions import here never brings in the Telegram side (import-linter: actions
 never import bot.telegram).
 """
+
 from __future__ import annotations
 
 from typing import Optional
 
-from bot.usecases.triage import ClinicService
 from bot.settings import Settings
 from bot.triage.criteria import load_criteria
+from bot.usecases.triage import ClinicService
 
 
 def session_factory(settings: Settings):
@@ -53,11 +54,19 @@ def conversation_store(settings: Settings):
     if settings.profile != "production":
         return ConversationStore.sqlite(Path(settings.data_dir) / "rasa_tracker.db")
     env = production_env(settings, settings.extra)
-    url = URL.create("postgresql+psycopg2", username=env["RASA_TRACKER_PG_USER"],
-                     password=env["RASA_TRACKER_PG_PASSWORD"] or None, host=env["RASA_TRACKER_PG_HOST"],
-                     port=int(env["RASA_TRACKER_PG_PORT"]), database=env["RASA_TRACKER_PG_DB"])
-    return ConversationStore(url, f"the conversation store (PostgreSQL database {env['RASA_TRACKER_PG_DB']} on "
-                                  f"{env['RASA_TRACKER_PG_HOST']}:{env['RASA_TRACKER_PG_PORT']})")
+    url = URL.create(
+        "postgresql+psycopg2",
+        username=env["RASA_TRACKER_PG_USER"],
+        password=env["RASA_TRACKER_PG_PASSWORD"] or None,
+        host=env["RASA_TRACKER_PG_HOST"],
+        port=int(env["RASA_TRACKER_PG_PORT"]),
+        database=env["RASA_TRACKER_PG_DB"],
+    )
+    return ConversationStore(
+        url,
+        f"the conversation store (PostgreSQL database {env['RASA_TRACKER_PG_DB']} on "
+        f"{env['RASA_TRACKER_PG_HOST']}:{env['RASA_TRACKER_PG_PORT']})",
+    )
 
 
 def retention_purger(settings: Settings, factory):
@@ -74,5 +83,6 @@ def retention_purger(settings: Settings, factory):
             conversations = conversation_store(settings)
         except Exception as error:
             logging.getLogger(__name__).error(
-                "retention purge: no conversation store (%s); patients will not be purged", error)
+                "retention purge: no conversation store (%s); patients will not be purged", error
+            )
     return RetentionPurger(factory, conversations, settings.data_retention_days)

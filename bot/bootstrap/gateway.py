@@ -2,6 +2,7 @@
 safety net, and the notifier running in the gateway's event loop. `bot.run.gateway.main()` runs the gateway with
 `gateway_deps(settings)`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,16 +18,23 @@ from bot.checkins.sender import CheckinSender
 from bot.escalation.notifier import Notifier
 from bot.outbox.worker import Nudge
 from bot.responses import clinic_slots, render
-from bot.usecases.triage import ClinicService
 from bot.settings import Settings
 from bot.store.errors import StoreError
 from bot.store.models import utcnow
 from bot.store.uow import UnitOfWork
-from bot.telegram.ports import (EscalationLine, EscalationOutcome, GatewayDeps, LinkedPatient, Refused,
-                                RelayAttempt, StaffMember)
+from bot.telegram.ports import (
+    EscalationLine,
+    EscalationOutcome,
+    GatewayDeps,
+    LinkedPatient,
+    Refused,
+    RelayAttempt,
+    StaffMember,
+)
 from bot.triage.advice import response_name
 from bot.triage.model import Level
 from bot.usecases import checkins, enrolment, escalations, records, reports
+from bot.usecases.triage import ClinicService
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +116,17 @@ class StoreEscalations(_Store):
     async def open_escalations(self, practitioner_id: int) -> Sequence[EscalationLine]:
         # Every registered practitioner sees every open case: in a small clinic the on-call colleague must.
         queue = await self.run(escalations.open_queue)
-        return [EscalationLine(item["id"], item["level"], item["state"], item["patient_id"], item["patient"],
-                               dt.datetime.fromisoformat(item["created_at"])) for item in queue]
+        return [
+            EscalationLine(
+                item["id"],
+                item["level"],
+                item["state"],
+                item["patient_id"],
+                item["patient"],
+                dt.datetime.fromisoformat(item["created_at"]),
+            )
+            for item in queue
+        ]
 
     async def patient_summary(self, patient_id: int, practitioner_id: int) -> str:
         # viewer: the read is written to the audit trail (who, which patient, when; no health data).
@@ -126,21 +143,26 @@ def format_patient_summary(summary: dict) -> str:
     for report in summary["recent_reports"]:
         lines.append(f"- {report['received_at'][:16]} {report['level']}: {report['text'][:200]}")
     if summary["unresolved_escalations"]:
-        lines.append("Unresolved: " + ", ".join(f"#{e['id']} {e['level']} ({e['state']})"
-                                                for e in summary["unresolved_escalations"]))
+        lines.append(
+            "Unresolved: "
+            + ", ".join(f"#{e['id']} {e['level']} ({e['state']})" for e in summary["unresolved_escalations"])
+        )
     appointment = summary.get("next_appointment")
     if appointment:
-        lines.append(f"Next appointment: {appointment['scheduled_at'][:16]} UTC, {appointment['area']}, "
-                     f"{appointment['method']}")
+        lines.append(
+            f"Next appointment: {appointment['scheduled_at'][:16]} UTC, {appointment['area']}, {appointment['method']}"
+        )
     screening = summary.get("latest_screening")
     if screening:
-        lines.append(f"Screening {screening['completed_at'][:16]} UTC: "
-                     + (screening_review_line(screening["to_review"]) or "all answers no"))
+        lines.append(
+            f"Screening {screening['completed_at'][:16]} UTC: "
+            + (screening_review_line(screening["to_review"]) or "all answers no")
+        )
     return "\n".join(lines)
 
 
 def screening_review_line(to_review: dict) -> str:
-    """"review: isotretinoin (Accutane) in the last 6-12 months: yes; ..." for the answers a practitioner must see."""
+    """ "review: isotretinoin (Accutane) in the last 6-12 months: yes; ..." for the answers a practitioner must see."""
     from bot.screening.items import item
 
     words = {"yes": "yes", "unsure": "not sure"}
@@ -168,8 +190,9 @@ class SafetyNetTriage:
     ours would not), nothing is recorded again. After a timeout the safety net first waits up to `settle_seconds`
     for such a report to appear."""
 
-    def __init__(self, service: ClinicService, settle_seconds: float = TIMEOUT_SETTLE_SECONDS,
-                 poll_seconds: float = 0.25):
+    def __init__(
+        self, service: ClinicService, settle_seconds: float = TIMEOUT_SETTLE_SECONDS, poll_seconds: float = 0.25
+    ):
         self.service = service
         self.settle_seconds = settle_seconds
         self.poll_seconds = poll_seconds
@@ -192,13 +215,22 @@ class SafetyNetTriage:
                 log.exception("patient %s: could not look for Rasa's record of this message", patient_id)
         if found is not None and (found[1] is not None or not escalates):
             report, escalation = found
-            log.warning("patient %s: Rasa's action recorded this message as report %s (level=%s, escalation=%s) "
-                        "before failing; not recorded again", patient_id, report.id, report.level,
-                        escalation.id if escalation else None)
+            log.warning(
+                "patient %s: Rasa's action recorded this message as report %s (level=%s, escalation=%s) "
+                "before failing; not recorded again",
+                patient_id,
+                report.id,
+                report.level,
+                escalation.id if escalation else None,
+            )
         else:
             if found is not None:  # Rasa's action recorded it without escalating; we fail closed and escalate
-                log.warning("patient %s: Rasa's report %s (level=%s) did not escalate; the safety net does",
-                            patient_id, found[0].id, found[0].level)
+                log.warning(
+                    "patient %s: Rasa's report %s (level=%s) did not escalate; the safety net does",
+                    patient_id,
+                    found[0].id,
+                    found[0].level,
+                )
             self.service.record(outcome, source="safety_net")
         return [render(response_name(key), slots) for key in outcome.decision.advice]
 
@@ -208,10 +240,14 @@ class SafetyNetTriage:
         deadline = time.monotonic() + (self.settle_seconds if attempt.timed_out else 0.0)
         said = attempt.message.strip()
         while True:
-            rows = reports.reports_since(UnitOfWork(self.service.session_factory), patient_id,
-                                         attempt.sent_at - CLOCK_SLACK, source="rasa")
-            found = [(report, escalation) for report, escalation in rows
-                     if said and (report.text == said or report.text.endswith(" / " + said))]
+            rows = reports.reports_since(
+                UnitOfWork(self.service.session_factory), patient_id, attempt.sent_at - CLOCK_SLACK, source="rasa"
+            )
+            found = [
+                (report, escalation)
+                for report, escalation in rows
+                if said and (report.text == said or report.text.endswith(" / " + said))
+            ]
             best = next((row for row in reversed(found) if row[1] is not None), found[-1] if found else None)
             if (best is not None and (best[1] is not None or not escalates)) or time.monotonic() >= deadline:
                 return best
@@ -238,9 +274,12 @@ class SafetyNetTriage:
             return True
         if self._recorded_by_rasa(patient_id, attempt, escalates=True) is not None:
             return True
-        log.error("patient %s: Rasa answered, but its triage recorded nothing for a message whose words escalate "
-                  "(level=%s): is the action server down? The safety net takes over", patient_id,
-                  outcome.decision.level.value)
+        log.error(
+            "patient %s: Rasa answered, but its triage recorded nothing for a message whose words escalate "
+            "(level=%s): is the action server down? The safety net takes over",
+            patient_id,
+            outcome.decision.level.value,
+        )
         return False
 
     async def answer_stands(self, patient_id: int, text: str, attempt: RelayAttempt) -> bool:
@@ -273,15 +312,22 @@ def gateway_deps(settings: Settings, service: Optional[ClinicService] = None, ru
         from bot.telegram.messenger import TelegramMessenger
 
         messenger = TelegramMessenger(application.bot)
-        await asyncio.gather(Notifier.from_settings(settings, factory, messenger).run_forever(nudge=nudge),
-                             CheckinSender.from_settings(settings, factory, messenger).run_forever(),
-                             safety_net.warm_up(),
-                             # DATA_RETENTION_DAYS: erase inactive patients once a day (returns at once when 0).
-                             retention_purger(settings, factory).run_forever())
+        await asyncio.gather(
+            Notifier.from_settings(settings, factory, messenger).run_forever(nudge=nudge),
+            CheckinSender.from_settings(settings, factory, messenger).run_forever(),
+            safety_net.warm_up(),
+            # DATA_RETENTION_DAYS: erase inactive patients once a day (returns at once when 0).
+            retention_purger(settings, factory).run_forever(),
+        )
 
     return GatewayDeps(
-        links=StoreLinks(factory), checkins=StoreCheckIns(factory), photos=StorePhotos(factory),
-        staff=StoreStaff(factory), escalations=StoreEscalations(factory), fallback=safety_net,
-        background=deliver if run_notifier else None, answered=nudge if run_notifier else None,
+        links=StoreLinks(factory),
+        checkins=StoreCheckIns(factory),
+        photos=StorePhotos(factory),
+        staff=StoreStaff(factory),
+        escalations=StoreEscalations(factory),
+        fallback=safety_net,
+        background=deliver if run_notifier else None,
+        answered=nudge if run_notifier else None,
         answer_check=safety_net.answer_stands,
     )

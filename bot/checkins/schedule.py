@@ -8,6 +8,7 @@ The plan is stored as rows of scheduled_checkins when the patient is added (bot.
 sender (bot.checkins.sender) works from those rows. Keeping the schedule in the database rather than in an
 in-memory job queue is what makes check-ins survive a restart.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,8 +52,11 @@ def plan_checkins(
     """
     if performed_at.tzinfo is None:
         raise ValueError("performed_at must be timezone-aware")
-    planned = [PlannedCheckin(checkin_kind(h), performed_at + dt.timedelta(hours=h))
-               for h in sorted(set(checkin_hours)) if h > 0]
+    planned = [
+        PlannedCheckin(checkin_kind(h), performed_at + dt.timedelta(hours=h))
+        for h in sorted(set(checkin_hours))
+        if h > 0
+    ]
     days = (maintenance_days or {}).get(area) or 0
     if days > 0:
         planned.append(PlannedCheckin(MAINTENANCE, performed_at + dt.timedelta(days=days)))
@@ -62,5 +66,4 @@ def plan_checkins(
 
 def plan_from_settings(performed_at: dt.datetime, area: str, settings: object) -> List[PlannedCheckin]:
     """The plan with the clinic's configured schedule (a bot.settings.Settings)."""
-    return plan_checkins(performed_at, area, getattr(settings, "checkin_schedule_hours"),
-                         getattr(settings, "maintenance_reminder_days"))
+    return plan_checkins(performed_at, area, settings.checkin_schedule_hours, settings.maintenance_reminder_days)

@@ -16,6 +16,7 @@ was down is sent by the first pass after it comes back. If a worker dies between
 lease runs out and the check-in is sent again (at least once, like alerts); that window is a few seconds.
 Patients' names and message texts are never logged.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,8 +46,9 @@ ACTOR = "system:checkins"
 # Conditions shared by the queries below ----------------------------------------------------------------------
 def _pending() -> ColumnElement:
     """Not sent, not skipped, not paused by the patient."""
-    return and_(ScheduledCheckin.sent_at.is_(None), ScheduledCheckin.skipped_at.is_(None),
-                ScheduledCheckin.paused.is_(False))
+    return and_(
+        ScheduledCheckin.sent_at.is_(None), ScheduledCheckin.skipped_at.is_(None), ScheduledCheckin.paused.is_(False)
+    )
 
 
 def _superseded(now: dt.datetime) -> ColumnElement:
@@ -55,15 +57,19 @@ def _superseded(now: dt.datetime) -> ColumnElement:
     Series: the aftercare check-ins form one; the preparation guidance for an appointment is its own, so a
     "how are you?" after the last session never hides the preparation for the next one (or the reverse)."""
     later = aliased(ScheduledCheckin)
-    same_series = or_(and_(later.appointment_id.is_(None), ScheduledCheckin.appointment_id.is_(None)),
-                      later.appointment_id == ScheduledCheckin.appointment_id)
+    same_series = or_(
+        and_(later.appointment_id.is_(None), ScheduledCheckin.appointment_id.is_(None)),
+        later.appointment_id == ScheduledCheckin.appointment_id,
+    )
     return exists().where(
         later.patient_id == ScheduledCheckin.patient_id,
         same_series,
         later.paused.is_(False),
         later.due_at <= now,
-        or_(later.due_at > ScheduledCheckin.due_at,
-            and_(later.due_at == ScheduledCheckin.due_at, later.id > ScheduledCheckin.id)),
+        or_(
+            later.due_at > ScheduledCheckin.due_at,
+            and_(later.due_at == ScheduledCheckin.due_at, later.id > ScheduledCheckin.id),
+        ),
     )
 
 
@@ -80,18 +86,23 @@ class CheckinSource:
     label = "check-in"
     model = ScheduledCheckin
 
-    def __init__(self, clinic_name: str, clinic_phone: str,
-                 guidance: Optional[preparation.Guidance] = None) -> None:
+    def __init__(self, clinic_name: str, clinic_phone: str, guidance: Optional[preparation.Guidance] = None) -> None:
         self.clinic_name = clinic_name
         self.clinic_phone = clinic_phone
         self.guidance = guidance  # None: the clinic's data/preparation/guidance.yml
 
     def prepare(self, uow: UnitOfWork, now: dt.datetime, stats: PassStats) -> None:
         """Skip the stale check-ins: superseded by a later due one, or preparation for an appointment that began."""
-        query = select(ScheduledCheckin).where(
-            _pending(), leases.lease_free(ScheduledCheckin, now), ScheduledCheckin.due_at <= now,
-            or_(_superseded(now), _appointment_passed(now))
-        ).order_by(ScheduledCheckin.id)
+        query = (
+            select(ScheduledCheckin)
+            .where(
+                _pending(),
+                leases.lease_free(ScheduledCheckin, now),
+                ScheduledCheckin.due_at <= now,
+                or_(_superseded(now), _appointment_passed(now)),
+            )
+            .order_by(ScheduledCheckin.id)
+        )
         if uow.session.get_bind().dialect.name == "postgresql":
             # Rows another worker is working on right now are left to it.
             query = query.with_for_update(skip_locked=True)
@@ -107,8 +118,7 @@ class CheckinSource:
     def due(self, now: dt.datetime) -> ColumnElement:
         # NOT superseded: only a patient's latest due check-in is ever claimed, even if PREPARE left an older
         # one behind because another worker had it locked.
-        return and_(_pending(), ScheduledCheckin.due_at <= now, _linked(), ~_superseded(now),
-                    ~_appointment_passed(now))
+        return and_(_pending(), ScheduledCheckin.due_at <= now, _linked(), ~_superseded(now), ~_appointment_passed(now))
 
     def order_by(self) -> Sequence:
         return (ScheduledCheckin.due_at, ScheduledCheckin.id)
@@ -117,18 +127,22 @@ class CheckinSource:
         session = uow.session
         # The most recently linked chat: a patient who re-linked from a new phone gets it there.
         chat_id = session.execute(
-            select(ChatLink.telegram_chat_id).where(ChatLink.patient_id == row.patient_id)
-            .order_by(ChatLink.linked_at.desc(), ChatLink.id.desc()).limit(1)
+            select(ChatLink.telegram_chat_id)
+            .where(ChatLink.patient_id == row.patient_id)
+            .order_by(ChatLink.linked_at.desc(), ChatLink.id.desc())
+            .limit(1)
         ).scalar_one()
         if row.appointment_id is not None:
             appointment = session.get(Appointment, row.appointment_id)
-            text, buttons = preparation.render(appointment.scheduled_at, appointment.area, self.clinic_name,
-                                               self.clinic_phone, self.guidance)
+            text, buttons = preparation.render(
+                appointment.scheduled_at, appointment.area, self.clinic_name, self.clinic_phone, self.guidance
+            )
         else:
             treatment = session.get(Treatment, row.treatment_id)
             elapsed = now - treatment.performed_at if treatment else now - row.due_at
-            text, buttons = texts.render(row.kind, treatment.area if treatment else None, elapsed,
-                                         self.clinic_name, self.clinic_phone)
+            text, buttons = texts.render(
+                row.kind, treatment.area if treatment else None, elapsed, self.clinic_name, self.clinic_phone
+            )
         return Message(chat_id, text, buttons, f"c{row.id}/{row.kind}")
 
     def still_pending(self, row: ScheduledCheckin) -> bool:
@@ -145,11 +159,18 @@ class CheckinSource:
     def record_given_up(self, uow: UnitOfWork, row: ScheduledCheckin, error: SendError, now: dt.datetime) -> None:
         # e.g. the patient blocked the bot. A check-in is a courtesy, not an alert: give up quietly.
         row.skipped_at = now
-        repository.audit(uow, "checkin", row.id, "skipped", ACTOR,
-                         {"kind": row.kind, "reason": "undeliverable", "attempts": row.attempts,
-                          "error": row.last_error}, now)
-        log.warning("check-in %s (%s) given up after %s attempt(s): %s",
-                    row.id, row.kind, row.attempts, type(error).__name__)
+        repository.audit(
+            uow,
+            "checkin",
+            row.id,
+            "skipped",
+            ACTOR,
+            {"kind": row.kind, "reason": "undeliverable", "attempts": row.attempts, "error": row.last_error},
+            now,
+        )
+        log.warning(
+            "check-in %s (%s) given up after %s attempt(s): %s", row.id, row.kind, row.attempts, type(error).__name__
+        )
 
 
 class CheckinSender(OutboxWorker):
@@ -175,12 +196,25 @@ class CheckinSender(OutboxWorker):
         rng: Optional[random.Random] = None,
     ) -> None:
         source = CheckinSource(clinic_name, clinic_phone, guidance)
-        super().__init__(session_factory, messenger, source,
-                         RetryRule(base_retry_seconds, max_retry_seconds, max_attempts),
-                         lease=lease, batch_size=batch_size, rng=rng, clock=clock)
+        super().__init__(
+            session_factory,
+            messenger,
+            source,
+            RetryRule(base_retry_seconds, max_retry_seconds, max_attempts),
+            lease=lease,
+            batch_size=batch_size,
+            rng=rng,
+            clock=clock,
+        )
 
     @classmethod
-    def from_settings(cls, settings: object, session_factory: SessionFactory, messenger: Messenger,
-                      **kwargs: object) -> "CheckinSender":
-        return cls(session_factory, messenger, clinic_name=getattr(settings, "clinic_name"),  # type: ignore[arg-type]
-                   clinic_phone=getattr(settings, "clinic_phone"), **kwargs)
+    def from_settings(
+        cls, settings: object, session_factory: SessionFactory, messenger: Messenger, **kwargs: object
+    ) -> "CheckinSender":
+        return cls(
+            session_factory,
+            messenger,
+            clinic_name=settings.clinic_name,  # type: ignore[arg-type]
+            clinic_phone=settings.clinic_phone,
+            **kwargs,
+        )

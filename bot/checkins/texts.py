@@ -7,6 +7,7 @@ Buttons: (title, callback data). The callback data carries the "rasa:" prefix th
 rasa_button handler listens for (bot/telegram/handlers/patient.py, RASA_BUTTON); it relays the rest to Rasa
 as if the patient had typed it (and, with Rasa down, gives the button's title to the safety net).
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,6 +1,7 @@
 """The `aftercare` command (pyproject: `aftercare = "bot.cli:main"`). Sub-commands are registered by the modules
 that implement them: admin.py (clinic administration), triage.py (`aftercare triage`), doctor.py (`aftercare doctor`).
 """
+
 from __future__ import annotations
 
 import argparse

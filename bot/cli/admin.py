@@ -4,7 +4,8 @@
     aftercare practitioner add --name "Dr A" --chat-id 123456 --role treating
     aftercare practitioner list
     aftercare practitioner update 1 [--chat-id 123456] [--role on_call] [--active no]
-    aftercare patient add --name "Jane D" --treated-at 2026-11-24T14:30 --area face --method microneedling --practitioner 1
+    aftercare patient add --name "Jane D" --treated-at 2026-11-24T14:30 --area face --method microneedling \
+                          --practitioner 1
     aftercare patient add --name "Jo N"        (not treated yet: book with `appointment add`)
     aftercare patient link PATIENT_ID [--unlink-now]  (a new link code; older unused codes stop working)
     aftercare patient erase PATIENT_ID [--yes] (without --yes: only list what would be erased)
@@ -17,6 +18,7 @@ Every command applies pending migrations first. Bad input gives a one-line error
 traceback. Ids are plain digits (bot.ids): "²", "1.5", "-3" or a number beyond the database's integer are refused.
 An erasure or purge that could not reach the conversation store (Rasa's tracker) says so and exits with 1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,16 +54,19 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     _command(database_commands, "upgrade", "apply all migrations (also done by every command)", cmd_db_upgrade)
 
     practitioner = subparsers.add_parser("practitioner", help="practitioners who receive alerts")
-    practitioner_commands = practitioner.add_subparsers(dest="practitioner_command", metavar="{add,list,update}",
-                                                        required=True)
+    practitioner_commands = practitioner.add_subparsers(
+        dest="practitioner_command", metavar="{add,list,update}", required=True
+    )
     add = _command(practitioner_commands, "add", "add a practitioner", cmd_practitioner_add)
     add.add_argument("--name", required=True)
-    add.add_argument("--chat-id", type=_chat_id, default=None,
-                     help="their Telegram chat id (they can add it later); alerts need it")
+    add.add_argument(
+        "--chat-id", type=_chat_id, default=None, help="their Telegram chat id (they can add it later); alerts need it"
+    )
     add.add_argument("--role", choices=ROLES, default="treating")
     _command(practitioner_commands, "list", "list practitioners", cmd_practitioner_list)
-    update = _command(practitioner_commands, "update", "change a practitioner's chat id, role or status",
-                      cmd_practitioner_update)
+    update = _command(
+        practitioner_commands, "update", "change a practitioner's chat id, role or status", cmd_practitioner_update
+    )
     update.add_argument("practitioner_id", type=_record_id)
     update.add_argument("--chat-id", type=_chat_id, default=None)
     update.add_argument("--role", choices=ROLES, default=None)
@@ -69,38 +74,62 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
     patient = subparsers.add_parser("patient", help="patients and their treatments")
     patient_commands = patient.add_subparsers(dest="patient_command", metavar="{add,link,erase}", required=True)
-    add = _command(patient_commands, "add", "register a patient (treated, or before a first appointment) and print "
-                   "their link", cmd_patient_add)
+    add = _command(
+        patient_commands,
+        "add",
+        "register a patient (treated, or before a first appointment) and print their link",
+        cmd_patient_add,
+    )
     add.add_argument("--name", required=True, help="name as staff will see it in alerts")
-    add.add_argument("--treated-at", type=_parse_time, default=None,
-                     help="when the treatment was done, ISO 8601 (e.g. 2026-11-24T14:30); without an offset "
-                          "it is read as this computer's local time. Leave out for a patient not treated yet "
-                          "(then book with `aftercare appointment add`)")
+    add.add_argument(
+        "--treated-at",
+        type=_parse_time,
+        default=None,
+        help="when the treatment was done, ISO 8601 (e.g. 2026-11-24T14:30); without an offset "
+        "it is read as this computer's local time. Leave out for a patient not treated yet "
+        "(then book with `aftercare appointment add`)",
+    )
     add.add_argument("--area", choices=AREAS, help="with --treated-at")
     add.add_argument("--method", choices=METHODS, help="with --treated-at")
     add.add_argument("--practitioner", type=_record_id, help="id of the treating practitioner (with --treated-at)")
     add.add_argument("--batch", default=None, help="product batch number")
     add.add_argument("--phone", default=None)
-    link = _command(patient_commands, "link", "issue a new link code (the old one expired or was lost)",
-                    cmd_patient_link)
+    link = _command(
+        patient_commands, "link", "issue a new link code (the old one expired or was lost)", cmd_patient_link
+    )
     link.add_argument("patient_id", type=_record_id)
-    link.add_argument("--unlink-now", action="store_true",
-                      help="also unlink the patient's current chat at once (a lost or stolen phone), instead of when "
-                           "the new code is used")
-    erase = _command(patient_commands, "erase", "erase a patient everywhere: records, messages, photos' file ids "
-                     "and conversation (the audit trail keeps a tombstone without health data)", cmd_patient_erase)
+    link.add_argument(
+        "--unlink-now",
+        action="store_true",
+        help="also unlink the patient's current chat at once (a lost or stolen phone), instead of when "
+        "the new code is used",
+    )
+    erase = _command(
+        patient_commands,
+        "erase",
+        "erase a patient everywhere: records, messages, photos' file ids "
+        "and conversation (the audit trail keeps a tombstone without health data)",
+        cmd_patient_erase,
+    )
     erase.add_argument("patient_id", type=_record_id)
-    erase.add_argument("--yes", action="store_true",
-                       help="really erase; without it, only list what would be erased")
+    erase.add_argument("--yes", action="store_true", help="really erase; without it, only list what would be erased")
 
     appointment = subparsers.add_parser("appointment", help="planned treatments (preparation and screening)")
     appointment_commands = appointment.add_subparsers(dest="appointment_command", metavar="{add}", required=True)
-    add = _command(appointment_commands, "add", "book a treatment; the patient gets the preparation guidance and "
-                   "screening questions before it", cmd_appointment_add)
+    add = _command(
+        appointment_commands,
+        "add",
+        "book a treatment; the patient gets the preparation guidance and screening questions before it",
+        cmd_appointment_add,
+    )
     add.add_argument("patient_id", type=_record_id)
-    add.add_argument("--at", required=True, type=_parse_time,
-                     help="when the appointment is, ISO 8601 (e.g. 2026-12-03T10:00); without an offset it is "
-                          "read as this computer's local time")
+    add.add_argument(
+        "--at",
+        required=True,
+        type=_parse_time,
+        help="when the appointment is, ISO 8601 (e.g. 2026-12-03T10:00); without an offset it is "
+        "read as this computer's local time",
+    )
     add.add_argument("--area", required=True, choices=AREAS)
     add.add_argument("--method", required=True, choices=METHODS)
     add.add_argument("--practitioner", required=True, type=_record_id, help="id of the practitioner who will treat")
@@ -111,13 +140,19 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     export = _command(subparsers, "export", "print everything on record about a patient as JSON", cmd_export)
     export.add_argument("patient_id", type=_record_id)
 
-    purge = _command(subparsers, "purge", "erase every patient inactive for longer than DATA_RETENTION_DAYS "
-                     "(for cron; the Telegram gateway also does it daily)", cmd_purge)
+    purge = _command(
+        subparsers,
+        "purge",
+        "erase every patient inactive for longer than DATA_RETENTION_DAYS "
+        "(for cron; the Telegram gateway also does it daily)",
+        cmd_purge,
+    )
     purge.add_argument("--dry-run", action="store_true", help="only list who would be erased")
 
 
-def _command(subparsers: "argparse._SubParsersAction", name: str, help_text: str, handler: Handler
-             ) -> argparse.ArgumentParser:
+def _command(
+    subparsers: "argparse._SubParsersAction", name: str, help_text: str, handler: Handler
+) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(name, help=help_text, description=help_text)
     parser.set_defaults(func=lambda args: run(handler, args))
     return parser
@@ -204,23 +239,32 @@ def cmd_practitioner_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_practitioner_update(args: argparse.Namespace, settings: Settings) -> int:
     active = None if args.active is None else args.active == "yes"
-    practitioner = enrolment.update_practitioner(_uow(settings), args.practitioner_id, args.chat_id, args.role,
-                                                 active, actor="cli")
-    print(f"practitioner {practitioner.id}: role {practitioner.role}, "
-          f"{'active' if practitioner.active else 'inactive'}, chat id {practitioner.telegram_chat_id or '-'}")
+    practitioner = enrolment.update_practitioner(
+        _uow(settings), args.practitioner_id, args.chat_id, args.role, active, actor="cli"
+    )
+    print(
+        f"practitioner {practitioner.id}: role {practitioner.role}, "
+        f"{'active' if practitioner.active else 'inactive'}, chat id {practitioner.telegram_chat_id or '-'}"
+    )
     return EXIT_OK
 
 
 def cmd_patient_link(args: argparse.Namespace, settings: Settings) -> int:
-    code, unlinked = enrolment.issue_link_code(_uow(settings), args.patient_id,
-                                               dt.timedelta(hours=settings.link_code_ttl_hours), actor=_actor(),
-                                               unlink_now=args.unlink_now)
+    code, unlinked = enrolment.issue_link_code(
+        _uow(settings),
+        args.patient_id,
+        dt.timedelta(hours=settings.link_code_ttl_hours),
+        actor=_actor(),
+        unlink_now=args.unlink_now,
+    )
     _print_link(settings, code.code, code.expires_at)
     if args.unlink_now:
         print(f"{unlinked} chat(s) unlinked now; older unused link codes of this patient no longer work")
     else:
-        print("older unused link codes of this patient no longer work; once this one is used, any chat linked before "
-              "is unlinked (--unlink-now does it at once)")
+        print(
+            "older unused link codes of this patient no longer work; once this one is used, any chat linked before "
+            "is unlinked (--unlink-now does it at once)"
+        )
     return EXIT_OK
 
 
@@ -240,10 +284,18 @@ def cmd_patient_add(args: argparse.Namespace, settings: Settings) -> int:
     if missing:
         raise InvalidValue(f"With --treated-at, also give {', '.join(missing)}.")
     new = enrolment.add_patient_with_treatment(
-        _uow(settings), args.name, args.treated_at, args.area, args.method, args.practitioner,
-        product_batch=args.batch, phone=args.phone,
-        link_code_ttl=dt.timedelta(hours=settings.link_code_ttl_hours), actor="cli",
-        checkin_hours=settings.checkin_schedule_hours, maintenance_days=settings.maintenance_reminder_days,
+        _uow(settings),
+        args.name,
+        args.treated_at,
+        args.area,
+        args.method,
+        args.practitioner,
+        product_batch=args.batch,
+        phone=args.phone,
+        link_code_ttl=dt.timedelta(hours=settings.link_code_ttl_hours),
+        actor="cli",
+        checkin_hours=settings.checkin_schedule_hours,
+        maintenance_days=settings.maintenance_reminder_days,
     )
     print(f"patient id: {new.patient.id}")
     print(f"treatment id: {new.treatment.id}")
@@ -253,18 +305,27 @@ def cmd_patient_add(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_appointment_add(args: argparse.Namespace, settings: Settings) -> int:
     appointment = appointments.add_appointment(
-        _uow(settings), args.patient_id, args.at, args.area, args.method, args.practitioner,
-        preparation_lead=dt.timedelta(days=settings.preparation_lead_days), actor="cli",
+        _uow(settings),
+        args.patient_id,
+        args.at,
+        args.area,
+        args.method,
+        args.practitioner,
+        preparation_lead=dt.timedelta(days=settings.preparation_lead_days),
+        actor="cli",
     )
     print(f"appointment id: {appointment.id} ({appointment.scheduled_at:%Y-%m-%d %H:%M} UTC)")
-    print(f"preparation guidance and screening questions go out {settings.preparation_lead_days} day(s) before "
-          "(at once if sooner), once the patient's chat is linked")
+    print(
+        f"preparation guidance and screening questions go out {settings.preparation_lead_days} day(s) before "
+        "(at once if sooner), once the patient's chat is linked"
+    )
     return EXIT_OK
 
 
 def _add_untreated_patient(args: argparse.Namespace, settings: Settings) -> int:
-    patient, code = enrolment.add_patient_with_link(_uow(settings), args.name, args.phone,
-                                                    dt.timedelta(hours=settings.link_code_ttl_hours), actor="cli")
+    patient, code = enrolment.add_patient_with_link(
+        _uow(settings), args.name, args.phone, dt.timedelta(hours=settings.link_code_ttl_hours), actor="cli"
+    )
     print(f"patient id: {patient.id}")
     print(f"no treatment on record yet: book one with `aftercare appointment add {patient.id} --at ...`")
     _print_link(settings, code.code, code.expires_at)
@@ -280,8 +341,10 @@ def cmd_escalations(args: argparse.Namespace, settings: Settings) -> int:
         print("no open escalations")
         return EXIT_OK
     for s in summaries:
-        print(f"#{s['id']:<4} {s['level']:<9} {s['state']:<12} {s['created_at'][:16]}  "
-              f"patient {s['patient_id']} ({s['patient']})  {', '.join(s['criteria'])}")
+        print(
+            f"#{s['id']:<4} {s['level']:<9} {s['state']:<12} {s['created_at'][:16]}  "
+            f"patient {s['patient_id']} ({s['patient']})  {', '.join(s['criteria'])}"
+        )
     return EXIT_OK
 
 
@@ -291,8 +354,11 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     try:
         data["conversation"] = {"available": True, "messages": conversations.messages(args.patient_id)}
     except ConversationStoreUnavailable as error:
-        data["conversation"] = {"available": False, "reason": f"{error}; the messages are not in this export",
-                                "messages": []}
+        data["conversation"] = {
+            "available": False,
+            "reason": f"{error}; the messages are not in this export",
+            "messages": [],
+        }
         print(f"warning: {error}: the export has no conversation", file=sys.stderr)
     print(json.dumps(data, indent=2, ensure_ascii=False))
     return EXIT_OK
@@ -307,8 +373,9 @@ def cmd_patient_erase(args: argparse.Namespace, settings: Settings) -> int:
         except StoreError:
             if not records.was_erased(UnitOfWork(factory), args.patient_id):
                 raise
-            print(f"patient {args.patient_id}'s records were erased before; --yes erases what is left of the "
-                  "conversation")
+            print(
+                f"patient {args.patient_id}'s records were erased before; --yes erases what is left of the conversation"
+            )
             return EXIT_OK
         print(f"dry run: erasing patient {args.patient_id} would remove")
         for table, count in plan["rows"].items():
@@ -329,11 +396,16 @@ def _print_erasure(result: "retention.Erasure", conversations: ConversationStore
         removed = ", ".join(f"{count} {table}" for table, count in result.rows.items() if count)
         print(f"patient {result.patient_id} erased: {removed}")
     if result.complete:
-        print(f"patient {result.patient_id}: conversation erased ({result.conversation_events} events, "
-              f"{conversations.where})")
+        print(
+            f"patient {result.patient_id}: conversation erased ({result.conversation_events} events, "
+            f"{conversations.where})"
+        )
     else:
-        print(f"error: patient {result.patient_id}'s conversation was NOT erased: {result.conversation_error}. "
-              f"Run `aftercare patient erase {result.patient_id} --yes` again once it is reachable.", file=sys.stderr)
+        print(
+            f"error: patient {result.patient_id}'s conversation was NOT erased: {result.conversation_error}. "
+            f"Run `aftercare patient erase {result.patient_id} --yes` again once it is reachable.",
+            file=sys.stderr,
+        )
 
 
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
@@ -352,8 +424,10 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
         print(f"no patient inactive since before {cutoff} ({days} days)")
         return EXIT_OK
     if args.dry_run:
-        print(f"dry run: {len(result.erased)} patient(s) inactive since before {cutoff} would be erased: "
-              + ", ".join(str(e.patient_id) for e in result.erased))
+        print(
+            f"dry run: {len(result.erased)} patient(s) inactive since before {cutoff} would be erased: "
+            + ", ".join(str(e.patient_id) for e in result.erased)
+        )
         return EXIT_OK
     for erasure in result.erased:
         _print_erasure(erasure, conversations)

@@ -15,6 +15,7 @@ One line per check, `OK` or `FAIL`, and for a failure what to do about it:
 Practitioners are named by id and role, never by name. Nothing is written: the database is not migrated and no
 message is sent. Exit code 0 when every check passed, 1 otherwise.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,11 +43,17 @@ class Check:
 
 def register(subparsers: "argparse._SubParsersAction") -> None:
     parser = subparsers.add_parser(
-        "doctor", help="check the configuration end to end (database, model, Telegram, practitioners)",
+        "doctor",
+        help="check the configuration end to end (database, model, Telegram, practitioners)",
         description="Check the configuration end to end: one line per check, OK or FAIL with what to fix. "
-                    "Exit code 0 when all pass.")
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help=f"the trained Rasa model (default "
-                        f"{DEFAULT_MODEL.relative_to(DEFAULT_MODEL.parents[1])})")
+        "Exit code 0 when all pass.",
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=DEFAULT_MODEL,
+        help=f"the trained Rasa model (default {DEFAULT_MODEL.relative_to(DEFAULT_MODEL.parents[1])})",
+    )
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each Bot API call")
     parser.set_defaults(func=cmd_doctor)
 
@@ -54,13 +61,19 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 def cmd_doctor(args: argparse.Namespace) -> int:
     checks = run_checks(model=args.model, timeout=args.timeout, report=lambda check: print(check.line(), flush=True))
     failed = [check for check in checks if not check.ok]
-    print(f"{len(checks) - len(failed)} of {len(checks)} checks passed"
-          + (f"; fix the {len(failed)} FAIL line(s) above." if failed else "."))
+    print(
+        f"{len(checks) - len(failed)} of {len(checks)} checks passed"
+        + (f"; fix the {len(failed)} FAIL line(s) above." if failed else ".")
+    )
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def run_checks(settings: Optional[Settings] = None, model: Path = DEFAULT_MODEL, timeout: float = 10.0,
-               report: Callable[[Check], None] = lambda check: None) -> List[Check]:
+def run_checks(
+    settings: Optional[Settings] = None,
+    model: Path = DEFAULT_MODEL,
+    timeout: float = 10.0,
+    report: Callable[[Check], None] = lambda check: None,
+) -> List[Check]:
     """Every check, in order; each one is passed to `report` as soon as it is known."""
     checks: List[Check] = []
 
@@ -84,8 +97,13 @@ def run_checks(settings: Optional[Settings] = None, model: Path = DEFAULT_MODEL,
         staff_check, staff = check_practitioners(settings.database_url)
         add(staff_check)
     add(check_file("rasa model", model, "run `make train` (or `make run`) to train it"))
-    add(check_file("spacy pipeline", settings.spacy_model_path,
-                   "run `make spacy` (or `make run`) to build it, or fix SPACY_MODEL_PATH"))
+    add(
+        check_file(
+            "spacy pipeline",
+            settings.spacy_model_path,
+            "run `make spacy` (or `make run`) to build it, or fix SPACY_MODEL_PATH",
+        )
+    )
     if settings.telegram_bot_token:
         for check in asyncio.run(check_telegram(settings, staff or [], timeout)):
             add(check)
@@ -105,8 +123,11 @@ def check_database(url: str) -> Check:
         if db.is_sqlite(url):
             path = make_url(url).database
             if path and path != ":memory:" and not Path(path).is_file():
-                return Check("database", False, f"no database file at {path}: run `.venv/bin/aftercare db upgrade`"
-                             " (or fix DATABASE_URL)")
+                return Check(
+                    "database",
+                    False,
+                    f"no database file at {path}: run `.venv/bin/aftercare db upgrade` (or fix DATABASE_URL)",
+                )
         # A server that does not answer must give a FAIL line soon, not hang the check.
         engine = db.make_engine(url) if db.is_sqlite(url) else db.make_engine(url, connect_args={"connect_timeout": 10})
         try:
@@ -115,8 +136,9 @@ def check_database(url: str) -> Check:
         finally:
             engine.dispose()
     except Exception as error:  # any driver's error: say which kind, never the URL's password
-        return Check("database", False, f"cannot connect ({type(error).__name__}): is the server up and "
-                     "DATABASE_URL right?")
+        return Check(
+            "database", False, f"cannot connect ({type(error).__name__}): is the server up and DATABASE_URL right?"
+        )
     return Check("database", True, "reachable")
 
 
@@ -143,14 +165,18 @@ def check_practitioners(url: str) -> Tuple[Check, Optional[List[Staff]]]:
         finally:
             factory.kw["bind"].dispose()
     except Exception as error:
-        return Check("practitioners", False, f"cannot read them ({type(error).__name__}); run "
-                     "`.venv/bin/aftercare db upgrade`"), None
+        return Check(
+            "practitioners", False, f"cannot read them ({type(error).__name__}); run `.venv/bin/aftercare db upgrade`"
+        ), None
     problems = alerting_problems(staff)
     if problems:
         return Check("practitioners", False, "; ".join(problems)), staff
     with_chat = [p for p in staff if p.chat_id is not None]
-    return Check("practitioners", True, f"{len(with_chat)} active with a chat id ("
-                 + ", ".join(f"#{p.id} {p.role}" for p in with_chat) + ")"), staff
+    return Check(
+        "practitioners",
+        True,
+        f"{len(with_chat)} active with a chat id (" + ", ".join(f"#{p.id} {p.role}" for p in with_chat) + ")",
+    ), staff
 
 
 def check_file(name: str, path: Path, fix: str) -> Check:
@@ -176,31 +202,55 @@ async def check_telegram(settings: Settings, staff: Sequence[Staff], timeout: fl
     try:
         await bot.initialize()  # getMe
     except tg.InvalidToken:
-        return [Check("telegram api", False, f"{where} refused the token: ask @BotFather for the right "
-                      "TELEGRAM_BOT_TOKEN")]
+        return [
+            Check("telegram api", False, f"{where} refused the token: ask @BotFather for the right TELEGRAM_BOT_TOKEN")
+        ]
     except Exception as error:
-        return [Check("telegram api", False, f"getMe at {where} failed ({type(error).__name__}: {error}); check "
-                      "the network and TELEGRAM_API_BASE_URL")]
+        return [
+            Check(
+                "telegram api",
+                False,
+                f"getMe at {where} failed ({type(error).__name__}: {error}); check "
+                "the network and TELEGRAM_API_BASE_URL",
+            )
+        ]
     checks = [Check("telegram api", True, f"getMe answered at {where}: @{bot.username}")]
     try:
         for person in staff:
             label = f"practitioner #{person.id} ({person.role})"
             if person.chat_id is None:
-                checks.append(Check(label, False, "no chat id: they get no alerts; set it with `.venv/bin/aftercare "
-                                    f"practitioner update {person.id} --chat-id ...`"))
+                checks.append(
+                    Check(
+                        label,
+                        False,
+                        "no chat id: they get no alerts; set it with `.venv/bin/aftercare "
+                        f"practitioner update {person.id} --chat-id ...`",
+                    )
+                )
                 continue
             try:
                 # The raw answer: what a chat looks like changes with each Bot API version; reaching it is the point.
                 await bot.do_api_request("getChat", api_kwargs={"chat_id": person.chat_id})
                 await bot.send_chat_action(person.chat_id, ChatAction.TYPING)
             except (tg.Forbidden, tg.BadRequest) as error:
-                checks.append(Check(label, False, f"chat {person.chat_id} unreachable ({error}): they must open the "
-                                    "bot in Telegram and press Start (unblock it), or fix their chat id with "
-                                    f"`.venv/bin/aftercare practitioner update {person.id} --chat-id ...`"))
+                checks.append(
+                    Check(
+                        label,
+                        False,
+                        f"chat {person.chat_id} unreachable ({error}): they must open the "
+                        "bot in Telegram and press Start (unblock it), or fix their chat id with "
+                        f"`.venv/bin/aftercare practitioner update {person.id} --chat-id ...`",
+                    )
+                )
                 continue
             except Exception as error:  # network trouble, an odd answer: a FAIL line, never a traceback
-                checks.append(Check(label, False, f"could not check chat {person.chat_id} "
-                                    f"({type(error).__name__}: {error}); try again"))
+                checks.append(
+                    Check(
+                        label,
+                        False,
+                        f"could not check chat {person.chat_id} ({type(error).__name__}: {error}); try again",
+                    )
+                )
                 continue
             checks.append(Check(label, True, f"chat {person.chat_id} reachable"))
     finally:

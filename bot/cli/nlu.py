@@ -2,6 +2,7 @@
 
 Used by `aftercare triage` and `make eval`. Loading the model takes a few seconds (TensorFlow); parsing is fast.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -10,8 +11,8 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from bot.usecases.triage import intent_confidence, intent_name
 from bot.settings import PROJECT_ROOT
+from bot.usecases.triage import intent_confidence, intent_name
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "aftercare.tar.gz"
 

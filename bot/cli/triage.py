@@ -1,7 +1,8 @@
 """`aftercare triage`: JSON Lines in, one decision per line out, through the trained Rasa NLU and the engine.
 
-    echo '{"text": "there is pus and it is spreading", "days_since": 3}' | aftercare triage
+echo '{"text": "there is pus and it is spreading", "days_since": 3}' | aftercare triage
 """
+
 from __future__ import annotations
 
 import argparse
@@ -10,16 +11,20 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from bot.cli.nlu import DEFAULT_MODEL, ModelMissing, RasaNLU
 from bot.bootstrap import clinic_service
+from bot.cli.nlu import DEFAULT_MODEL, ModelMissing, RasaNLU
 from bot.settings import ConfigError, Settings
 from bot.triage.criteria import CriteriaError
 from bot.triage.model import PatientContext
 
 
 def register(subparsers: "argparse._SubParsersAction") -> None:
-    parser = subparsers.add_parser("triage", help="triage JSON Lines from stdin (text, days_since?, method?)",
-                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = subparsers.add_parser(
+        "triage",
+        help="triage JSON Lines from stdin (text, days_since?, method?)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="trained Rasa model (make train)")
     parser.set_defaults(func=run)
 
@@ -53,9 +58,14 @@ def run(args: argparse.Namespace) -> int:
         context = PatientContext(hours_since_treatment=hours, method=item.get("method"), area=item.get("area"))
         # The same service call as the triage action: what this prints is what a patient's message would get.
         outcome = service.assess(None, text, entities, confidence, intent=intent, fallback_context=context)
-        print(json.dumps({
-            "level": outcome.decision.level.value,
-            "criteria": list(outcome.decision.criteria),
-            "findings": [asdict(f) for f in outcome.report.findings],
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "level": outcome.decision.level.value,
+                    "criteria": list(outcome.decision.criteria),
+                    "findings": [asdict(f) for f in outcome.report.findings],
+                }
+            ),
+            flush=True,
+        )
     return 0

@@ -7,6 +7,7 @@ the formatting.
 Every message ends with a reference line ("ref E12/initial/0": escalation, kind, round). It lets staff quote an
 alert, and it makes a re-sent message recognisable as the same alert (the notifier delivers at least once).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -116,8 +117,10 @@ def render_screening(ctx: ScreeningAlertContext) -> Tuple[str, Optional[Buttons]
     the practitioner reviews (and may call the patient) before the appointment."""
     from bot.screening.items import item  # pure, and only needed here
 
-    lines = ["📋 Pre-treatment screening: please review before the appointment",
-             f"Patient: {ctx.patient_name} (#{ctx.patient_id})" + (f", {ctx.phone}" if ctx.phone else "")]
+    lines = [
+        "📋 Pre-treatment screening: please review before the appointment",
+        f"Patient: {ctx.patient_name} (#{ctx.patient_id})" + (f", {ctx.phone}" if ctx.phone else ""),
+    ]
     if ctx.appointment_at is not None:
         lines.append(f"Appointment: {_when(ctx.appointment_at)}, {ctx.area or '?'}, {ctx.method or '?'}")
     else:
@@ -135,19 +138,29 @@ def screening_ref(screening_id: int, kind: str, round_: int) -> str:
 
 def render_minimal_screening(screening_id: int, kind: str, round_: int) -> Tuple[str, Optional[Buttons]]:
     """Used when the record could not be read: better a bare "please review" than nothing."""
-    return (f"A pre-treatment screening needs review (details could not be loaded; see `aftercare export`).\n"
-            f"{screening_ref(screening_id, kind, round_)}", None)
+    return (
+        f"A pre-treatment screening needs review (details could not be loaded; see `aftercare export`).\n"
+        f"{screening_ref(screening_id, kind, round_)}",
+        None,
+    )
 
 
-def render_minimal(escalation_id: int, kind: str, round_: int, clinic_phone: str = "the clinic's phone number",
-                   emergency_number: str = "your local emergency number") -> Tuple[str, Optional[Buttons]]:
+def render_minimal(
+    escalation_id: int,
+    kind: str,
+    round_: int,
+    clinic_phone: str = "the clinic's phone number",
+    emergency_number: str = "your local emergency number",
+) -> Tuple[str, Optional[Buttons]]:
     """Used when the record could not be read to word the alert: better a bare alert than none."""
     if kind == "patient_ack_notice":
         return "The clinic has seen your message and will be in touch with you shortly.", None
     if kind == "unreachable_notice":
         return render_unreachable_notice(clinic_phone, emergency_number), None
-    text = (f"Aftercare escalation #{escalation_id} needs attention (details could not be loaded; "
-            f"see `aftercare escalations`).")
+    text = (
+        f"Aftercare escalation #{escalation_id} needs attention (details could not be loaded; "
+        f"see `aftercare escalations`)."
+    )
     return f"{text}\n{alert_ref(escalation_id, kind, round_)}", action_buttons(escalation_id)
 
 

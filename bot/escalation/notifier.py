@@ -13,6 +13,7 @@ What is particular to alerts:
 Crash safety (the worker's): if the process dies after sending but before recording, the lease runs out and the
 row is sent again. Both copies carry the same reference line ("ref E12/initial/0"), the dedupe key.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -68,8 +69,9 @@ class AlertSource:
             escalation = uow.session.get(Escalation, row.escalation_id)
             if escalation is None or escalation.state != "open":
                 row.status = "cancelled"
-                repository.audit(uow, "alert_delivery", row.id, "cancelled", ACTOR,
-                                 {"reason": "escalation no longer open"}, now)
+                repository.audit(
+                    uow, "alert_delivery", row.id, "cancelled", ACTOR, {"reason": "escalation no longer open"}, now
+                )
                 return None
         text, buttons = self._text(uow, row, now)
         return Message(row.chat_id, text, buttons, row.dedupe_key)
@@ -87,16 +89,24 @@ class AlertSource:
             log.exception("could not word alert delivery %s; sending a minimal alert", row.id)
             if row.screening_id is not None:
                 return alerts.render_minimal_screening(row.screening_id, row.kind, row.round)
-            return alerts.render_minimal(row.escalation_id, row.kind, row.round, self.clinic_phone,
-                                         self.emergency_number)
+            return alerts.render_minimal(
+                row.escalation_id, row.kind, row.round, self.clinic_phone, self.emergency_number
+            )
 
     def still_pending(self, row: AlertDelivery) -> bool:
         return row.status == "pending"
 
     def record_sent(self, uow: UnitOfWork, row: AlertDelivery, message_id: str, now: dt.datetime) -> None:
         row.status, row.sent_at, row.external_message_id = "sent", now, message_id[:64]
-        repository.audit(uow, "alert_delivery", row.id, "sent", ACTOR,
-                         {"escalation_id": row.escalation_id, "kind": row.kind, "attempts": row.attempts}, now)
+        repository.audit(
+            uow,
+            "alert_delivery",
+            row.id,
+            "sent",
+            ACTOR,
+            {"escalation_id": row.escalation_id, "kind": row.kind, "attempts": row.attempts},
+            now,
+        )
 
     def record_retry(self, row: AlertDelivery, when: dt.datetime) -> None:
         row.next_attempt_at = when
@@ -104,12 +114,32 @@ class AlertSource:
     def record_given_up(self, uow: UnitOfWork, row: AlertDelivery, error: SendError, now: dt.datetime) -> None:
         row.status = "failed"
         permanent = isinstance(error, PermanentSendError)
-        repository.audit(uow, "alert_delivery", row.id, "failed", ACTOR,
-                         {"escalation_id": row.escalation_id, "kind": row.kind, "attempts": row.attempts,
-                          "recipient": row.recipient, "permanent": permanent, "error": row.last_error}, now)
-        log.error("alert delivery %s (escalation %s, %s, %s) gave up after %s attempts: %s%s",
-                  row.id, row.escalation_id, row.kind, row.recipient, row.attempts, type(error).__name__,
-                  " (the next recipient is paged now)" if row.escalation_id and row.practitioner_id else "")
+        repository.audit(
+            uow,
+            "alert_delivery",
+            row.id,
+            "failed",
+            ACTOR,
+            {
+                "escalation_id": row.escalation_id,
+                "kind": row.kind,
+                "attempts": row.attempts,
+                "recipient": row.recipient,
+                "permanent": permanent,
+                "error": row.last_error,
+            },
+            now,
+        )
+        log.error(
+            "alert delivery %s (escalation %s, %s, %s) gave up after %s attempts: %s%s",
+            row.id,
+            row.escalation_id,
+            row.kind,
+            row.recipient,
+            row.attempts,
+            type(error).__name__,
+            " (the next recipient is paged now)" if row.escalation_id and row.practitioner_id else "",
+        )
 
 
 class Notifier(OutboxWorker):
@@ -137,9 +167,17 @@ class Notifier(OutboxWorker):
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         source = AlertSource(policy or EscalationPolicy(), clinic_name, emergency_number, clinic_phone)
-        super().__init__(session_factory, messenger, source,
-                         RetryRule(base_backoff_seconds, max_backoff_seconds, max_attempts),
-                         lease=lease, batch_size=batch_size, max_rounds=max_rounds, rng=rng, clock=clock)
+        super().__init__(
+            session_factory,
+            messenger,
+            source,
+            RetryRule(base_backoff_seconds, max_backoff_seconds, max_attempts),
+            lease=lease,
+            batch_size=batch_size,
+            max_rounds=max_rounds,
+            rng=rng,
+            clock=clock,
+        )
         self.alerts = source
 
     @property
@@ -151,11 +189,15 @@ class Notifier(OutboxWorker):
         return self.alerts.clinic_name
 
     @classmethod
-    def from_settings(cls, settings: object, session_factory: SessionFactory, messenger: Messenger,
-                      **kwargs: object) -> "Notifier":
-        return cls(session_factory, messenger, EscalationPolicy.from_settings(settings),
-                   clinic_name=getattr(settings, "clinic_name"),
-                   emergency_number=getattr(settings, "emergency_number"),
-                   clinic_phone=getattr(settings, "clinic_phone", "the clinic's phone number"),
-                   **kwargs)  # type: ignore[arg-type]
-
+    def from_settings(
+        cls, settings: object, session_factory: SessionFactory, messenger: Messenger, **kwargs: object
+    ) -> "Notifier":
+        return cls(
+            session_factory,
+            messenger,
+            EscalationPolicy.from_settings(settings),
+            clinic_name=settings.clinic_name,
+            emergency_number=settings.emergency_number,
+            clinic_phone=getattr(settings, "clinic_phone", "the clinic's phone number"),
+            **kwargs,
+        )  # type: ignore[arg-type]

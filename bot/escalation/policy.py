@@ -17,6 +17,7 @@ Once acknowledged or resolved, nothing more is due.
 
 The database side (inserting the rows these functions ask for) is bot.escalation.followups.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -94,8 +95,8 @@ class EscalationPolicy:
     @classmethod
     def from_settings(cls, settings: object) -> "EscalationPolicy":
         return cls(
-            realert_after=dt.timedelta(minutes=getattr(settings, "escalation_realert_minutes")),
-            backup_after=dt.timedelta(minutes=getattr(settings, "escalation_backup_after_minutes")),
+            realert_after=dt.timedelta(minutes=settings.escalation_realert_minutes),
+            backup_after=dt.timedelta(minutes=settings.escalation_backup_after_minutes),
         )
 
     def initial_recipients(
@@ -130,8 +131,12 @@ class EscalationPolicy:
     def nobody_reachable(self, state: EscalationSnapshot) -> bool:
         """True when the escalation is open, not yet marked, nobody alerted can still get it and nobody is left
         to try: the patient must be told to phone the clinic themselves."""
-        return (state.state is EscalationState.OPEN and not state.unreachable and not state.alerted
-                and not self._untried(state))
+        return (
+            state.state is EscalationState.OPEN
+            and not state.unreachable
+            and not state.alerted
+            and not self._untried(state)
+        )
 
     @staticmethod
     def _untried(state: EscalationSnapshot) -> List[PractitionerRef]:

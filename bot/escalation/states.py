@@ -4,6 +4,7 @@ The store (via bot.usecases.escalations) and the in-memory fakes of the Telegram
 "pressing Acknowledge twice changes nothing" and "resolving an open escalation acknowledges it first" are
 written once. No database, no messenger: a state in, what to do out.
 """
+
 from __future__ import annotations
 
 import enum
@@ -51,5 +52,4 @@ def resolve(state: str) -> Transition:
     before = EscalationState(state)
     if before is EscalationState.RESOLVED:
         return Transition(before, before, changed=False, acknowledges=False)
-    return Transition(before, EscalationState.RESOLVED, changed=True,
-                      acknowledges=before is EscalationState.OPEN)
+    return Transition(before, EscalationState.RESOLVED, changed=True, acknowledges=before is EscalationState.OPEN)

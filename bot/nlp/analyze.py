@@ -7,6 +7,7 @@ An entity dict: {"entity": label, "value": canonical value, "start": int, "end":
 words, "role": "negated" (only when negated)}. Numbers are normalised: time_expression -> hours ago (float),
 pain_score -> "0".."10", temperature -> °C.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

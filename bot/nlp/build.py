@@ -1,4 +1,5 @@
 """Build the project's spaCy pipeline from data/lexicon into a directory: `python -m bot.nlp.build --out DIR`."""
+
 from __future__ import annotations
 
 import argparse

@@ -35,15 +35,19 @@ _PRESENT = ("now", "today", "tonight", "currently", "right now", "at the moment"
 _DENIAL = re.compile(r"\b(no|not|none|never|nothing|without|n't|nt|gone|stopped)\b")
 # "Is swelling after 3 days a concern? I don't have any, just asking for next time": with one of these in the
 # message, a symptom in a question that says nothing of the patient's own is a what-if.
-_ASKING_IN_GENERAL = re.compile(r"\b(just asking|just wondering|for next time|out of interest|hypothetically|just reading|"
-                                r"reading stuff|i'?m fine|i am fine|"
-                                r"asking for a friend|in general|i don'?t have (any|it|that)|not that i have)\b")
+_ASKING_IN_GENERAL = re.compile(
+    r"\b(just asking|just wondering|for next time|out of interest|hypothetically|just reading|"
+    r"reading stuff|i'?m fine|i am fine|"
+    r"asking for a friend|in general|i don'?t have (any|it|that)|not that i have)\b"
+)
 # Someone writing for the patient ("I'm writing for my mother, she had the injections today"): their words about
 # that person are the patient's own report, not someone else's story.
 _PROXY = re.compile(r"\b(on behalf of|writing for|messaging for|texting for|writing about my|i'?m (his|her) carer)\b")
 # ...or tells of a relative's treatment with us just now ("my son had the scalp one ... today his scalp is oozing").
-_RELATIVE_TREATED = re.compile(r"\b((he|she|they) had (the|his|her|their)|(dad|mum|mom|mother|father|son|daughter|"
-                               r"husband|wife|partner|grandma|granddad|nan)\b[^.!?]{0,12}\bhad (the|his|her))\b")
+_RELATIVE_TREATED = re.compile(
+    r"\b((he|she|they) had (the|his|her|their)|(dad|mum|mom|mother|father|son|daughter|"
+    r"husband|wife|partner|grandma|granddad|nan)\b[^.!?]{0,12}\bhad (the|his|her))\b"
+)
 _JUST_NOW = re.compile(r"\b(today|yesterday|this morning|last night|tonight|day \d+|\d+ days? ago|just now)\b")
 _FINE = re.compile(r"\b(fine|ok|okay|good|well|no problems?)\b")
 _OWN_NOW = re.compile(r"\b(i have|i've got|ive got|i got|my|mine|there is|there's|theres|i am|i'm|im)\b")
@@ -67,8 +71,10 @@ class ClinicalContext:
     def __init__(self, nlp: Language, name: str, rules: Dict, ent_types: List[str]):
         self.rules = rules or load_rules()
         self.ent_types = set(ent_types)
-        self.max_tokens = {category: int(self.rules.get(f"max_tokens_{category}", self.rules.get("max_tokens", 12)))
-                           for category in CATEGORIES}
+        self.max_tokens = {
+            category: int(self.rules.get(f"max_tokens_{category}", self.rules.get("max_tokens", 12)))
+            for category in CATEGORIES
+        }
         self.triggers = PhraseMatcher(nlp.vocab, attr="LOWER")
         for category in CATEGORIES:
             for direction in ("forward", "backward"):
@@ -89,7 +95,8 @@ class ClinicalContext:
         # ...unless the patient also says they have something ("I have some, just asking").
         asking_in_general = bool(_ASKING_IN_GENERAL.search(lowered)) and not any(
             _OWN_NOW.search(s.text.lower()) and not _DENIAL.search(s.text.lower()) and not _FINE.search(s.text.lower())
-            for s in doc.sents)
+            for s in doc.sents
+        )
         by_proxy = bool(_PROXY.search(lowered)) or bool(_RELATIVE_TREATED.search(lowered) and _JUST_NOW.search(lowered))
         answered_no = self._questions_answered_no(doc)
         for ent in doc.ents:
@@ -104,16 +111,18 @@ class ClinicalContext:
                 ent._.negex = False
         return doc
 
-    def _context(self, doc: Doc, ent: Span, triggers: List[Tuple], ends: List[Tuple],
-                 by_proxy: bool = False) -> Optional[str]:
+    def _context(
+        self, doc: Doc, ent: Span, triggers: List[Tuple], ends: List[Tuple], by_proxy: bool = False
+    ) -> Optional[str]:
         sentence = ent.sent
         found = set()
         for key, start, end in triggers:
             category, direction = key.split(":")
             if not (sentence.start <= start and end <= sentence.end):
                 continue
-            stops = [(s, e) for k, s, e in ends
-                     if k in ("all", category) or (k == "present" and category != "historical")]
+            stops = [
+                (s, e) for k, s, e in ends if k in ("all", category) or (k == "present" and category != "historical")
+            ]
             # A termination inside the trigger itself ("i got" in "if i got") is part of the trigger.
             stops = [(s, e) for s, e in stops if e <= start or s >= end]
             # A forward trigger may share words with the entity it governs: "if my temp" + "temp hits 38".
@@ -123,7 +132,7 @@ class ClinicalContext:
                     found.add(category)
             elif direction == "backward" and ent.end <= start:
                 # A backward scope also ends at a comma: "my mouth droops, it wasn't like this before the treatment".
-                commas = [t.i + 1 for t in doc[sentence.start:start] if t.text in (",", ";", ":")]
+                commas = [t.i + 1 for t in doc[sentence.start : start] if t.text in (",", ";", ":")]
                 limit = max([sentence.start] + commas + [e for _, e in stops if e <= start])
                 if ent.start >= limit:
                     found.add(category)
@@ -133,16 +142,20 @@ class ClinicalContext:
 
     @staticmethod
     def _checklist_no(doc: Doc, ent: Span) -> bool:
-        after = [t.lower_ for t in doc[ent.end:ent.end + 2]]
+        after = [t.lower_ for t in doc[ent.end : ent.end + 2]]
         return len(after) == 2 and after[0] in ("-", "–", ":", "?", "=") and after[1] in ("no", "nope", "none", "nah")
 
     @staticmethod
     def _questions_answered_no(doc: Doc) -> set:
         """Starts of sentences that ask a question the next sentence answers with a bare no ("Pain? no.")."""
         sentences = list(doc.sents)
-        return {first.start for first, second in zip(sentences, sentences[1:])
-                if first.text.rstrip().endswith("?") and len(first) <= 4
-                and second.text.strip(" .!").lower() in ("no", "nope", "nah", "none", "not really", "no none")}
+        return {
+            first.start
+            for first, second in zip(sentences, sentences[1:])
+            if first.text.rstrip().endswith("?")
+            and len(first) <= 4
+            and second.text.strip(" .!").lower() in ("no", "nope", "nah", "none", "not really", "no none")
+        }
 
     @staticmethod
     def _general_question(sentence: Span) -> bool:
@@ -151,14 +164,14 @@ class ClinicalContext:
 
     @staticmethod
     def _denial_taken_back(doc: Doc, ent: Span) -> bool:
-        near = {t.lower_ for t in doc[max(ent.sent.start, ent.start - 3):min(len(doc), ent.end + 3)]}
+        near = {t.lower_ for t in doc[max(ent.sent.start, ent.start - 3) : min(len(doc), ent.end + 3)]}
         if not near & _PAST:
             return False
-        after = doc[ent.end:].text.lower()
+        after = doc[ent.end :].text.lower()
         for marker in _PRESENT:
             for match in re.finditer(rf"\b{marker}\b", after):
-                clause = re.split(r"[,.;!?]|\band\b|\bbut\b", after[match.start():], maxsplit=1)[0]
-                before = re.split(r"[,.;!?]|\band\b|\bbut\b", after[:match.start()])[-1]
+                clause = re.split(r"[,.;!?]|\band\b|\bbut\b", after[match.start() :], maxsplit=1)[0]
+                before = re.split(r"[,.;!?]|\band\b|\bbut\b", after[: match.start()])[-1]
                 if not _DENIAL.search(before + " " + clause):
                     return True
         return False

@@ -1,9 +1,11 @@
 """Entity-ruler patterns: built from the lexicon files (data/lexicon/*.yml) plus a few number patterns.
 
 Each pattern's `id` carries the canonical value ("redness"), or "value|modifier" when the words also imply a
-trend or severity ("hotter" -> "warmth|increasing", "lips suddenly swelled" -> "lip_swelling|sudden"). Lexicon values are checked against bot.nlp.vocabulary so a typo in a
-data file fails the build instead of silently never matching.
+trend or severity ("hotter" -> "warmth|increasing", "lips suddenly swelled" -> "lip_swelling|sudden").
+Lexicon values are checked against bot.nlp.vocabulary so a typo in a data file fails the build instead of silently
+never matching.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -17,13 +19,81 @@ from bot.nlp import vocabulary as v
 LEXICON_DIR = Path(__file__).resolve().parents[2] / "data" / "lexicon"
 
 # Words allowed between the two halves of a combo ("my lips are really swollen").
-COMBO_FILLERS = ["is", "are", "was", "were", "feel", "feels", "felt", "look", "looks", "got", "getting", "gone", "went",
-                 "turned", "turning", "going", "kinda", "kind", "of", "sort", "slightly", "almost", "seems", "little",
-                 "that", "which", "thats", "like", "its", "it", "up", "bit", "abit", "kinda", "gone", "went",
-                 "suddenly", "so", "soo", "sooo", "n", "color", "colour", "totally", "completely", "tip", "the",
-                 "take", "catch",
-                 "very", "really", "so", "super", "all", "a", "bit", "quite", "has", "have", "become", "been",
-                 "starting", "to", "get", "and", "my", "'s", "s", "keeps", "keep", "up", "now", "more"]
+COMBO_FILLERS = [
+    "is",
+    "are",
+    "was",
+    "were",
+    "feel",
+    "feels",
+    "felt",
+    "look",
+    "looks",
+    "got",
+    "getting",
+    "gone",
+    "went",
+    "turned",
+    "turning",
+    "going",
+    "kinda",
+    "kind",
+    "of",
+    "sort",
+    "slightly",
+    "almost",
+    "seems",
+    "little",
+    "that",
+    "which",
+    "thats",
+    "like",
+    "its",
+    "it",
+    "up",
+    "bit",
+    "abit",
+    "kinda",
+    "gone",
+    "went",
+    "suddenly",
+    "so",
+    "soo",
+    "sooo",
+    "n",
+    "color",
+    "colour",
+    "totally",
+    "completely",
+    "tip",
+    "the",
+    "take",
+    "catch",
+    "very",
+    "really",
+    "so",
+    "super",
+    "all",
+    "a",
+    "bit",
+    "quite",
+    "has",
+    "have",
+    "become",
+    "been",
+    "starting",
+    "to",
+    "get",
+    "and",
+    "my",
+    "'s",
+    "s",
+    "keeps",
+    "keep",
+    "up",
+    "now",
+    "more",
+]
 
 # A number token: "7", "7.5", "38,6"
 _NUM = r"^\d{1,3}([.,]\d{1,2})?$"
@@ -61,7 +131,7 @@ def word_meanings(lexicon_dir: Path = LEXICON_DIR) -> Dict[str, List[str]]:
     for pattern in lexicon_patterns(lexicon_dir):
         tokens = pattern["pattern"]
         if len(tokens) == 1 and isinstance(tokens[0].get("NORM"), str):
-            meanings.setdefault(tokens[0]["NORM"], set()).add(f'{pattern["label"]}:{pattern["id"]}')
+            meanings.setdefault(tokens[0]["NORM"], set()).add(f"{pattern['label']}:{pattern['id']}")
     return {word: sorted(ids) for word, ids in meanings.items()}
 
 
@@ -97,14 +167,23 @@ def lexicon_patterns(lexicon_dir: Path = LEXICON_DIR) -> List[Dict]:
             _check(modifier, v.TRENDS | v.SEVERITIES, f"data/lexicon/symptoms.yml {symptom}.implies")
             add(v.SYMPTOM, f"{symptom}|{modifier}", phrases)
         for combo in spec.get("combos") or []:
-            patterns.append({
-                "label": v.SYMPTOM,
-                "id": symptom,
-                "pattern": [{"NORM": {"IN": combo["first"]}}, {"NORM": {"IN": COMBO_FILLERS}, "OP": "*"},
-                            {"NORM": {"IN": combo["then"]}}],
-            })
-    sections = {"severity": (v.SEVERITY, v.SEVERITIES), "trend": (v.TREND, v.TRENDS),
-                "body_area": (v.BODY_AREA, v.AREAS), "treatment_method": (v.METHOD, v.METHODS)}
+            patterns.append(
+                {
+                    "label": v.SYMPTOM,
+                    "id": symptom,
+                    "pattern": [
+                        {"NORM": {"IN": combo["first"]}},
+                        {"NORM": {"IN": COMBO_FILLERS}, "OP": "*"},
+                        {"NORM": {"IN": combo["then"]}},
+                    ],
+                }
+            )
+    sections = {
+        "severity": (v.SEVERITY, v.SEVERITIES),
+        "trend": (v.TREND, v.TRENDS),
+        "body_area": (v.BODY_AREA, v.AREAS),
+        "treatment_method": (v.METHOD, v.METHODS),
+    }
     for section, (label, allowed) in sections.items():
         for value, phrases in (modifiers.get(section) or {}).items():
             _check(value, allowed, f"data/lexicon/modifiers.yml {section}")
@@ -116,44 +195,152 @@ def lexicon_patterns(lexicon_dir: Path = LEXICON_DIR) -> List[Dict]:
 def number_patterns() -> List[Dict]:
     """Time expressions, pain scores and temperatures; values are parsed later by bot.nlp.values."""
     t, p, c = v.TIME, v.PAIN_SCORE, v.TEMPERATURE
-    optional_about = {"LOWER": {"IN": ["about", "around", "roughly", "approx", "like", "maybe", "nearly", "almost",
-                                        "over", "under", "just", "only"]}, "OP": "?"}
+    optional_about = {
+        "LOWER": {
+            "IN": [
+                "about",
+                "around",
+                "roughly",
+                "approx",
+                "like",
+                "maybe",
+                "nearly",
+                "almost",
+                "over",
+                "under",
+                "just",
+                "only",
+            ]
+        },
+        "OP": "?",
+    }
     return [
         # time since
-        *({"label": t, "pattern": [{"LOWER": w} for w in phrase.split()], "id": "time"} for phrase in [
-            "yesterday", "yday", "ystd", "today", "this morning", "this afternoon", "earlier today", "tonight",
-            "last night", "just now", "day before yesterday", "the day before yesterday", "last week",
-            "a week ago", "last month", "a month ago"]),
-        {"label": t, "id": "time", "pattern": [optional_about, {"LOWER": _TIME_NUMBER}, {"LOWER": _TIME_UNIT},
-                                               {"LOWER": {"IN": ["ago", "back", "since", "now", "post", "after"]},
-                                                "OP": "?"}]},
-        {"label": t, "id": "time", "pattern": [{"LOWER": {"IN": ["since", "on", "last", "from"]}},
-                                               {"LOWER": _WEEKDAY}]},
+        *(
+            {"label": t, "pattern": [{"LOWER": w} for w in phrase.split()], "id": "time"}
+            for phrase in [
+                "yesterday",
+                "yday",
+                "ystd",
+                "today",
+                "this morning",
+                "this afternoon",
+                "earlier today",
+                "tonight",
+                "last night",
+                "just now",
+                "day before yesterday",
+                "the day before yesterday",
+                "last week",
+                "a week ago",
+                "last month",
+                "a month ago",
+            ]
+        ),
+        {
+            "label": t,
+            "id": "time",
+            "pattern": [
+                optional_about,
+                {"LOWER": _TIME_NUMBER},
+                {"LOWER": _TIME_UNIT},
+                {"LOWER": {"IN": ["ago", "back", "since", "now", "post", "after"]}, "OP": "?"},
+            ],
+        },
+        {
+            "label": t,
+            "id": "time",
+            "pattern": [{"LOWER": {"IN": ["since", "on", "last", "from"]}}, {"LOWER": _WEEKDAY}],
+        },
         {"label": t, "id": "time", "pattern": [{"LOWER": {"IN": ["day", "dy"]}}, {"TEXT": {"REGEX": r"^\d{1,2}$"}}]},
         # pain score: "7/10", "7 / 10", "8 out of 10"
         {"label": p, "id": "pain", "pattern": [{"TEXT": {"REGEX": r"^(10|[0-9])/10$"}}]},
         {"label": p, "id": "pain", "pattern": [{"TEXT": {"REGEX": r"^(10|[0-9])$"}}, {"TEXT": "/"}, {"TEXT": "10"}]},
-        {"label": p, "id": "pain", "pattern": [{"TEXT": {"REGEX": r"^(10|[0-9]|one|two|three|four|five|six|seven|"
-                                                                  r"eight|nine|ten)$"}},
-                                               {"LOWER": {"IN": ["out", "outta"]}}, {"LOWER": "of", "OP": "?"},
-                                               {"LOWER": {"IN": ["10", "ten"]}}]},
+        {
+            "label": p,
+            "id": "pain",
+            "pattern": [
+                {
+                    "TEXT": {
+                        "REGEX": r"^(10|[0-9]|one|two|three|four|five|six|seven|"
+                        r"eight|nine|ten)$"
+                    }
+                },
+                {"LOWER": {"IN": ["out", "outta"]}},
+                {"LOWER": "of", "OP": "?"},
+                {"LOWER": {"IN": ["10", "ten"]}},
+            ],
+        },
         # temperature: "38.6", "38.6C", "39 degrees", "temp of 38", "101 F"
-        {"label": c, "id": "temperature", "pattern": [{"TEXT": {"REGEX": r"^(3[4-9]|4[0-2])[.,]\d{1,2}$"}},
-                                                      {"LOWER": {"IN": _DEGREE_WORDS}, "OP": "*"}]},
-        {"label": c, "id": "temperature", "pattern": [{"LOWER": {"REGEX": r"^(3[4-9]|4[0-2]|9[3-9]|10[0-9])"
-                                                                         r"([.,]\d)?(°c?|°f?|c|f)?$"}},
-                                                      {"LOWER": {"IN": _DEGREE_WORDS}, "OP": "+"}]},
-        {"label": c, "id": "temperature", "pattern": [{"LOWER": {"REGEX": r"^(3[4-9]|4[0-2]|9[3-9]|10[0-9])"
-                                                                         r"([.,]\d)?(°c|°f|c|f)$"}}]},
+        {
+            "label": c,
+            "id": "temperature",
+            "pattern": [
+                {"TEXT": {"REGEX": r"^(3[4-9]|4[0-2])[.,]\d{1,2}$"}},
+                {"LOWER": {"IN": _DEGREE_WORDS}, "OP": "*"},
+            ],
+        },
+        {
+            "label": c,
+            "id": "temperature",
+            "pattern": [
+                {
+                    "LOWER": {
+                        "REGEX": r"^(3[4-9]|4[0-2]|9[3-9]|10[0-9])"
+                        r"([.,]\d)?(°c?|°f?|c|f)?$"
+                    }
+                },
+                {"LOWER": {"IN": _DEGREE_WORDS}, "OP": "+"},
+            ],
+        },
+        {
+            "label": c,
+            "id": "temperature",
+            "pattern": [
+                {
+                    "LOWER": {
+                        "REGEX": r"^(3[4-9]|4[0-2]|9[3-9]|10[0-9])"
+                        r"([.,]\d)?(°c|°f|c|f)$"
+                    }
+                }
+            ],
+        },
         # a Fahrenheit reading needs no unit: "101.2 this morning"
         {"label": c, "id": "temperature", "pattern": [{"TEXT": {"REGEX": r"^(99|10[0-6])[.,]\d$"}}]},
-        {"label": c, "id": "temperature", "pattern": [{"LOWER": {"IN": _TEMP_WORDS}},
-                                                      {"LOWER": {"IN": ["of", "is", "was", ":", "at", "around", "hits",
-                                                                        "reaches", "over", "above",
-                                                                        "about", "reading", "says", "=", "its",
-                                                                        "it's", "it", "'s"]}, "OP": "*"},
-                                                      {"TEXT": {"REGEX": _NUM}},
-                                                      {"LOWER": {"IN": _DEGREE_WORDS}, "OP": "*"}]},
+        {
+            "label": c,
+            "id": "temperature",
+            "pattern": [
+                {"LOWER": {"IN": _TEMP_WORDS}},
+                {
+                    "LOWER": {
+                        "IN": [
+                            "of",
+                            "is",
+                            "was",
+                            ":",
+                            "at",
+                            "around",
+                            "hits",
+                            "reaches",
+                            "over",
+                            "above",
+                            "about",
+                            "reading",
+                            "says",
+                            "=",
+                            "its",
+                            "it's",
+                            "it",
+                            "'s",
+                        ]
+                    },
+                    "OP": "*",
+                },
+                {"TEXT": {"REGEX": _NUM}},
+                {"LOWER": {"IN": _DEGREE_WORDS}, "OP": "*"},
+            ],
+        },
     ]
 
 

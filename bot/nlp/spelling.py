@@ -62,9 +62,12 @@ class Corrector:
     """Unknown word -> the closest target word within max_edits, ties broken by sharing the first letter, then
     alphabetically (deterministic)."""
 
-    def __init__(self, targets: Iterable[str], known: Iterable[str] = (),
-                 meanings: Optional[Dict[str, Iterable[str]]] = None):
-        self.targets: Tuple[str, ...] = tuple(sorted({t.lower() for t in targets if len(t) >= MIN_LENGTH and t.isalpha()}))
+    def __init__(
+        self, targets: Iterable[str], known: Iterable[str] = (), meanings: Optional[Dict[str, Iterable[str]]] = None
+    ):
+        self.targets: Tuple[str, ...] = tuple(
+            sorted({t.lower() for t in targets if len(t) >= MIN_LENGTH and t.isalpha()})
+        )
         self._targets_set = frozenset(self.targets)
         english = english_words()
         self.known = frozenset(w.lower() for w in known) | english | self._targets_set
@@ -87,8 +90,8 @@ class Corrector:
             return self._typos[word]
         if word not in self._targets_set:
             for ending in ("es", "s"):  # "infections" -> "infection": a plural of a lexicon word is that word
-                if word.endswith(ending) and word[:-len(ending)] in self._targets_set:
-                    return word[:-len(ending)]
+                if word.endswith(ending) and word[: -len(ending)] in self._targets_set:
+                    return word[: -len(ending)]
         if len(word) < MIN_LENGTH or not word.isalpha() or word in self.known:
             return None
         if word not in self._cache:

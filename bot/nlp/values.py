@@ -3,6 +3,7 @@
 Pure functions, no spaCy: they are called on the text of an entity the ruler found (and, by the actions, on a
 patient's bare answer to a question such as "about a 6").
 """
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,24 @@ from datetime import datetime
 from typing import Optional
 
 WORD_NUMBERS = {
-    "zero": 0, "one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "couple": 2, "few": 3, "several": 4,
+    "zero": 0,
+    "one": 1,
+    "a": 1,
+    "an": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "couple": 2,
+    "few": 3,
+    "several": 4,
 }
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _WEEKDAY_PREFIX = {d[:3]: i for i, d in enumerate(WEEKDAYS)}

@@ -5,6 +5,7 @@ data/lexicon/ map everyday words onto these values; the triage criteria (data/tr
 Keeping them in one module means a typo in either data file is caught at load time instead of silently never
 matching.
 """
+
 from __future__ import annotations
 
 # Entity labels ------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Errors a `Messenger` (bot.outbox.messenger) raises. Adapters (Telegram, console) translate their own exceptions
 into these three, so the outbox's retry rule (bot.outbox.retry) does not depend on any messaging library.
 """
+
 from __future__ import annotations
 
 

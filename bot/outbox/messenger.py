@@ -3,6 +3,7 @@
 Adapters: bot.telegram.messenger.TelegramMessenger (production) and `ConsoleMessenger` below (the terminal
 demo). Both raise only the three errors of bot.outbox.errors.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -10,6 +10,7 @@ After a failed attempt number `attempts` (1 for the first):
   jitter. The cap does not shorten a RetryAfter: sending sooner would only be refused again.
 Any other exception (not a SendError) counts as transient.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

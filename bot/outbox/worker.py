@@ -26,6 +26,7 @@ lease runs out. If a worker dies between sending and recording, the lease runs o
 The database steps are synchronous SQLAlchemy run in a worker thread (asyncio.to_thread), so the event loop
 (the Telegram gateway shares it) never waits on a database lock. Message texts are never logged.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -141,12 +142,21 @@ class OutboxWorker:
         self.clock = clock
 
     # The loop ------------------------------------------------------------------------------------------------
-    async def run_forever(self, poll_interval: Optional[float] = None, stop: Optional[asyncio.Event] = None,
-                          nudge: Optional["Nudge"] = None) -> None:
+    async def run_forever(
+        self,
+        poll_interval: Optional[float] = None,
+        stop: Optional[asyncio.Event] = None,
+        nudge: Optional["Nudge"] = None,
+    ) -> None:
         """Poll until `stop` is set (or the task is cancelled), at once when nudged. Errors are logged, never fatal."""
-        await poll_forever(lambda: self.run_once(self.clock()), self.batch_size,
-                           self.poll_interval if poll_interval is None else poll_interval, stop,
-                           self.source.label, nudge)
+        await poll_forever(
+            lambda: self.run_once(self.clock()),
+            self.batch_size,
+            self.poll_interval if poll_interval is None else poll_interval,
+            stop,
+            self.source.label,
+            nudge,
+        )
 
     async def run_once(self, now: Optional[dt.datetime] = None) -> PassStats:
         now = now or self.clock()
@@ -177,8 +187,16 @@ class OutboxWorker:
         token = uuid.uuid4().hex
         model = self.source.model
         with UnitOfWork(self.session_factory) as uow:
-            rows = leases.claim(uow.session, model, self.source.due(now), self.source.order_by(), token, now,
-                                self.lease, self.batch_size)
+            rows = leases.claim(
+                uow.session,
+                model,
+                self.source.due(now),
+                self.source.order_by(),
+                token,
+                now,
+                self.lease,
+                self.batch_size,
+            )
             claimed: List[Claimed] = []
             for row in rows:
                 message = self.source.word(uow, row, now)
@@ -218,8 +236,14 @@ class OutboxWorker:
             return "failed"
         when = now + dt.timedelta(seconds=delay)
         self.source.record_retry(row, when)
-        log.info("%s %s attempt %s failed (%s); retrying at %s",
-                 self.source.label, row.id, row.attempts, type(error).__name__, when.isoformat())
+        log.info(
+            "%s %s attempt %s failed (%s); retrying at %s",
+            self.source.label,
+            row.id,
+            row.attempts,
+            type(error).__name__,
+            when.isoformat(),
+        )
         return "retried"
 
 
@@ -243,8 +267,14 @@ class Nudge:
         await self._event.wait()
 
 
-async def poll_forever(run_pass: Callable[[], Awaitable[Any]], batch_size: int, poll_interval: float,
-                       stop: Optional[asyncio.Event], label: str, nudge: Optional[Nudge] = None) -> None:
+async def poll_forever(
+    run_pass: Callable[[], Awaitable[Any]],
+    batch_size: int,
+    poll_interval: float,
+    stop: Optional[asyncio.Event],
+    label: str,
+    nudge: Optional[Nudge] = None,
+) -> None:
     """Run `run_pass` until `stop` is set (or the task is cancelled); errors are logged, never fatal.
 
     A pass that claimed a full batch is followed at once by the next one: more rows may be waiting. Between

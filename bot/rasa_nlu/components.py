@@ -7,14 +7,12 @@ SafetyRouter      The red-flag screen must run on every message whatever DIET th
                   a symptom (or a red-flag word) the intent is routed to report_symptom / emergency, so the
                   triage action sees it. The original intent is kept under "safety_override" for the record.
 """
+
 from __future__ import annotations
 
 import re
 from typing import Any, Dict, List, Optional, Text
 
-import bot.nlp.pipeline  # noqa: F401  (registers negex + negation_scope before SpacyNLP loads the pipeline)
-from bot.nlp import vocabulary as v
-from bot.nlp.analyze import entities_from_doc
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -24,28 +22,62 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+import bot.nlp.pipeline  # noqa: F401  (registers negex + negation_scope before SpacyNLP loads the pipeline)
+from bot.nlp import vocabulary as v
+from bot.nlp.analyze import entities_from_doc
+
 SPACY_EXTRACTOR = "SpacyEntityExtractor"
-EMERGENCY_SYMPTOMS = frozenset({"breathing_difficulty", "airway_swelling", "fainting", "chest_pain", "vision_change",
-                                "speech_change", "skin_discolouration"})
+EMERGENCY_SYMPTOMS = frozenset(
+    {
+        "breathing_difficulty",
+        "airway_swelling",
+        "fainting",
+        "chest_pain",
+        "vision_change",
+        "speech_change",
+        "skin_discolouration",
+    }
+)
 # Intents a symptom mention must not be left in: they lead to replies that ignore the symptom.
-ROUTED_FROM = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "out_of_scope",
-                         "nlu_fallback", "inform"})
+ROUTED_FROM = frozenset(
+    {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "out_of_scope", "nlu_fallback", "inform"}
+)
 # The guide's expected reactions: a question that mentions only these ("how do I care for peeling skin?") is a
 # question, not a report. Anything else mentioned in a question still goes to triage.
-EXPECTED_REACTIONS = frozenset({"redness", "swelling", "warmth", "peeling", "tightness", "acne", "sensitivity",
-                                "itching", "bleeding", "bruising", "hair_shedding"})
-_QUESTION = re.compile(r"\?|^\s*(how|what|when|whats|what's|can|could|should|shall|is|are|will|would|do|does|"
-                       r"why|which|may|any tips|tips)\b", re.IGNORECASE)
+EXPECTED_REACTIONS = frozenset(
+    {
+        "redness",
+        "swelling",
+        "warmth",
+        "peeling",
+        "tightness",
+        "acne",
+        "sensitivity",
+        "itching",
+        "bleeding",
+        "bruising",
+        "hair_shedding",
+    }
+)
+_QUESTION = re.compile(
+    r"\?|^\s*(how|what|when|whats|what's|can|could|should|shall|is|are|will|would|do|does|"
+    r"why|which|may|any tips|tips)\b",
+    re.IGNORECASE,
+)
 
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False,
-                          model_from="SpacyNLP")
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False, model_from="SpacyNLP")
 class ClinicalEntities(GraphComponent):
     """Carries negation and canonical values from our spaCy pipeline into Rasa's entities."""
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "ClinicalEntities":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "ClinicalEntities":
         return cls()
 
     def process_training_data(self, training_data: TrainingData, model: SpacyModel) -> TrainingData:
@@ -65,8 +97,11 @@ class ClinicalEntities(GraphComponent):
                 if ours is not None:  # None: a number the parser rejected ("45 degrees"), not an entity
                     kept.append({**entity, **ours, "extractor": SPACY_EXTRACTOR})
             # Left over: implied modifiers ("hotter" -> warmth + increasing) share the span of their symptom.
-            kept.extend({**e, "extractor": type(self).__name__} for e in by_span.values()
-                        if e["entity"] in (v.TREND, v.SEVERITY))
+            kept.extend(
+                {**e, "extractor": type(self).__name__}
+                for e in by_span.values()
+                if e["entity"] in (v.TREND, v.SEVERITY)
+            )
             message.set(ENTITIES, kept, add_to_output=True)
         return messages
 
@@ -83,8 +118,13 @@ class SafetyRouter(GraphComponent):
         self.question_confidence = float(config.get("question_confidence", 0.8))
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "SafetyRouter":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SafetyRouter":
         return cls({**cls.get_default_config(), **config})
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
@@ -95,14 +135,21 @@ class SafetyRouter(GraphComponent):
             target = self.route(message.get(TEXT) or "", message.get(INTENT) or {}, message.get(ENTITIES, []))
             if target:
                 intent = message.get(INTENT) or {}
-                message.set("safety_override", {"from": intent.get("name"),
-                                                "confidence": intent.get("confidence")}, add_to_output=True)
-                message.set(INTENT, {"name": target, "confidence": intent.get("confidence") or 0.0},
-                            add_to_output=True)
+                message.set(
+                    "safety_override",
+                    {"from": intent.get("name"), "confidence": intent.get("confidence")},
+                    add_to_output=True,
+                )
+                message.set(INTENT, {"name": target, "confidence": intent.get("confidence") or 0.0}, add_to_output=True)
                 ranking = message.get(INTENT_RANKING_KEY) or []
-                message.set(INTENT_RANKING_KEY, [{"name": target, "confidence": intent.get("confidence") or 0.0},
-                                                 *[r for r in ranking if r.get("name") != target]],
-                            add_to_output=True)
+                message.set(
+                    INTENT_RANKING_KEY,
+                    [
+                        {"name": target, "confidence": intent.get("confidence") or 0.0},
+                        *[r for r in ranking if r.get("name") != target],
+                    ],
+                    add_to_output=True,
+                )
         return messages
 
     def route(self, text: str, intent: Dict[str, Any], entities: List[Dict[str, Any]]) -> Optional[str]:
@@ -128,7 +175,11 @@ class SafetyRouter(GraphComponent):
         # An aftercare question that only mentions expected reactions is answered as a question when DIET is
         # sure and it is phrased as one. Red-flag words, other symptoms, or doubt send it to triage.
         if name and name.startswith("ask_aftercare"):
-            if (not hits and present <= EXPECTED_REACTIONS and confidence >= self.question_confidence
-                    and _QUESTION.search(text)):
+            if (
+                not hits
+                and present <= EXPECTED_REACTIONS
+                and confidence >= self.question_confidence
+                and _QUESTION.search(text)
+            ):
                 return None
         return "report_symptom"

@@ -10,6 +10,7 @@ the words of the question, weighted, vote for a topic.
 The output has the ResponseSelector's shape (message["response_selector"]["ask_aftercare"]), so Rasa's own
 `utter_ask_aftercare` action, the rules and the conversation tests work unchanged.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,9 +23,14 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.constants import (RESPONSE_SELECTOR_PREDICTION_KEY, RESPONSE_SELECTOR_PROPERTY_NAME,
-                                RESPONSE_SELECTOR_RANKING_KEY, RESPONSE_SELECTOR_RESPONSES_KEY,
-                                RESPONSE_SELECTOR_RETRIEVAL_INTENTS, RESPONSE_SELECTOR_UTTER_ACTION_KEY)
+from rasa.nlu.constants import (
+    RESPONSE_SELECTOR_PREDICTION_KEY,
+    RESPONSE_SELECTOR_PROPERTY_NAME,
+    RESPONSE_SELECTOR_RANKING_KEY,
+    RESPONSE_SELECTOR_RESPONSES_KEY,
+    RESPONSE_SELECTOR_RETRIEVAL_INTENTS,
+    RESPONSE_SELECTOR_UTTER_ACTION_KEY,
+)
 from rasa.shared.constants import UTTER_PREFIX
 from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -40,16 +46,22 @@ class VocabularyTagger:
     points to its topic through its group. A plain class with picklable state: it is saved with the model."""
 
     def __init__(self, groups: Dict[str, Sequence[str]]) -> None:
-        self.patterns = {name: re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-                                          + r")\b", re.IGNORECASE)
-                         for name, words in sorted(groups.items()) if words}
+        self.patterns = {
+            name: re.compile(
+                r"\b(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b", re.IGNORECASE
+            )
+            for name, words in sorted(groups.items())
+            if words
+        }
 
     def fit(self, texts: Sequence[str], labels: Any = None) -> "VocabularyTagger":
         return self
 
     def transform(self, texts: Sequence[str]) -> List[str]:
-        return [" ".join(name for name, pattern in self.patterns.items() if pattern.search(text)) or "_none"
-                for text in texts]
+        return [
+            " ".join(name for name, pattern in self.patterns.items() if pattern.search(text)) or "_none"
+            for text in texts
+        ]
 
     def get_params(self, deep: bool = True) -> Dict[str, Any]:  # scikit-learn's estimator protocol
         return {}
@@ -62,8 +74,10 @@ def build_classifier(c: float, seed: int, groups: Dict[str, Sequence[str]]):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline, make_union
 
-    features = [TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True),
-                TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=True)]
+    features = [
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=True),
+    ]
     if groups:
         features.append(make_pipeline(VocabularyTagger(groups), TfidfVectorizer(token_pattern=r"\S+")))
     return make_pipeline(make_union(*features), LogisticRegression(C=c, max_iter=3000, random_state=seed))
@@ -75,8 +89,14 @@ class TopicSelector(GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         return {"retrieval_intent": "ask_aftercare", "C": 10.0, "ranking_length": 5, "random_seed": 42}
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 classifier: Any = None, responses: Optional[Dict[Text, List[Dict[Text, Any]]]] = None) -> None:
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        classifier: Any = None,
+        responses: Optional[Dict[Text, List[Dict[Text, Any]]]] = None,
+    ) -> None:
         self.config = config
         self.retrieval_intent = config["retrieval_intent"]
         self._model_storage = model_storage
@@ -85,22 +105,38 @@ class TopicSelector(GraphComponent):
         self.responses = responses or {}
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "TopicSelector":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "TopicSelector":
         return cls({**cls.get_default_config(), **config}, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        examples = [(m.get(TEXT), m.get(INTENT_RESPONSE_KEY)) for m in training_data.training_examples
-                    if m.get(INTENT) == self.retrieval_intent and m.get(TEXT) and m.get(INTENT_RESPONSE_KEY)]
+        examples = [
+            (m.get(TEXT), m.get(INTENT_RESPONSE_KEY))
+            for m in training_data.training_examples
+            if m.get(INTENT) == self.retrieval_intent and m.get(TEXT) and m.get(INTENT_RESPONSE_KEY)
+        ]
         if len({key for _, key in examples}) < 2:
-            raise ValueError(f"TopicSelector needs examples of at least two {self.retrieval_intent}/<topic> "
-                             f"intents in the NLU data; found {len(examples)} example(s).")
-        groups = {table["name"]: table["elements"] for table in training_data.lookup_tables
-                  if isinstance(table.get("elements"), list)}
+            raise ValueError(
+                f"TopicSelector needs examples of at least two {self.retrieval_intent}/<topic> "
+                f"intents in the NLU data; found {len(examples)} example(s)."
+            )
+        groups = {
+            table["name"]: table["elements"]
+            for table in training_data.lookup_tables
+            if isinstance(table.get("elements"), list)
+        }
         self.classifier = build_classifier(float(self.config["C"]), int(self.config["random_seed"]), groups)
         self.classifier.fit([text for text, _ in examples], [key for _, key in examples])
-        self.responses = {name: list(items) for name, items in training_data.responses.items()
-                          if name.startswith(f"{UTTER_PREFIX}{self.retrieval_intent}/")}
+        self.responses = {
+            name: list(items)
+            for name, items in training_data.responses.items()
+            if name.startswith(f"{UTTER_PREFIX}{self.retrieval_intent}/")
+        }
         self.persist()
         return self._resource
 
@@ -109,16 +145,27 @@ class TopicSelector(GraphComponent):
             joblib.dump({"classifier": self.classifier, "responses": self.responses}, Path(directory) / MODEL_FILE)
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "TopicSelector":
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "TopicSelector":
         try:
             with model_storage.read_from(resource) as directory:
                 saved = joblib.load(Path(directory) / MODEL_FILE)
         except (ValueError, FileNotFoundError):
             logger.warning("TopicSelector has no trained model: aftercare questions get no topic until retrained")
             saved = {}
-        return cls({**cls.get_default_config(), **config}, model_storage, resource, saved.get("classifier"),
-                   saved.get("responses"))
+        return cls(
+            {**cls.get_default_config(), **config},
+            model_storage,
+            resource,
+            saved.get("classifier"),
+            saved.get("responses"),
+        )
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data

@@ -15,6 +15,7 @@ allows cross-origin requests from any web page, and checks no credentials: anyon
 * the log level pinned to INFO or higher (LOG_LEVEL=DEBUG would make rasa_sdk log whole trackers, i.e. what
   patients wrote), and no access log (its lines would carry the token).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,8 @@ log = logging.getLogger("bot.run.action_server")
 
 def create_app(token: str, actions_package: str = "actions"):
     """rasa_sdk's action server application, with the shared-secret check in front of every route but /health."""
-    from sanic import response
     from rasa_sdk.endpoint import create_app as create_sdk_app
+    from sanic import response
 
     if len(token) < MIN_TOKEN_LENGTH:
         raise ValueError(f"{TOKEN_VAR} must be at least {MIN_TOKEN_LENGTH} characters")
@@ -66,9 +67,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     token = os.environ.get(TOKEN_VAR, "")
     if len(token) < MIN_TOKEN_LENGTH:
-        print(f"{TOKEN_VAR} is not set (or shorter than {MIN_TOKEN_LENGTH} characters): the action server does not "
-              "start without its shared secret. `make run` sets one; give Rasa the same value (endpoints.yml "
-              f"reads it as token: ${{{TOKEN_VAR}}}).", file=sys.stderr)
+        print(
+            f"{TOKEN_VAR} is not set (or shorter than {MIN_TOKEN_LENGTH} characters): the action server does not "
+            "start without its shared secret. `make run` sets one; give Rasa the same value (endpoints.yml "
+            f"reads it as token: ${{{TOKEN_VAR}}}).",
+            file=sys.stderr,
+        )
         return 2
 
     level = pinned_log_level(os.environ.get("LOG_LEVEL"))

@@ -3,6 +3,7 @@ practitioner would get on Telegram are printed in a box, with the notifier runni
 
 Type a message to the assistant. Staff shortcuts (the practitioner's buttons): /ack, /resolve, /open. /quit ends.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,8 +46,10 @@ def demo_workers(settings: Settings, workers: list) -> list:
     """The embedded worker with the demo's own conversation store (`<data dir>/demo_rasa_tracker.db`): the demo
     patient talks as sender patient-1, which in the clinic's store may be a real patient's conversation."""
     tracker = str(settings.data_dir / DEMO_TRACKER)
-    return [replace(worker, env=tuple(sorted({**dict(worker.env), "RASA_TRACKER_DB": tracker}.items())))
-            for worker in workers]
+    return [
+        replace(worker, env=tuple(sorted({**dict(worker.env), "RASA_TRACKER_DB": tracker}.items())))
+        for worker in workers
+    ]
 
 
 def ensure_demo_clinic(session_factory, settings: Settings, now: Optional[dt.datetime] = None) -> int:
@@ -61,13 +64,23 @@ def ensure_demo_clinic(session_factory, settings: Settings, now: Optional[dt.dat
         return linked.id
     # Each step is its own use case; a demo interrupted half-way is completed by the next start.
     treating = enrolment.practitioner_for_chat(uow, DEMO_PRACTITIONER_CHAT) or enrolment.add_practitioner(
-        uow, "Dr Demo (treating)", role="treating", chat_id=DEMO_PRACTITIONER_CHAT, actor="system:demo")
+        uow, "Dr Demo (treating)", role="treating", chat_id=DEMO_PRACTITIONER_CHAT, actor="system:demo"
+    )
     if enrolment.practitioner_for_chat(uow, DEMO_ON_CALL_CHAT) is None:
-        enrolment.add_practitioner(uow, "Dr On-Call (demo)", role="on_call", chat_id=DEMO_ON_CALL_CHAT,
-                                   actor="system:demo")
+        enrolment.add_practitioner(
+            uow, "Dr On-Call (demo)", role="on_call", chat_id=DEMO_ON_CALL_CHAT, actor="system:demo"
+        )
     new = enrolment.add_patient_with_treatment(
-        uow, "Demo Patient", now - dt.timedelta(hours=20), "face", "microneedling", treating.id, now=now,
-        checkin_hours=settings.checkin_schedule_hours, maintenance_days=settings.maintenance_reminder_days)
+        uow,
+        "Demo Patient",
+        now - dt.timedelta(hours=20),
+        "face",
+        "microneedling",
+        treating.id,
+        now=now,
+        checkin_hours=settings.checkin_schedule_hours,
+        maintenance_days=settings.maintenance_reminder_days,
+    )
     enrolment.redeem_link_code(uow, new.link_code, DEMO_PATIENT_CHAT, now=now)
     return new.patient.id
 
@@ -103,8 +116,10 @@ class ConsoleChat:
 
     async def send(self, client: httpx.AsyncClient, text: str) -> List[str]:
         """Relay one message to Rasa as the demo patient; the bot's replies."""
-        response = await client.post(f"{self.settings.rasa_urls[0]}/webhooks/rest/webhook",
-                                     json={"sender": f"patient-{self.patient_id}", "message": text})
+        response = await client.post(
+            f"{self.settings.rasa_urls[0]}/webhooks/rest/webhook",
+            json={"sender": f"patient-{self.patient_id}", "message": text},
+        )
         response.raise_for_status()
         replies = []
         for item in response.json():
@@ -120,8 +135,9 @@ class ConsoleChat:
         practitioner = enrolment.practitioner_for_chat(uow, DEMO_PRACTITIONER_CHAT)
         open_ones = escalations.open_escalations(uow)
         if text == "/open":
-            return f"{len(open_ones)} open escalation(s): " + ", ".join(f"#{e.id} {e.level} ({e.state})"
-                                                                     for e in open_ones)
+            return f"{len(open_ones)} open escalation(s): " + ", ".join(
+                f"#{e.id} {e.level} ({e.state})" for e in open_ones
+            )
         if not open_ones or practitioner is None:
             return "No open escalation."
         latest = open_ones[-1]
@@ -136,8 +152,11 @@ class ConsoleChat:
         nudge = Nudge()
         notifier = asyncio.create_task(self.notifier.run_forever(poll_interval=1.0, stop=stop, nudge=nudge))
         checkins = asyncio.create_task(self.checkins.run_forever(poll_interval=5.0, stop=stop))
-        print(f"\nYou are the demo patient (treated 20 hours ago, face, microneedling). Type a message; "
-              f"/ack /resolve /open act as the practitioner; /quit or Ctrl-C ends.\n", file=self.out)
+        print(
+            "\nYou are the demo patient (treated 20 hours ago, face, microneedling). Type a message; "
+            "/ack /resolve /open act as the practitioner; /quit or Ctrl-C ends.\n",
+            file=self.out,
+        )
         async with httpx.AsyncClient(timeout=self.settings.rasa_timeout_seconds) as client:
             for reply in await self.send(client, "/session_start"):
                 print(f"bot> {reply}", file=self.out)
@@ -159,8 +178,10 @@ class ConsoleChat:
                 try:
                     replies = await self.send(client, text)
                 except httpx.HTTPError as error:
-                    replies = [f"(the assistant is not reachable: {type(error).__name__}). For anything urgent "
-                               f"call the clinic on {self.settings.clinic_phone}."]
+                    replies = [
+                        f"(the assistant is not reachable: {type(error).__name__}). For anything urgent "
+                        f"call the clinic on {self.settings.clinic_phone}."
+                    ]
                 nudge()
                 for reply in replies:
                     print(f"bot> {reply}", file=self.out)

@@ -5,6 +5,7 @@ stand-in), or from `make run` (bot.run.launcher) in Telegram mode.
 The gateway itself is bot.telegram.app (handlers, ordering, webhook or polling); its production ports come from
 the composition root (bot.bootstrap.gateway.gateway_deps).
 """
+
 from __future__ import annotations
 
 import argparse

@@ -11,6 +11,7 @@ store, logs) 0600, by a umask of 077 that the children inherit; what an earlier 
 With AFTERCARE_PROFILE=production it starts RASA_WORKERS Rasa workers (PostgreSQL tracker store, Redis lock
 store), each with its own action server, and the gateway spreads patients over them (bot/run/profiles.py).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,7 @@ from typing import List
 
 from bot import bootstrap
 from bot.run import profiles
-from bot.run.processes import (RASA_READY_PATH, ChildSpec, Processes, Supervisor, action_server_args,
-                               rasa_server_args)
+from bot.run.processes import RASA_READY_PATH, ChildSpec, Processes, Supervisor, action_server_args, rasa_server_args
 from bot.settings import PROJECT_ROOT, ConfigError, Settings
 
 MODEL = PROJECT_ROOT / "models" / "aftercare.tar.gz"
@@ -55,7 +55,7 @@ def make_private(data_dir: Path, database_url: str) -> None:
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     paths = [data_dir, *data_dir.rglob("*")]
     if database_url.startswith("sqlite:///"):
-        database = Path(database_url[len("sqlite:///"):])
+        database = Path(database_url[len("sqlite:///") :])
         paths += [database.with_name(database.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
     for path in paths:
         try:
@@ -102,8 +102,12 @@ def main() -> int:
     db.upgrade(settings.database_url)
     session_factory = bootstrap.session_factory(settings)
 
-    env_note = "" if settings.telegram_enabled else (
-        f" (terminal mode: no TELEGRAM_BOT_TOKEN; demo records in {settings.data_dir / 'demo.db'}, not DATABASE_URL)")
+    env_note = (
+        ""
+        if settings.telegram_enabled
+        else f" (terminal mode: no TELEGRAM_BOT_TOKEN; demo records in {settings.data_dir / 'demo.db'}, "
+        "not DATABASE_URL)"
+    )
     print(f">> {settings.profile} profile, {len(workers)} Rasa worker(s); logs in {log_dir}{env_note}")
     # Each child in its own process group, stopped as a group, with only the environment its spec gives it.
     children = Processes(log_dir, env={})
@@ -114,10 +118,15 @@ def main() -> int:
             children.spawn(spec.name, list(spec.args), env=spec.env)
         for worker in workers:
             suffix = f"-{worker.index}" if len(workers) > 1 else ""
-            _wait_ready(children, f"actions{suffix}", f"{worker.actions_url}/health",
-                        f"action server {worker.index + 1}")
-            _wait_ready(children, f"rasa{suffix}", f"{worker.rasa_url}{RASA_READY_PATH}",
-                        f"Rasa worker {worker.index + 1} (loading the model)")
+            _wait_ready(
+                children, f"actions{suffix}", f"{worker.actions_url}/health", f"action server {worker.index + 1}"
+            )
+            _wait_ready(
+                children,
+                f"rasa{suffix}",
+                f"{worker.rasa_url}{RASA_READY_PATH}",
+                f"Rasa worker {worker.index + 1} (loading the model)",
+            )
         supervisor.start()  # from now on a child that dies is restarted (the gateway's safety net covers the gap)
         settings = replace(settings, rasa_url=",".join(worker.rasa_url for worker in workers))
         if settings.telegram_enabled:
@@ -146,13 +155,22 @@ def child_specs(settings: Settings, workers: List[profiles.Worker]) -> List[Chil
     specs = []
     for worker in workers:
         suffix = f"-{worker.index}" if len(workers) > 1 else ""
-        specs.append(ChildSpec(f"actions{suffix}", action_server_args(worker.actions_port),
-                               profiles.action_server_env(settings, worker, settings.extra)))
+        specs.append(
+            ChildSpec(
+                f"actions{suffix}",
+                action_server_args(worker.actions_port),
+                profiles.action_server_env(settings, worker, settings.extra),
+            )
+        )
         # Rasa falls back to an in-memory tracker store, call by call, when its database cannot be opened:
         # that would silently forget every conversation. The plan gives it a database that exists.
-        specs.append(ChildSpec(f"rasa{suffix}", rasa_server_args(worker.rasa_port, MODEL, Path(worker.endpoints),
-                                                                 Path("credentials.yml")),
-                               profiles.rasa_env(settings, worker, settings.extra)))
+        specs.append(
+            ChildSpec(
+                f"rasa{suffix}",
+                rasa_server_args(worker.rasa_port, MODEL, Path(worker.endpoints), Path("credentials.yml")),
+                profiles.rasa_env(settings, worker, settings.extra),
+            )
+        )
     return specs
 
 

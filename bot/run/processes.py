@@ -5,6 +5,7 @@ polls a URL until it answers 200 and fails fast, with the log's tail, when the c
 restarts children that exit, with exponential backoff (make run). Measuring them (memory, CPU time) is the
 benchmark's business: devtools/processes.py.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,13 +39,24 @@ def action_server_args(port: int) -> List[str]:
     return [sys.executable, "-m", "bot.run.action_server", "--port", str(port)]
 
 
-def rasa_server_args(port: int, model: Path, endpoints: Path, credentials: Optional[Path] = None,
-                     enable_api: bool = False) -> List[str]:
+def rasa_server_args(
+    port: int, model: Path, endpoints: Path, credentials: Optional[Path] = None, enable_api: bool = False
+) -> List[str]:
     """Rasa on loopback. Without `enable_api` (make run, the tests) only the channels' webhooks are served: no
     tracker reads or writes, no model loading from a URL. The benchmark turns the API on to read trackers back;
     Rasa then takes no token from the environment, so it is open to local processes while the benchmark runs."""
-    args = [str(BIN / "rasa"), "run", "-i", "127.0.0.1", "-p", str(port), "-m", str(model),
-            "--endpoints", str(endpoints)]
+    args = [
+        str(BIN / "rasa"),
+        "run",
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-m",
+        str(model),
+        "--endpoints",
+        str(endpoints),
+    ]
     if enable_api:
         args.insert(2, "--enable-api")
     if credentials is not None:
@@ -96,15 +108,22 @@ class Processes:
     def __getitem__(self, name: str) -> Child:
         return self.children[name]
 
-    def spawn(self, name: str, args: List[str], env: Optional[Mapping[str, str]] = None,
-              cwd: Optional[Path] = None) -> Child:
+    def spawn(
+        self, name: str, args: List[str], env: Optional[Mapping[str, str]] = None, cwd: Optional[Path] = None
+    ) -> Child:
         if name in self.children and self.children[name].running():
             raise RuntimeError(f"{name} is already running")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{name}.log"
         with open(log_path, "ab") as log:
-            process = subprocess.Popen(args, cwd=cwd or self.cwd, env={**self.env, **(env or {})}, stdout=log,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                args,
+                cwd=cwd or self.cwd,
+                env={**self.env, **(env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         child = self.children[name] = Child(name, process, log_path, time.perf_counter())
         return child
 
@@ -113,8 +132,14 @@ class Processes:
         if not child.running():
             raise RuntimeError(f"{name} exited (code {child.process.returncode}):\n{child.log_tail()}")
 
-    def wait_http(self, name: str, url: str, timeout: float = 240.0, poll: float = 0.2,
-                  on_wait: Optional[Callable[[], None]] = None) -> None:
+    def wait_http(
+        self,
+        name: str,
+        url: str,
+        timeout: float = 240.0,
+        poll: float = 0.2,
+        on_wait: Optional[Callable[[], None]] = None,
+    ) -> None:
         """Wait until GET `url` answers 200; raise (with the child's log) if the child exits or time runs out.
         `on_wait` is called before each further try (make run prints a progress dot)."""
         deadline = time.monotonic() + timeout
@@ -176,9 +201,16 @@ class Supervisor:
     every `poll` seconds in a daemon thread until `stop()`. Stop the supervisor before stopping the children, or it
     restarts them."""
 
-    def __init__(self, processes: "Processes", specs: Sequence[ChildSpec], initial: float = 1.0,
-                 maximum: float = 30.0, reset_after: float = 60.0, clock: Callable[[], float] = time.monotonic,
-                 log: Optional[logging.Logger] = None) -> None:
+    def __init__(
+        self,
+        processes: "Processes",
+        specs: Sequence[ChildSpec],
+        initial: float = 1.0,
+        maximum: float = 30.0,
+        reset_after: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        log: Optional[logging.Logger] = None,
+    ) -> None:
         self.processes = processes
         self.specs = list(specs)
         self.initial, self.maximum, self.reset_after = initial, maximum, reset_after
@@ -207,8 +239,13 @@ class Supervisor:
                 watch.delay = self.initial  # it had been running fine: this is a new incident
             code = child.process.returncode if child is not None else None
             watch.due = now + watch.delay
-            self.log.warning("%s exited (%s); restart %d in %.0f s", spec.name, describe_exit(code),
-                             self.restarts[spec.name] + 1, watch.delay)
+            self.log.warning(
+                "%s exited (%s); restart %d in %.0f s",
+                spec.name,
+                describe_exit(code),
+                self.restarts[spec.name] + 1,
+                watch.delay,
+            )
             return
         if now < watch.due:
             return
@@ -218,12 +255,16 @@ class Supervisor:
         try:
             started = self.processes.spawn(spec.name, list(spec.args), env=spec.env)
         except OSError as error:  # e.g. the executable vanished: try again after the next, longer wait
-            self.log.error("%s could not be restarted (%s); next try in %.0f s", spec.name, error.strerror,
-                           watch.delay)
+            self.log.error("%s could not be restarted (%s); next try in %.0f s", spec.name, error.strerror, watch.delay)
             watch.due = now + watch.delay
             return
-        self.log.warning("%s restarted (restart %d, pid %d, after waiting %.0f s)", spec.name,
-                         self.restarts[spec.name], started.pid, delay)
+        self.log.warning(
+            "%s restarted (restart %d, pid %d, after waiting %.0f s)",
+            spec.name,
+            self.restarts[spec.name],
+            started.pid,
+            delay,
+        )
 
     def start(self, poll: float = 0.5) -> "Supervisor":
         def loop() -> None:
@@ -246,7 +287,7 @@ class Supervisor:
 
 
 def describe_exit(code: Optional[int]) -> str:
-    """"exit code 3", "killed by SIGKILL (exit code -9)" or "exit code unknown"."""
+    """ "exit code 3", "killed by SIGKILL (exit code -9)" or "exit code unknown"."""
     if code is None:
         return "exit code unknown"
     if code < 0:
@@ -262,4 +303,3 @@ def _signal_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
     except ProcessLookupError:
         pass
-

@@ -13,6 +13,7 @@ endpoints files), taken from the environment or generated for the run. Each chil
 needs (`rasa_env`, `action_server_env`): no Telegram token, and Rasa not the clinic database's URL; its log level is
 pinned to INFO or higher whatever LOG_LEVEL says, because at DEBUG Rasa and rasa_sdk log what patients wrote.
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,16 +32,44 @@ ACTION_TOKEN_VAR = "ACTION_SERVER_TOKEN"
 
 # What every child may inherit from the launcher's environment: the system's basics and the Python / TensorFlow /
 # Rasa plumbing the Makefile sets. Nothing else passes unless a child needs it (below).
-SYSTEM_VARS = frozenset({"PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "USER", "LOGNAME", "VIRTUAL_ENV",
-                         "PYTHONUNBUFFERED", "PYTHONWARNINGS", "TF_CPP_MIN_LOG_LEVEL",
-                         "SQLALCHEMY_SILENCE_UBER_WARNING", "RASA_TELEMETRY_ENABLED", "OMP_NUM_THREADS",
-                         "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"})
+SYSTEM_VARS = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TMPDIR",
+        "USER",
+        "LOGNAME",
+        "VIRTUAL_ENV",
+        "PYTHONUNBUFFERED",
+        "PYTHONWARNINGS",
+        "TF_CPP_MIN_LOG_LEVEL",
+        "SQLALCHEMY_SILENCE_UBER_WARNING",
+        "RASA_TELEMETRY_ENABLED",
+        "OMP_NUM_THREADS",
+        "TF_NUM_INTRAOP_THREADS",
+        "TF_NUM_INTEROP_THREADS",
+    }
+)
 SYSTEM_PREFIXES = ("LC_",)
 # The project's settings that only the gateway (this process) uses: never given to Rasa or the action server.
 GATEWAY_ONLY_PREFIXES = ("TELEGRAM_",)
 # The settings every clinic has, in case .env.example (which documents them all) is not there to read.
-CORE_SETTINGS = frozenset({"DATABASE_URL", "AFTERCARE_DATA_DIR", "CLINIC_NAME", "CLINIC_PHONE", "CLINIC_HOURS",
-                           "EMERGENCY_NUMBER", "PATIENT_CALLBACK_MINUTES", "CRITERIA_PATH", "SPACY_MODEL_PATH"})
+CORE_SETTINGS = frozenset(
+    {
+        "DATABASE_URL",
+        "AFTERCARE_DATA_DIR",
+        "CLINIC_NAME",
+        "CLINIC_PHONE",
+        "CLINIC_HOURS",
+        "EMERGENCY_NUMBER",
+        "PATIENT_CALLBACK_MINUTES",
+        "CRITERIA_PATH",
+        "SPACY_MODEL_PATH",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -72,8 +101,9 @@ def plan(settings: Settings, env: Mapping[str, str]) -> List[Worker]:
     for index in range(settings.rasa_workers):
         actions_port = ACTIONS_BASE_PORT + index
         own = {**shared, "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions_port}/webhook"}
-        workers.append(Worker(index, RASA_BASE_PORT + index, actions_port, "endpoints.production.yml",
-                              tuple(sorted(own.items()))))
+        workers.append(
+            Worker(index, RASA_BASE_PORT + index, actions_port, "endpoints.production.yml", tuple(sorted(own.items())))
+        )
     return workers
 
 
@@ -83,8 +113,10 @@ def action_token(env: Mapping[str, str]) -> str:
     if not token:
         return secrets.token_urlsafe(32)
     if len(token) < 16:
-        raise ConfigError(f"{ACTION_TOKEN_VAR} is too short: use at least 16 random characters, or leave it unset "
-                          "and make run makes one up for each run.")
+        raise ConfigError(
+            f"{ACTION_TOKEN_VAR} is too short: use at least 16 random characters, or leave it unset "
+            "and make run makes one up for each run."
+        )
     return token
 
 
@@ -113,8 +145,7 @@ def project_settings(example: Path = PROJECT_ROOT / ".env.example") -> FrozenSet
 
 def base_env(source: Mapping[str, str]) -> Dict[str, str]:
     """The part of `source` every child gets: SYSTEM_VARS and LC_* only."""
-    return {name: value for name, value in source.items()
-            if name in SYSTEM_VARS or name.startswith(SYSTEM_PREFIXES)}
+    return {name: value for name, value in source.items() if name in SYSTEM_VARS or name.startswith(SYSTEM_PREFIXES)}
 
 
 def action_server_env(settings: Settings, worker: Worker, source: Mapping[str, str]) -> Dict[str, str]:

@@ -6,6 +6,7 @@ labels here are what a practitioner reads in the alert and in the patient summar
 
 Answers are "yes", "no" or "unsure". "unsure" is treated like "yes": when in doubt a practitioner looks.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,18 +50,24 @@ def item(key: str) -> Item:
 # Reading an answer -------------------------------------------------------------------------------------------------
 _INTENT_ANSWERS = {"affirm": YES, "deny": NO}
 # "not sure" first: "not sure" must not be read as "no".
-_UNSURE = re.compile(r"\b(not sure|unsure|don'?t know|do not know|dunno|no idea|maybe|perhaps|possibly|"
-                     r"can'?t remember|cannot remember|not certain|i think so|might be|might have|could be)\b")
-_NO = re.compile(r"^\s*(no|nope|nah|never|not at all|none|negative|n)\b|\b(i'?m not|i am not|i don'?t|i do not|"
-                 r"i haven'?t|i have not|i'?ve not|i'?ve never|i have never|never|not me|definitely not)\b")
+_UNSURE = re.compile(
+    r"\b(not sure|unsure|don'?t know|do not know|dunno|no idea|maybe|perhaps|possibly|"
+    r"can'?t remember|cannot remember|not certain|i think so|might be|might have|could be)\b"
+)
+_NO = re.compile(
+    r"^\s*(no|nope|nah|never|not at all|none|negative|n)\b|\b(i'?m not|i am not|i don'?t|i do not|"
+    r"i haven'?t|i have not|i'?ve not|i'?ve never|i have never|never|not me|definitely not)\b"
+)
 # "I'm on warfarin", "I get them a lot": a statement about oneself answers yes (unless negated, see _NO).
-_YES = re.compile(r"^\s*(yes|yeah|yep|yup|y|sure|correct)\b|\b(yes|yeah|yep)\b|"
-                  r"^\s*(i'?m|i am|i have|i'?ve|i had|i get|i take|i use|i do)\b(?!\s+(not|never|no)\b)")
+_YES = re.compile(
+    r"^\s*(yes|yeah|yep|yup|y|sure|correct)\b|\b(yes|yeah|yep)\b|"
+    r"^\s*(i'?m|i am|i have|i'?ve|i had|i get|i take|i use|i do)\b(?!\s+(not|never|no)\b)"
+)
 _QUESTION = re.compile(r"\?\s*$|^\s*(what|when|why|how|can|could|should|is|are|do|does|will|would)\b")
 
 
 def read_answer(text: Optional[str], intent: Optional[str] = None) -> Optional[str]:
-    """"yes" / "no" / "unsure" from what the patient wrote (or the button payload's intent), None if unclear.
+    """ "yes" / "no" / "unsure" from what the patient wrote (or the button payload's intent), None if unclear.
 
     Doubt wins over the classifier: "no idea" is unsure even if the intent classifier heard a "no".
     """

@@ -5,6 +5,7 @@ It is stored as a scheduled_checkins row of kind "preparation" (bot.usecases.app
 check-in sender sends it once, across restarts, like any check-in. Its button starts the screening form in
 Rasa (intent start_screening) through the gateway's "rasa:" button relay.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,21 +49,34 @@ def load_guidance(path: Path = DEFAULT_GUIDANCE_PATH) -> Guidance:
     missing = [key for key in ("intro", "steps", "screening_invite", "outro", "button") if not data.get(key)]
     if missing:
         raise ValueError(f"{path}: missing {', '.join(missing)}")
-    return Guidance(intro=str(data["intro"]).strip(), steps=tuple(" ".join(str(s).split()) for s in data["steps"]),
-                    screening_invite=str(data["screening_invite"]).strip(), outro=str(data["outro"]).strip(),
-                    button=str(data["button"]).strip())
+    return Guidance(
+        intro=str(data["intro"]).strip(),
+        steps=tuple(" ".join(str(s).split()) for s in data["steps"]),
+        screening_invite=str(data["screening_invite"]).strip(),
+        outro=str(data["outro"]).strip(),
+        button=str(data["button"]).strip(),
+    )
 
 
 def when_text(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%a %d %b at %H:%M UTC")
 
 
-def render(scheduled_at: dt.datetime, area: Optional[str], clinic_name: str, clinic_phone: str,
-           guidance: Optional[Guidance] = None) -> Tuple[str, Buttons]:
+def render(
+    scheduled_at: dt.datetime,
+    area: Optional[str],
+    clinic_name: str,
+    clinic_phone: str,
+    guidance: Optional[Guidance] = None,
+) -> Tuple[str, Buttons]:
     """The preparation message and its one button (which starts the screening questions)."""
     guidance = guidance or load_guidance()
-    values = {"when": when_text(scheduled_at), "noun": "scalp" if area == "scalp" else "skin",
-              "clinic_name": clinic_name, "clinic_phone": clinic_phone}
+    values = {
+        "when": when_text(scheduled_at),
+        "noun": "scalp" if area == "scalp" else "skin",
+        "clinic_name": clinic_name,
+        "clinic_phone": clinic_phone,
+    }
     lines = [guidance.intro.format(**values), ""]
     lines += [f"• {step.format(**values)}" for step in guidance.steps]
     lines += ["", guidance.screening_invite.format(**values), "", guidance.outro.format(**values)]

@@ -9,6 +9,7 @@ Every method raises ConversationStoreUnavailable when the store cannot be read o
 so instead of silently leaving a conversation behind. An embedded store whose file does not exist yet (Rasa
 never ran with this data directory) holds no conversations: reading it returns nothing and `exists` is False.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 SENDER_PREFIX = "patient-"
@@ -56,30 +57,36 @@ class ConversationStore:
         """What the patient and the assistant said, oldest first: {"at", "from": "patient"|"assistant", "text"}."""
         result = []
         for type_name, timestamp, data in self._rows(
-                f"SELECT type_name, timestamp, data FROM {EVENTS_TABLE} WHERE sender_id = :sender "
-                "AND type_name IN ('user', 'bot') ORDER BY id", sender=sender_for(patient_id)):
+            f"SELECT type_name, timestamp, data FROM {EVENTS_TABLE} WHERE sender_id = :sender "
+            "AND type_name IN ('user', 'bot') ORDER BY id",
+            sender=sender_for(patient_id),
+        ):
             event = _json(data)
             said = event.get("text")
-            buttons = [b.get("title") for b in ((event.get("data") or {}).get("buttons") or ())
-                       if isinstance(b, dict)]
+            buttons = [b.get("title") for b in ((event.get("data") or {}).get("buttons") or ()) if isinstance(b, dict)]
             if not said and not buttons:
                 continue
-            entry: Dict[str, Any] = {"at": _moment(timestamp), "from": "patient" if type_name == "user" else "assistant",
-                                     "text": said or ""}
+            entry: Dict[str, Any] = {
+                "at": _moment(timestamp),
+                "from": "patient" if type_name == "user" else "assistant",
+                "text": said or "",
+            }
             if buttons:
                 entry["buttons"] = buttons
             result.append(entry)
         return result
 
     def last_event_at(self, patient_id: int) -> Optional[dt.datetime]:
-        rows = self._rows(f"SELECT MAX(timestamp) FROM {EVENTS_TABLE} WHERE sender_id = :sender",
-                          sender=sender_for(patient_id))
+        rows = self._rows(
+            f"SELECT MAX(timestamp) FROM {EVENTS_TABLE} WHERE sender_id = :sender", sender=sender_for(patient_id)
+        )
         value = rows[0][0] if rows else None
         return None if value is None else dt.datetime.fromtimestamp(float(value), dt.timezone.utc)
 
     def count(self, patient_id: int) -> int:
-        rows = self._rows(f"SELECT COUNT(*) FROM {EVENTS_TABLE} WHERE sender_id = :sender",
-                          sender=sender_for(patient_id))
+        rows = self._rows(
+            f"SELECT COUNT(*) FROM {EVENTS_TABLE} WHERE sender_id = :sender", sender=sender_for(patient_id)
+        )
         return int(rows[0][0]) if rows else 0
 
     # --- erasing -------------------------------------------------------------------------------------------
@@ -92,8 +99,9 @@ class ConversationStore:
             with engine.begin() as connection:
                 if not _has_events_table(connection):
                     return 0
-                result = connection.execute(text(f"DELETE FROM {EVENTS_TABLE} WHERE sender_id = :sender"),
-                                            {"sender": sender_for(patient_id)})
+                result = connection.execute(
+                    text(f"DELETE FROM {EVENTS_TABLE} WHERE sender_id = :sender"), {"sender": sender_for(patient_id)}
+                )
                 return int(result.rowcount or 0)
         except SQLAlchemyError as error:
             raise self._unavailable(error) from None
@@ -118,10 +126,16 @@ class ConversationStore:
     def _engine(self) -> Engine:
         if self.sqlite_path is not None:
             # Not bot.store.db.make_engine: Rasa's file keeps its own journal mode; we only wait for its writer.
-            return create_engine(self.url, future=True, hide_parameters=True,
-                                 connect_args={"timeout": 15, "check_same_thread": False})
-        return create_engine(self.url, future=True, hide_parameters=True, pool_pre_ping=True,
-                             connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
+            return create_engine(
+                self.url, future=True, hide_parameters=True, connect_args={"timeout": 15, "check_same_thread": False}
+            )
+        return create_engine(
+            self.url,
+            future=True,
+            hide_parameters=True,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+        )
 
     def _unavailable(self, error: SQLAlchemyError) -> ConversationStoreUnavailable:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0][:300]

@@ -1,9 +1,10 @@
 """Engines, sessions and migrations. Nothing connects at import time: callers pass the URL when they start.
 
-    upgrade(url)                    apply every Alembic migration (the only way the schema is created)
-    downgrade(url, "base")          undo them
-    make_session_factory(url)       a `sessionmaker` for UnitOfWork
+upgrade(url)                    apply every Alembic migration (the only way the schema is created)
+downgrade(url, "base")          undo them
+make_session_factory(url)       a `sessionmaker` for UnitOfWork
 """
+
 from __future__ import annotations
 
 import logging

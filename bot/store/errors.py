@@ -3,6 +3,7 @@
 Callers (Rasa actions, the Telegram gateway, the admin CLI) catch `StoreError` and show `str(error)`;
 nothing here should ever surface as a traceback to a clinic user.
 """
+
 from __future__ import annotations
 
 

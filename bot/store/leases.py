@@ -5,6 +5,7 @@ both carry `claim_token`, `claimed_until` and `attempts`. A process claims due r
 lease end, sends outside any transaction, then records the outcome only if the row still carries its token. If a process
 dies, its lease runs out and another one claims the row again (at-least-once delivery).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,8 +20,16 @@ def lease_free(model: Any, now: dt.datetime):
     return or_(model.claimed_until.is_(None), model.claimed_until <= now)
 
 
-def claim(session: Session, model: Any, due, order_by: Sequence, token: str, now: dt.datetime,
-          lease: dt.timedelta, batch_size: int) -> List[Any]:
+def claim(
+    session: Session,
+    model: Any,
+    due,
+    order_by: Sequence,
+    token: str,
+    now: dt.datetime,
+    lease: dt.timedelta,
+    batch_size: int,
+) -> List[Any]:
     """Claim up to `batch_size` rows of `model` matching `due` (plus a free lease), oldest first."""
     due = and_(due, lease_free(model, now))
     lease_end = now + lease

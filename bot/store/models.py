@@ -9,6 +9,7 @@ Conventions:
 * allowed values for small enumerations are plain strings checked by CHECK constraints, so adding a value is a
   one-line migration instead of an ALTER TYPE.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,8 +41,7 @@ ESCALATION_STATES = ("open", "acknowledged", "resolved")
 # `screening`: a pre-treatment screening with answers a practitioner must review (added in migration 0004).
 # `failover`: the next recipient, paged at once when a delivery failed for good; `unreachable_notice`: the
 # patient is told nobody could be reached (both added in migration 0005).
-DELIVERY_KINDS = ("initial", "realert", "backup", "patient_ack_notice", "screening", "failover",
-                  "unreachable_notice")
+DELIVERY_KINDS = ("initial", "realert", "backup", "patient_ack_notice", "screening", "failover", "unreachable_notice")
 # `cancelled`: a reminder/backup alert whose escalation was acknowledged before it went out (nobody needs it).
 DELIVERY_STATUSES = ("pending", "sent", "failed", "cancelled")
 LEVELS = ("none", "normal", "monitor", "urgent", "emergency")

@@ -10,6 +10,7 @@ check-ins to skip): that is bot/usecases. What is here: the queries, the inserts
 dedupe of the outbox), the audit rows the use cases ask for, and lookups that raise bot.store.errors when a row
 is missing (their messages can be shown to a clinic user as they are). Patient names and words never go to logs.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -58,14 +59,16 @@ def audit(
     now: Optional[dt.datetime] = None,
 ) -> None:
     uow.session.add(
-        AuditEvent(entity=entity, entity_id=entity_id, action=action, actor=actor, at=now or utcnow(),
-                   detail=detail or {})
+        AuditEvent(
+            entity=entity, entity_id=entity_id, action=action, actor=actor, at=now or utcnow(), detail=detail or {}
+        )
     )
 
 
 # Practitioners --------------------------------------------------------------------------------------------------
-def add_practitioner(uow: UnitOfWork, name: str, role: str, chat_id: Optional[int], active: bool,
-                     now: dt.datetime) -> Practitioner:
+def add_practitioner(
+    uow: UnitOfWork, name: str, role: str, chat_id: Optional[int], active: bool, now: dt.datetime
+) -> Practitioner:
     practitioner = Practitioner(name=name, role=role, telegram_chat_id=chat_id, active=active, created_at=now)
     uow.session.add(practitioner)
     uow.flush()
@@ -110,9 +113,12 @@ def _next_patient_id(uow: UnitOfWork) -> Optional[int]:
     if uow.session.get_bind().dialect.name != "sqlite":
         return None
     highest = uow.session.execute(select(func.max(Patient.id))).scalar_one() or 0
-    erased = uow.session.execute(
-        select(func.max(AuditEvent.entity_id)).where(AuditEvent.entity == "patient", AuditEvent.action == ERASED)
-    ).scalar_one() or 0
+    erased = (
+        uow.session.execute(
+            select(func.max(AuditEvent.entity_id)).where(AuditEvent.entity == "patient", AuditEvent.action == ERASED)
+        ).scalar_one()
+        or 0
+    )
     return max(highest, erased) + 1
 
 
@@ -127,10 +133,25 @@ def list_patient_ids(uow: UnitOfWork) -> List[int]:
     return list(uow.session.execute(select(Patient.id).order_by(Patient.id)).scalars())
 
 
-def add_treatment(uow: UnitOfWork, patient_id: int, practitioner_id: int, performed_at: dt.datetime, area: str,
-                  method: str, product_batch: Optional[str], now: dt.datetime) -> Treatment:
-    treatment = Treatment(patient_id=patient_id, practitioner_id=practitioner_id, performed_at=performed_at,
-                          area=area, method=method, product_batch=product_batch, created_at=now)
+def add_treatment(
+    uow: UnitOfWork,
+    patient_id: int,
+    practitioner_id: int,
+    performed_at: dt.datetime,
+    area: str,
+    method: str,
+    product_batch: Optional[str],
+    now: dt.datetime,
+) -> Treatment:
+    treatment = Treatment(
+        patient_id=patient_id,
+        practitioner_id=practitioner_id,
+        performed_at=performed_at,
+        area=area,
+        method=method,
+        product_batch=product_batch,
+        created_at=now,
+    )
     uow.session.add(treatment)
     uow.flush()
     return treatment
@@ -168,8 +189,11 @@ def link_code_for_update(uow: UnitOfWork, code: str) -> Optional[LinkCode]:
 
 def live_link_codes_for_update(uow: UnitOfWork, patient_id: int, now: dt.datetime) -> List[LinkCode]:
     """The patient's codes not used and not expired at `now`, locked."""
-    query = select(LinkCode).where(LinkCode.patient_id == patient_id, LinkCode.used_at.is_(None),
-                                   LinkCode.expires_at > now).with_for_update()
+    query = (
+        select(LinkCode)
+        .where(LinkCode.patient_id == patient_id, LinkCode.used_at.is_(None), LinkCode.expires_at > now)
+        .with_for_update()
+    )
     return list(uow.session.execute(query).scalars())
 
 
@@ -209,8 +233,8 @@ def delete_rows(uow: UnitOfWork, rows: Iterable[Any]) -> None:
 
 
 def patient_for_chat(uow: UnitOfWork, chat_id: int) -> Optional[Patient]:
-    query = select(Patient).join(ChatLink, ChatLink.patient_id == Patient.id).where(
-        ChatLink.telegram_chat_id == chat_id
+    query = (
+        select(Patient).join(ChatLink, ChatLink.patient_id == Patient.id).where(ChatLink.telegram_chat_id == chat_id)
     )
     return uow.session.execute(query).scalar_one_or_none()
 
@@ -239,12 +263,26 @@ def cancel_pending_patient_deliveries(uow: UnitOfWork, patient_id: int) -> int:
 
 
 # Reports ----------------------------------------------------------------------------------------------------------
-def add_report(uow: UnitOfWork, patient_id: int, treatment_id: Optional[int], text: str,
-               findings: Sequence[Finding], level: str, criteria: Sequence[str], source: str,
-               now: dt.datetime) -> SymptomReport:
+def add_report(
+    uow: UnitOfWork,
+    patient_id: int,
+    treatment_id: Optional[int],
+    text: str,
+    findings: Sequence[Finding],
+    level: str,
+    criteria: Sequence[str],
+    source: str,
+    now: dt.datetime,
+) -> SymptomReport:
     report = SymptomReport(
-        patient_id=patient_id, treatment_id=treatment_id, received_at=now, text=text,
-        findings=[finding_to_json(f) for f in findings], level=level, criteria=list(criteria), source=source,
+        patient_id=patient_id,
+        treatment_id=treatment_id,
+        received_at=now,
+        text=text,
+        findings=[finding_to_json(f) for f in findings],
+        level=level,
+        criteria=list(criteria),
+        source=source,
     )
     uow.session.add(report)
     uow.flush()
@@ -257,8 +295,10 @@ def get_report(uow: UnitOfWork, report_id: int) -> SymptomReport:
 
 def reports_for_treatment(uow: UnitOfWork, treatment_id: int) -> List[SymptomReport]:
     """Oldest first."""
-    query = select(SymptomReport).where(SymptomReport.treatment_id == treatment_id).order_by(
-        SymptomReport.received_at, SymptomReport.id
+    query = (
+        select(SymptomReport)
+        .where(SymptomReport.treatment_id == treatment_id)
+        .order_by(SymptomReport.received_at, SymptomReport.id)
     )
     return list(uow.session.execute(query).scalars())
 
@@ -266,14 +306,17 @@ def reports_for_treatment(uow: UnitOfWork, treatment_id: int) -> List[SymptomRep
 def recent_reports(uow: UnitOfWork, patient_id: int, limit: int) -> List[SymptomReport]:
     """Newest first."""
     query = (
-        select(SymptomReport).where(SymptomReport.patient_id == patient_id)
-        .order_by(SymptomReport.received_at.desc(), SymptomReport.id.desc()).limit(limit)
+        select(SymptomReport)
+        .where(SymptomReport.patient_id == patient_id)
+        .order_by(SymptomReport.received_at.desc(), SymptomReport.id.desc())
+        .limit(limit)
     )
     return list(uow.session.execute(query).scalars())
 
 
-def reports_since(uow: UnitOfWork, patient_id: int, since: dt.datetime,
-                  source: Optional[str] = None) -> List[Tuple[SymptomReport, Optional[Escalation]]]:
+def reports_since(
+    uow: UnitOfWork, patient_id: int, since: dt.datetime, source: Optional[str] = None
+) -> List[Tuple[SymptomReport, Optional[Escalation]]]:
     """The patient's reports received at or after `since` (oldest first), each with its escalation if any."""
     query = (
         select(SymptomReport, Escalation)
@@ -326,9 +369,13 @@ def practitioner_deliveries(uow: UnitOfWork, escalation_ids: Sequence[int]) -> L
     """(escalation_id, practitioner_id, kind, round, status) of every practitioner alert of these escalations."""
     if not escalation_ids:
         return []
-    query = select(AlertDelivery.escalation_id, AlertDelivery.practitioner_id, AlertDelivery.kind,
-                   AlertDelivery.round, AlertDelivery.status).where(AlertDelivery.escalation_id.in_(escalation_ids),
-                                                                    AlertDelivery.practitioner_id.isnot(None))
+    query = select(
+        AlertDelivery.escalation_id,
+        AlertDelivery.practitioner_id,
+        AlertDelivery.kind,
+        AlertDelivery.round,
+        AlertDelivery.status,
+    ).where(AlertDelivery.escalation_id.in_(escalation_ids), AlertDelivery.practitioner_id.isnot(None))
     return list(uow.session.execute(query).all())
 
 
@@ -358,32 +405,48 @@ def queue_delivery(
 
     INSERT ... ON CONFLICT DO NOTHING makes this safe when two processes schedule the same reminder at once.
     """
-    values = dict(escalation_id=escalation_id, practitioner_id=practitioner_id, recipient=recipient,
-                  chat_id=chat_id, kind=kind, round=round_, status="pending", attempts=0,
-                  next_attempt_at=now, created_at=now)
+    values = dict(
+        escalation_id=escalation_id,
+        practitioner_id=practitioner_id,
+        recipient=recipient,
+        chat_id=chat_id,
+        kind=kind,
+        round=round_,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
     inserted = (uow.session.execute(_insert_ignoring_duplicates(uow.session, values)).rowcount or 0) > 0
     if inserted:
-        audit(uow, "escalation", escalation_id, f"queued_{kind}", actor, {"recipient": recipient, "round": round_},
-              now)
+        audit(uow, "escalation", escalation_id, f"queued_{kind}", actor, {"recipient": recipient, "round": round_}, now)
     return inserted
 
 
-def queue_screening_delivery(uow: UnitOfWork, screening_id: int, practitioner_id: int, chat_id: int,
-                             now: dt.datetime) -> bool:
+def queue_screening_delivery(
+    uow: UnitOfWork, screening_id: int, practitioner_id: int, chat_id: int, now: dt.datetime
+) -> bool:
     """The screening's outbox row for one practitioner, unless already queued. True if this call inserted it."""
     recipient = f"practitioner:{practitioner_id}"
-    values = dict(screening_id=screening_id, practitioner_id=practitioner_id, recipient=recipient,
-                  chat_id=chat_id, kind="screening", round=0, status="pending", attempts=0,
-                  next_attempt_at=now, created_at=now)
-    inserted = (uow.session.execute(_insert_ignoring_duplicates(uow.session, values, "screening_id")).rowcount
-                or 0) > 0
+    values = dict(
+        screening_id=screening_id,
+        practitioner_id=practitioner_id,
+        recipient=recipient,
+        chat_id=chat_id,
+        kind="screening",
+        round=0,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    inserted = (uow.session.execute(_insert_ignoring_duplicates(uow.session, values, "screening_id")).rowcount or 0) > 0
     if inserted:
         audit(uow, "screening", screening_id, "queued_screening", "system:screening", {"recipient": recipient}, now)
     return inserted
 
 
-def _insert_ignoring_duplicates(session: Session, values: Dict[str, Any],
-                                subject: str = "escalation_id") -> Any:
+def _insert_ignoring_duplicates(session: Session, values: Dict[str, Any], subject: str = "escalation_id") -> Any:
     dialect = session.get_bind().dialect.name
     dedupe = [subject, "recipient", "kind", "round"]
     if dialect == "postgresql":
@@ -393,10 +456,14 @@ def _insert_ignoring_duplicates(session: Session, values: Dict[str, Any],
     return insert(AlertDelivery).values(**values)  # other databases: the unique constraint still protects us
 
 
-def deliveries_for(uow: UnitOfWork, escalation_id: Optional[int] = None,
-                   screening_id: Optional[int] = None) -> List[AlertDelivery]:
-    column, value = ((AlertDelivery.escalation_id, escalation_id) if escalation_id is not None
-                     else (AlertDelivery.screening_id, screening_id))
+def deliveries_for(
+    uow: UnitOfWork, escalation_id: Optional[int] = None, screening_id: Optional[int] = None
+) -> List[AlertDelivery]:
+    column, value = (
+        (AlertDelivery.escalation_id, escalation_id)
+        if escalation_id is not None
+        else (AlertDelivery.screening_id, screening_id)
+    )
     query = select(AlertDelivery).where(column == value).order_by(AlertDelivery.id)
     return list(uow.session.execute(query).scalars())
 
@@ -404,8 +471,11 @@ def deliveries_for(uow: UnitOfWork, escalation_id: Optional[int] = None,
 def cancel_pending_deliveries(uow: UnitOfWork, escalation_id: int, kinds: Sequence[str]) -> int:
     statement = (
         update(AlertDelivery)
-        .where(AlertDelivery.escalation_id == escalation_id, AlertDelivery.status == "pending",
-               AlertDelivery.kind.in_(tuple(kinds)))
+        .where(
+            AlertDelivery.escalation_id == escalation_id,
+            AlertDelivery.status == "pending",
+            AlertDelivery.kind.in_(tuple(kinds)),
+        )
         .values(status="cancelled")
         .execution_options(synchronize_session=False)
     )
@@ -413,10 +483,23 @@ def cancel_pending_deliveries(uow: UnitOfWork, escalation_id: int, kinds: Sequen
 
 
 # Photos -------------------------------------------------------------------------------------------------------------
-def add_photo(uow: UnitOfWork, patient_id: int, file_id: str, report_id: Optional[int],
-              escalation_id: Optional[int], caption: Optional[str], now: dt.datetime) -> Photo:
-    photo = Photo(patient_id=patient_id, file_id=file_id, report_id=report_id, escalation_id=escalation_id,
-                  received_at=now, caption=caption)
+def add_photo(
+    uow: UnitOfWork,
+    patient_id: int,
+    file_id: str,
+    report_id: Optional[int],
+    escalation_id: Optional[int],
+    caption: Optional[str],
+    now: dt.datetime,
+) -> Photo:
+    photo = Photo(
+        patient_id=patient_id,
+        file_id=file_id,
+        report_id=report_id,
+        escalation_id=escalation_id,
+        received_at=now,
+        caption=caption,
+    )
     uow.session.add(photo)
     uow.flush()
     return photo
@@ -428,18 +511,34 @@ def photo_count(uow: UnitOfWork, report_id: int, escalation_id: int) -> int:
 
 
 # Check-ins ----------------------------------------------------------------------------------------------------------
-def add_checkin(uow: UnitOfWork, patient_id: int, due_at: dt.datetime, kind: str,
-                treatment_id: Optional[int] = None, appointment_id: Optional[int] = None) -> ScheduledCheckin:
-    checkin = ScheduledCheckin(patient_id=patient_id, treatment_id=treatment_id, appointment_id=appointment_id,
-                               due_at=due_at, kind=kind, paused=False, attempts=0)
+def add_checkin(
+    uow: UnitOfWork,
+    patient_id: int,
+    due_at: dt.datetime,
+    kind: str,
+    treatment_id: Optional[int] = None,
+    appointment_id: Optional[int] = None,
+) -> ScheduledCheckin:
+    checkin = ScheduledCheckin(
+        patient_id=patient_id,
+        treatment_id=treatment_id,
+        appointment_id=appointment_id,
+        due_at=due_at,
+        kind=kind,
+        paused=False,
+        attempts=0,
+    )
     uow.session.add(checkin)
     uow.flush()
     return checkin
 
 
 def _pending_checkins(patient_id: int) -> Tuple[Any, ...]:
-    return (ScheduledCheckin.patient_id == patient_id, ScheduledCheckin.sent_at.is_(None),
-            ScheduledCheckin.skipped_at.is_(None))
+    return (
+        ScheduledCheckin.patient_id == patient_id,
+        ScheduledCheckin.sent_at.is_(None),
+        ScheduledCheckin.skipped_at.is_(None),
+    )
 
 
 def skip_paused_checkins_due_by(uow: UnitOfWork, patient_id: int, now: dt.datetime) -> int:
@@ -453,8 +552,9 @@ def skip_paused_checkins_due_by(uow: UnitOfWork, patient_id: int, now: dt.dateti
     return uow.session.execute(statement).rowcount or 0
 
 
-def set_pending_checkins_paused(uow: UnitOfWork, patient_id: int, paused: bool,
-                                due_after: Optional[dt.datetime] = None) -> int:
+def set_pending_checkins_paused(
+    uow: UnitOfWork, patient_id: int, paused: bool, due_after: Optional[dt.datetime] = None
+) -> int:
     """Pause or unpause the patient's pending check-ins (only those due after `due_after` when given)."""
     conditions = _pending_checkins(patient_id) + (ScheduledCheckin.paused.is_(not paused),)
     if due_after is not None:
@@ -468,8 +568,12 @@ def set_pending_checkins_paused(uow: UnitOfWork, patient_id: int, paused: bool,
 def due_checkins(uow: UnitOfWork, now: Optional[dt.datetime] = None) -> List[ScheduledCheckin]:
     query = (
         select(ScheduledCheckin)
-        .where(ScheduledCheckin.sent_at.is_(None), ScheduledCheckin.skipped_at.is_(None),
-               ScheduledCheckin.paused.is_(False), ScheduledCheckin.due_at <= (now or utcnow()))
+        .where(
+            ScheduledCheckin.sent_at.is_(None),
+            ScheduledCheckin.skipped_at.is_(None),
+            ScheduledCheckin.paused.is_(False),
+            ScheduledCheckin.due_at <= (now or utcnow()),
+        )
         .order_by(ScheduledCheckin.due_at)
     )
     return list(uow.session.execute(query).scalars())
@@ -484,10 +588,23 @@ def mark_checkin_sent(uow: UnitOfWork, checkin_id: int, now: Optional[dt.datetim
 
 
 # Appointments and screenings --------------------------------------------------------------------------------------
-def add_appointment(uow: UnitOfWork, patient_id: int, practitioner_id: int, scheduled_at: dt.datetime, area: str,
-                    method: str, now: dt.datetime) -> Appointment:
-    appointment = Appointment(patient_id=patient_id, practitioner_id=practitioner_id, scheduled_at=scheduled_at,
-                              area=area, method=method, created_at=now)
+def add_appointment(
+    uow: UnitOfWork,
+    patient_id: int,
+    practitioner_id: int,
+    scheduled_at: dt.datetime,
+    area: str,
+    method: str,
+    now: dt.datetime,
+) -> Appointment:
+    appointment = Appointment(
+        patient_id=patient_id,
+        practitioner_id=practitioner_id,
+        scheduled_at=scheduled_at,
+        area=area,
+        method=method,
+        created_at=now,
+    )
     uow.session.add(appointment)
     uow.flush()
     return appointment
@@ -504,10 +621,17 @@ def next_appointment(uow: UnitOfWork, patient_id: int, now: Optional[dt.datetime
     return uow.session.execute(query).scalar_one_or_none()
 
 
-def add_screening(uow: UnitOfWork, patient_id: int, appointment_id: Optional[int], answers: Dict[str, str],
-                  flagged: Sequence[str], now: dt.datetime) -> Screening:
-    screening = Screening(patient_id=patient_id, appointment_id=appointment_id, completed_at=now, answers=answers,
-                          flagged=list(flagged))
+def add_screening(
+    uow: UnitOfWork,
+    patient_id: int,
+    appointment_id: Optional[int],
+    answers: Dict[str, str],
+    flagged: Sequence[str],
+    now: dt.datetime,
+) -> Screening:
+    screening = Screening(
+        patient_id=patient_id, appointment_id=appointment_id, completed_at=now, answers=answers, flagged=list(flagged)
+    )
     uow.session.add(screening)
     uow.flush()
     return screening
@@ -515,8 +639,10 @@ def add_screening(uow: UnitOfWork, patient_id: int, appointment_id: Optional[int
 
 def latest_screening(uow: UnitOfWork, patient_id: int) -> Optional[Screening]:
     query = (
-        select(Screening).where(Screening.patient_id == patient_id)
-        .order_by(Screening.completed_at.desc(), Screening.id.desc()).limit(1)
+        select(Screening)
+        .where(Screening.patient_id == patient_id)
+        .order_by(Screening.completed_at.desc(), Screening.id.desc())
+        .limit(1)
     )
     return uow.session.execute(query).scalar_one_or_none()
 
@@ -551,9 +677,14 @@ def patient_rows(uow: UnitOfWork, patient_id: int) -> PatientRows:
     reports = ids(SymptomReport, SymptomReport.patient_id == patient_id)
     escalations = ids(Escalation, Escalation.report_id.in_(reports)) if reports else []
     screenings = ids(Screening, Screening.patient_id == patient_id)
-    deliveries = ids(AlertDelivery, or_(AlertDelivery.escalation_id.in_(escalations or [-1]),
-                                        AlertDelivery.screening_id.in_(screenings or [-1]),
-                                        AlertDelivery.recipient == f"patient:{patient_id}"))
+    deliveries = ids(
+        AlertDelivery,
+        or_(
+            AlertDelivery.escalation_id.in_(escalations or [-1]),
+            AlertDelivery.screening_id.in_(screenings or [-1]),
+            AlertDelivery.recipient == f"patient:{patient_id}",
+        ),
+    )
     owned = {
         "patient": [patient_id],
         "treatment": ids(Treatment, Treatment.patient_id == patient_id),
@@ -567,23 +698,44 @@ def patient_rows(uow: UnitOfWork, patient_id: int) -> PatientRows:
         "checkin": ids(ScheduledCheckin, ScheduledCheckin.patient_id == patient_id),
         "alert_delivery": deliveries,  # the notifier's "sent" / "failed" events (recipient, error text)
     }
-    about = [(AuditEvent.entity == entity) & AuditEvent.entity_id.in_(entity_ids)
-             for entity, entity_ids in owned.items() if entity_ids]
+    about = [
+        (AuditEvent.entity == entity) & AuditEvent.entity_id.in_(entity_ids)
+        for entity, entity_ids in owned.items()
+        if entity_ids
+    ]
     audit_ids = ids(AuditEvent, or_(AuditEvent.actor == f"patient:{patient_id}", *about))
-    return PatientRows({
-        "patients": owned["patient"], "treatments": owned["treatment"], "appointments": owned["appointment"],
-        "screenings": screenings, "chat_links": owned["chat_link"], "link_codes": owned["link_code"],
-        "symptom_reports": reports, "escalations": escalations, "alert_deliveries": deliveries,
-        "photos": owned["photo"], "scheduled_checkins": owned["checkin"], "audit_events": audit_ids,
-    })
+    return PatientRows(
+        {
+            "patients": owned["patient"],
+            "treatments": owned["treatment"],
+            "appointments": owned["appointment"],
+            "screenings": screenings,
+            "chat_links": owned["chat_link"],
+            "link_codes": owned["link_code"],
+            "symptom_reports": reports,
+            "escalations": escalations,
+            "alert_deliveries": deliveries,
+            "photos": owned["photo"],
+            "scheduled_checkins": owned["checkin"],
+            "audit_events": audit_ids,
+        }
+    )
 
 
 # Children first, so that every foreign key is satisfied on PostgreSQL and on SQLite (foreign_keys=ON).
 _ERASE_ORDER = (
-    ("alert_deliveries", AlertDelivery), ("photos", Photo), ("escalations", Escalation),
-    ("scheduled_checkins", ScheduledCheckin), ("screenings", Screening), ("symptom_reports", SymptomReport),
-    ("appointments", Appointment), ("treatments", Treatment), ("chat_links", ChatLink), ("link_codes", LinkCode),
-    ("audit_events", AuditEvent), ("patients", Patient),
+    ("alert_deliveries", AlertDelivery),
+    ("photos", Photo),
+    ("escalations", Escalation),
+    ("scheduled_checkins", ScheduledCheckin),
+    ("screenings", Screening),
+    ("symptom_reports", SymptomReport),
+    ("appointments", Appointment),
+    ("treatments", Treatment),
+    ("chat_links", ChatLink),
+    ("link_codes", LinkCode),
+    ("audit_events", AuditEvent),
+    ("patients", Patient),
 )
 
 
@@ -593,15 +745,19 @@ def delete_patient_rows(uow: UnitOfWork, rows: PatientRows) -> None:
     for table, model in _ERASE_ORDER:
         ids = rows.ids[table]
         for start in range(0, len(ids), 500):
-            uow.session.execute(delete(model).where(model.id.in_(ids[start:start + 500]))
-                                .execution_options(synchronize_session=False))
+            uow.session.execute(
+                delete(model).where(model.id.in_(ids[start : start + 500])).execution_options(synchronize_session=False)
+            )
     uow.flush()
 
 
 def was_erased(uow: UnitOfWork, patient_id: int) -> bool:
     """True when the audit trail holds the patient's tombstone."""
-    query = select(AuditEvent.id).where(AuditEvent.entity == "patient", AuditEvent.entity_id == patient_id,
-                                        AuditEvent.action == ERASED).limit(1)
+    query = (
+        select(AuditEvent.id)
+        .where(AuditEvent.entity == "patient", AuditEvent.entity_id == patient_id, AuditEvent.action == ERASED)
+        .limit(1)
+    )
     return uow.session.execute(query).first() is not None
 
 
@@ -611,12 +767,14 @@ def last_activity(uow: UnitOfWork, patient_id: int) -> dt.datetime:
     session = uow.session
     patient = get_patient(uow, patient_id)
     moments = [patient.created_at]
-    for column, owner in ((Treatment.performed_at, Treatment.patient_id),
-                          (Appointment.scheduled_at, Appointment.patient_id),
-                          (SymptomReport.received_at, SymptomReport.patient_id),
-                          (Screening.completed_at, Screening.patient_id),
-                          (ChatLink.linked_at, ChatLink.patient_id),
-                          (Photo.received_at, Photo.patient_id)):
+    for column, owner in (
+        (Treatment.performed_at, Treatment.patient_id),
+        (Appointment.scheduled_at, Appointment.patient_id),
+        (SymptomReport.received_at, SymptomReport.patient_id),
+        (Screening.completed_at, Screening.patient_id),
+        (ChatLink.linked_at, ChatLink.patient_id),
+        (Photo.received_at, Photo.patient_id),
+    ):
         latest = session.execute(select(func.max(column)).where(owner == patient_id)).scalar_one()
         if latest is not None:
             # SQLite gives MAX() of our UTC text back as text; normalise both backends to aware UTC.
@@ -634,6 +792,10 @@ def finding_to_json(finding: Finding) -> Dict[str, Any]:
 
 def finding_from_json(data: Dict[str, Any]) -> Finding:
     return Finding(
-        symptom=data["symptom"], negated=bool(data.get("negated")), severity=tuple(data.get("severity") or ()),
-        trend=tuple(data.get("trend") or ()), area=data.get("area"), text=data.get("text") or "",
+        symptom=data["symptom"],
+        negated=bool(data.get("negated")),
+        severity=tuple(data.get("severity") or ()),
+        trend=tuple(data.get("trend") or ()),
+        area=data.get("area"),
+        text=data.get("text") or "",
     )

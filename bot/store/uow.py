@@ -8,6 +8,7 @@ it, stores through bot.store.repository and commits:
 Leaving the block without `commit()` (or because of an exception) rolls everything back, so a report and
 the alerts it requires are stored together or not at all.
 """
+
 from __future__ import annotations
 
 from types import TracebackType

@@ -10,6 +10,7 @@ client are put together here, over the ports (`deps`) that the composition root 
     make run                              # bot.run.launcher calls bot.run.gateway.main(settings) when
                                           # TELEGRAM_BOT_TOKEN is set
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -34,9 +35,9 @@ from telegram.ext import (
 )
 
 from bot.settings import DEFAULT_BOT_API_BASE_URL, Settings
+from bot.telegram import texts
 from bot.telegram.context import ClinicContext, Gateway, attach_gateway
 from bot.telegram.handlers import errors, patient, staff
-from bot.telegram import texts
 from bot.telegram.ordering import FairUpdateProcessor
 from bot.telegram.ports import GatewayDeps
 from bot.telegram.rasa import RasaClient
@@ -58,7 +59,10 @@ PATIENT_COMMANDS = [
 
 
 def build_application(
-    settings: Settings, deps: GatewayDeps, *, rate_limiter: Optional[BaseRateLimiter] = None,
+    settings: Settings,
+    deps: GatewayDeps,
+    *,
+    rate_limiter: Optional[BaseRateLimiter] = None,
     update_processor: Optional[FairUpdateProcessor] = None,
 ) -> Application:
     """A ready-to-start PTB Application for these settings and ports (not initialized, not running).
@@ -72,13 +76,15 @@ def build_application(
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(file_base_url(settings.telegram_api_base_url))
-        .defaults(Defaults(
-            tzinfo=dt.timezone.utc,
-            # Plain text everywhere (no parse_mode): patients' and Rasa's words can't break the formatting.
-            # No link previews: a clinic URL in a reply should not unfold into a big card.
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-            do_quote=False,
-        ))
+        .defaults(
+            Defaults(
+                tzinfo=dt.timezone.utc,
+                # Plain text everywhere (no parse_mode): patients' and Rasa's words can't break the formatting.
+                # No link previews: a clinic URL in a reply should not unfold into a big card.
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                do_quote=False,
+            )
+        )
         .context_types(ContextTypes(context=ClinicContext))
         .rate_limiter(rate_limiter if rate_limiter is not None else ClinicRateLimiter())
         .concurrent_updates(processor)
@@ -97,6 +103,7 @@ def wire_fairness(application: Application, processor: FairUpdateProcessor, deps
     """Give the fair processor what it needs from the gateway: who is staff, the red-flag screen, and how to tell
     a chat over its limits to slow down."""
     if processor.is_staff is None:
+
         async def is_staff(chat_id: int) -> bool:
             return await deps.staff.practitioner_for_chat(chat_id) is not None
 
@@ -132,8 +139,12 @@ def register_handlers(application: Application) -> None:
     new = filters.UpdateType.MESSAGE & private  # commands must not fire again when a message is edited
 
     for name, callback in [
-        ("start", patient.start), ("help", patient.help_command), ("stop", patient.stop_command),
-        ("resume", patient.resume_command), ("open", staff.open_command), ("patient", staff.patient_command),
+        ("start", patient.start),
+        ("help", patient.help_command),
+        ("stop", patient.stop_command),
+        ("resume", patient.resume_command),
+        ("open", staff.open_command),
+        ("patient", staff.patient_command),
         ("resolve", staff.resolve_command),
     ]:
         application.add_handler(CommandHandler(name, callback, filters=new))
@@ -222,8 +233,9 @@ def start_background(application: Application) -> None:
     until it is cancelled by stop_background (post_stop)."""
     gateway: Optional[Gateway] = application.bot_data.get("gateway")
     if gateway is not None and gateway.deps.background is not None and BACKGROUND_KEY not in application.bot_data:
-        application.bot_data[BACKGROUND_KEY] = asyncio.create_task(gateway.deps.background(application),
-                                                                   name="gateway-background")
+        application.bot_data[BACKGROUND_KEY] = asyncio.create_task(
+            gateway.deps.background(application), name="gateway-background"
+        )
 
 
 async def stop_background(application: Application) -> None:

@@ -3,6 +3,7 @@
 This follows PTB's "custom CallbackContext" example: a typed property instead of string keys scattered
 through the handlers.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

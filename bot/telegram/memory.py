@@ -3,6 +3,7 @@
 Used by the integration tests and by the offline demo (`python -m bot.run.gateway --demo`). They keep what
 they were asked to do in plain lists so a test can assert on it. Nothing here is fit for real patient data.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,8 @@ from bot.telegram.ports import (
     EscalationOutcome,
     GatewayDeps,
     LinkedPatient,
-    RelayAttempt,
     Refused,
+    RelayAttempt,
     StaffMember,
 )
 
@@ -85,8 +86,16 @@ class MemoryEscalations:
     patients: Dict[int, str] = field(default_factory=dict)  # patient id -> summary text
 
     def add(self, escalation_id: int, patient_id: int, patient_name: str, level: str = "urgent") -> None:
-        self.items[escalation_id] = _Escalation(EscalationLine(
-            escalation_id, level, EscalationState.OPEN.value, patient_id, patient_name, dt.datetime.now(dt.timezone.utc)))
+        self.items[escalation_id] = _Escalation(
+            EscalationLine(
+                escalation_id,
+                level,
+                EscalationState.OPEN.value,
+                patient_id,
+                patient_name,
+                dt.datetime.now(dt.timezone.utc),
+            )
+        )
 
     def _name(self, practitioner_id: int) -> str:
         return next((m.name for m in self.staff.by_chat.values() if m.id == practitioner_id), f"#{practitioner_id}")
@@ -98,8 +107,9 @@ class MemoryEscalations:
 
     def _set_state(self, item: _Escalation, state: str) -> None:
         line = item.line
-        item.line = EscalationLine(line.escalation_id, line.level, state, line.patient_id, line.patient_name,
-                                   line.created_at)
+        item.line = EscalationLine(
+            line.escalation_id, line.level, state, line.patient_id, line.patient_name, line.created_at
+        )
 
     async def acknowledge(self, escalation_id: int, practitioner_id: int) -> EscalationOutcome:
         self.actions.append(("acknowledge", escalation_id, practitioner_id))
@@ -166,8 +176,9 @@ class MemoryDeps:
 
     @property
     def deps(self) -> GatewayDeps:
-        return GatewayDeps(self.links, self.checkins, self.photos, self.staff, self.escalations, self.fallback,
-                           answered=self._answered)
+        return GatewayDeps(
+            self.links, self.checkins, self.photos, self.staff, self.escalations, self.fallback, answered=self._answered
+        )
 
 
 def demo_deps(staff_chat_id: int = 2001) -> MemoryDeps:

@@ -14,14 +14,15 @@ Note: after TimedOut the message may in fact have been delivered (Telegram got i
 the outbox then sends it again, which is why alerts carry a reference line for deduplication.
 Alerts are plain text: alert texts contain the patient's own words and must not be parsed as HTML/Markdown.
 """
+
 from __future__ import annotations
 
 import logging
 from typing import Optional, Sequence, Tuple
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.constants import MessageLimit
 from telegram import error as tg
+from telegram.constants import MessageLimit
 from telegram.ext import ExtBot
 
 from bot.outbox.errors import PermanentSendError, RetryAfter, TransientSendError
@@ -40,7 +41,9 @@ class TelegramMessenger:
         text = fit_alert(text)
         markup = None
         if buttons:
-            markup = InlineKeyboardMarkup([[InlineKeyboardButton(title, callback_data=data) for title, data in buttons]])
+            markup = InlineKeyboardMarkup(
+                [[InlineKeyboardButton(title, callback_data=data) for title, data in buttons]]
+            )
         extra = {}
         if isinstance(self.bot, ExtBot) and self.bot.rate_limiter is not None:
             extra["rate_limit_args"] = NO_RETRY  # the outbox reschedules; do not sit on a RetryAfter here

@@ -19,6 +19,7 @@ patient's second message before their first. `FairUpdateProcessor` does both, an
 
 Updates without a chat (none of the kinds we ask Telegram for) are processed at once, on a patient-lane slot.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -116,7 +117,7 @@ class FairUpdateProcessor(BaseUpdateProcessor):
         state.pending += 1
         try:
             async with state.lock:
-                async with (self._staff if staff else self._patients):
+                async with self._staff if staff else self._patients:
                     await coroutine
         finally:
             state.pending -= 1

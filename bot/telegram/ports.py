@@ -11,6 +11,7 @@ When a service declines a request for a reason the person should hear ("this lin
 "no escalation with id 12"), it raises `Refused` with a message that is safe to show them. Any other exception
 is treated as a bug: it is logged and the person is told to phone the clinic.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -17,6 +17,7 @@ next one is tried: the message never reached the first, so it cannot be processe
 retried elsewhere, since the first worker may still be processing it. The lock store (Redis) keeps a
 conversation in order even when two workers do see it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -60,8 +61,9 @@ def sender_id(patient_id: int) -> str:
 
 
 class RasaClient:
-    def __init__(self, base_urls: Union[str, Sequence[str]], timeout: float,
-                 client: Optional[httpx.AsyncClient] = None) -> None:
+    def __init__(
+        self, base_urls: Union[str, Sequence[str]], timeout: float, client: Optional[httpx.AsyncClient] = None
+    ) -> None:
         self.urls = tuple(url + REST_WEBHOOK_PATH for url in worker_urls(base_urls))
         self.timeout = timeout
         # One pooled client for the life of the bot; closed by aclose() at shutdown.
@@ -84,15 +86,17 @@ class RasaClient:
                 break
             except httpx.ConnectError as error:
                 if index + 1 < len(candidates):
-                    log.warning("Rasa worker %d of %d refused the connection; trying the next", index + 1,
-                                len(candidates))
+                    log.warning(
+                        "Rasa worker %d of %d refused the connection; trying the next", index + 1, len(candidates)
+                    )
                     continue
                 raise RasaUnavailable(f"Rasa unreachable: {type(error).__name__}") from error
             except (httpx.ConnectTimeout, httpx.PoolTimeout) as error:  # the request was never sent
                 raise RasaUnavailable(f"Rasa did not accept the connection within {self.timeout:g}s") from error
             except httpx.TimeoutException as error:
-                raise RasaUnavailable(f"Rasa did not answer within {self.timeout:g}s", reached=True,
-                                      timed_out=True) from error
+                raise RasaUnavailable(
+                    f"Rasa did not answer within {self.timeout:g}s", reached=True, timed_out=True
+                ) from error
             except httpx.HTTPError as error:
                 # e.g. the connection dropped mid-request: Rasa may have received the message.
                 raise RasaUnavailable(f"Rasa unreachable: {type(error).__name__}", reached=True) from error

@@ -9,6 +9,7 @@ Patient replies are retried after a RetryAfter (a short wait is better than a lo
 alerts are NOT retried here: TelegramMessenger passes `rate_limit_args=NO_RETRY` so the outbox, which
 persists its schedule, decides when to try again.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,8 +31,17 @@ NO_RETRY: Dict[str, Any] = {"max_retries": 0}
 
 # Calls that put something in a chat; the rest (answerCallbackQuery, getMe, setWebhook...) only count globally.
 _CHAT_METHODS = {
-    "sendMessage", "sendPhoto", "sendDocument", "sendVoice", "sendSticker", "sendMediaGroup",
-    "editMessageText", "editMessageReplyMarkup", "editMessageCaption", "copyMessage", "forwardMessage",
+    "sendMessage",
+    "sendPhoto",
+    "sendDocument",
+    "sendVoice",
+    "sendSticker",
+    "sendMediaGroup",
+    "editMessageText",
+    "editMessageReplyMarkup",
+    "editMessageCaption",
+    "copyMessage",
+    "forwardMessage",
 }
 
 
@@ -137,8 +147,9 @@ class ClinicRateLimiter(BaseRateLimiter[Dict[str, Any]]):
                 if attempt >= max_retries or wait > self._max_wait:
                     raise
                 attempt += 1
-                log.warning("Telegram flood control on %s: waiting %.1fs (retry %d/%d)", endpoint, wait,
-                            attempt, max_retries)
+                log.warning(
+                    "Telegram flood control on %s: waiting %.1fs (retry %d/%d)", endpoint, wait, attempt, max_retries
+                )
                 self._not_paused.clear()
                 try:
                     await asyncio.sleep(wait)

@@ -2,6 +2,7 @@
 
 All texts are plain (no parse_mode), so nothing a patient or Rasa writes can break the formatting.
 """
+
 from __future__ import annotations
 
 from bot.settings import Settings
@@ -49,8 +50,8 @@ def not_linked_short() -> str:
 
 def patient_help(s: Settings) -> str:
     return (
-        "Just write to me in your own words how the treated area looks and feels, e.g. \"my cheeks are a bit "
-        "red and warm\". You can also send a photo.\n\n"
+        'Just write to me in your own words how the treated area looks and feels, e.g. "my cheeks are a bit '
+        'red and warm". You can also send a photo.\n\n'
         "/stop – pause the check-in messages\n/resume – turn them back on\n/help – this message\n\n"
         f"Clinic: {s.clinic_phone}. Emergency: {s.emergency_number}."
     )
@@ -92,7 +93,7 @@ def rasa_down(s: Settings) -> str:
 def photo_saved() -> str:
     return (
         "Thank you, I've saved your photo so your practitioner can see it. Please also tell me in words what "
-        "you are noticing (for example \"the redness is spreading on my left cheek\")."
+        'you are noticing (for example "the redness is spreading on my left cheek").'
     )
 
 
@@ -135,8 +136,10 @@ def staff_help(name: str) -> str:
 
 
 def staff_usage(command: str) -> str:
-    usage = {"patient": "/patient ID (a number, e.g. /patient 12)",
-             "resolve": "/resolve ID note (e.g. /resolve 7 called the patient, all fine)"}
+    usage = {
+        "patient": "/patient ID (a number, e.g. /patient 12)",
+        "resolve": "/resolve ID note (e.g. /resolve 7 called the patient, all fine)",
+    }
     return f"Usage: {usage[command]}"
 
 

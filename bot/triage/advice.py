@@ -3,6 +3,7 @@
 Each key `k` is said with the Rasa response `utter_advice_<k>` in data/triage/advice_responses.yml, so the clinic
 can reword a reply without touching code. A unit test checks that keys, criteria and responses agree.
 """
+
 from __future__ import annotations
 
 # Emergency ------------------------------------------------------------------------------------------------------
@@ -55,4 +56,3 @@ ADVICE_KEYS: frozenset = frozenset(
 def response_name(key: str) -> str:
     """The Rasa response that says the advice `key`."""
     return f"utter_advice_{key}"
-

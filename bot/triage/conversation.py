@@ -3,6 +3,7 @@
 The pending report travels in a Rasa slot as JSON; `merge` folds a later message into it; `parse_detail` reads an
 answer to a clarifying question and `with_answers` applies the answers. No Rasa imports here.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,10 @@ def report_to_json(report: Report) -> Dict[str, Any]:
 def report_from_json(data: Optional[Dict[str, Any]]) -> Optional[Report]:
     if not data:
         return None
-    findings = tuple(Finding(**{**f, "severity": tuple(f.get("severity", ())), "trend": tuple(f.get("trend", ()))})
-                     for f in data.get("findings", ()))
+    findings = tuple(
+        Finding(**{**f, "severity": tuple(f.get("severity", ())), "trend": tuple(f.get("trend", ()))})
+        for f in data.get("findings", ())
+    )
     if "unexplained_concern" in data:
         data = {**data, "unexplained_concern": tuple(data["unexplained_concern"] or ())}
     fields = {k: v for k, v in data.items() if k in Report.__dataclass_fields__ and k != "findings"}
@@ -37,13 +40,18 @@ DETAILS = ("hours_since_treatment", "pain_score", "trend", "temperature")
 # An answer that gives no value ("not sure", "I didn't measure"): the detail stays unknown and is not asked again.
 SKIPPED = "skipped"
 # Where each detail goes in a Report.
-_FIELDS = {"hours_since_treatment": "hours_since_treatment", "pain_score": "pain_score", "trend": "overall_trend",
-           "temperature": "temperature_c"}
+_FIELDS = {
+    "hours_since_treatment": "hours_since_treatment",
+    "pain_score": "pain_score",
+    "trend": "overall_trend",
+    "temperature": "temperature_c",
+}
 
 _SKIP = re.compile(
     r"\b(skip|idk|dunno|no idea|not sure|unsure|(don'?t|do not) (know|remember|have a thermometer)|"
     r"(can'?t|cannot|can not) remember|(didn'?t|did not|haven'?t|have not|not) (measured?|checked?|taken it)|"
-    r"no thermometer)\b")
+    r"no thermometer)\b"
+)
 # A plain "no" to "Have you taken your temperature?".
 _NOT_TAKEN = re.compile(r"^\s*(no|nope|nah|not yet|(i )?haven'?t|(i )?have not)\b")
 _NEGATIVE = re.compile(r"^\s*(-|minus\b|negative\b)")
@@ -132,17 +140,27 @@ def merge(pending: Optional[Report], new: Report) -> Report:
     new_findings = new.findings
     if pending.pain_score is not None and new.pain_score is not None and new.pain_score > pending.pain_score:
         # A score higher than the one given earlier in this conversation: the pain is increasing.
-        new_findings = tuple(replace(f, trend=f.trend + ("increasing",))
-                             if f.symptom in ("pain", "throbbing") and "increasing" not in f.trend else f
-                             for f in new_findings)
-        pending = replace(pending, findings=tuple(
+        new_findings = tuple(
             replace(f, trend=f.trend + ("increasing",))
-            if f.symptom in ("pain", "throbbing") and "increasing" not in f.trend else f for f in pending.findings))
+            if f.symptom in ("pain", "throbbing") and "increasing" not in f.trend
+            else f
+            for f in new_findings
+        )
+        pending = replace(
+            pending,
+            findings=tuple(
+                replace(f, trend=f.trend + ("increasing",))
+                if f.symptom in ("pain", "throbbing") and "increasing" not in f.trend
+                else f
+                for f in pending.findings
+            ),
+        )
     rise = max(pending.pain_rise, new.pain_rise)
     if pending.pain_score is not None and new.pain_score is not None:
         rise = max(rise, new.pain_score - pending.pain_score)
-    findings = new_findings + tuple(f for f in pending.findings if (f.symptom, f.negated) not in seen
-                                    and (f.symptom, not f.negated) not in seen)
+    findings = new_findings + tuple(
+        f for f in pending.findings if (f.symptom, f.negated) not in seen and (f.symptom, not f.negated) not in seen
+    )
     pick = lambda name: getattr(new, name) if getattr(new, name) is not None else getattr(pending, name)  # noqa: E731
     return replace(
         new,

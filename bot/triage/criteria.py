@@ -4,6 +4,7 @@ The file is the clinic's policy, edited by people who do not read Python, so eve
 criterion id and the field at fault. A criterion that silently never matched (a misspelt symptom, a condition
 key the engine does not know) would be a hole in the safety net; loading refuses such a file instead.
 """
+
 from __future__ import annotations
 
 import re
@@ -122,6 +123,7 @@ class Criteria:
 
 # --- loading ---------------------------------------------------------------------------------------------------
 
+
 def load_criteria(path: Union[str, Path, None] = None) -> Criteria:
     """Read and validate the criteria file; raise CriteriaError on any problem."""
     path = Path(path) if path is not None else DEFAULT_PATH
@@ -200,19 +202,40 @@ def _parse_criterion(raw: Any, index: int) -> Criterion:
     if findings == () and not _has_message_condition(conditions):
         raise fail("findings", "empty and no message-level condition: this criterion would match every message")
 
-    return Criterion(id=cid, level=level, findings=findings, guide=guide.strip(), advice=tuple(advice),
-                     conditions=conditions, rationale=str(rationale).strip(), summary=str(raw.get("summary") or ""))
+    return Criterion(
+        id=cid,
+        level=level,
+        findings=findings,
+        guide=guide.strip(),
+        advice=tuple(advice),
+        conditions=conditions,
+        rationale=str(rationale).strip(),
+        summary=str(raw.get("summary") or ""),
+    )
 
 
 def _needs_a_finding(c: Conditions) -> bool:
-    return bool(c.severity or c.severity_not or c.trend or c.trend_not or c.persists_from_earlier_report
-                or c.also_reported or c.time_dependent)
+    return bool(
+        c.severity
+        or c.severity_not
+        or c.trend
+        or c.trend_not
+        or c.persists_from_earlier_report
+        or c.also_reported
+        or c.time_dependent
+    )
 
 
 def _has_message_condition(c: Conditions) -> bool:
-    return (c.pain_score_min is not None or c.temperature_min_c is not None or c.uncertain_with_red_flag
-            or c.pain_rise_min is not None
-            or c.stated_emergency or bool(c.screen_hit_unaccounted) or bool(c.unexplained_concern))
+    return (
+        c.pain_score_min is not None
+        or c.temperature_min_c is not None
+        or c.uncertain_with_red_flag
+        or c.pain_rise_min is not None
+        or c.stated_emergency
+        or bool(c.screen_hit_unaccounted)
+        or bool(c.unexplained_concern)
+    )
 
 
 def _symptoms(value: Any, fail, field_name: str) -> Tuple[str, ...]:
@@ -259,8 +282,13 @@ def _parse_conditions(raw: Any, fail) -> Conditions:
             if value not in ("match", "no_match"):
                 raise fail(where, f"must be 'match' or 'no_match', got {value!r}")
             out["match_if_time_unknown"] = value == "match"
-        elif key in ("requires_unknown_time", "persists_from_earlier_report", "uncertain_with_red_flag",
-                     "not_covered", "stated_emergency"):
+        elif key in (
+            "requires_unknown_time",
+            "persists_from_earlier_report",
+            "uncertain_with_red_flag",
+            "not_covered",
+            "stated_emergency",
+        ):
             out[key] = _flag(value, fail, where)
         elif key in ("severity", "severity_not"):
             out[key] = _values(value, v.SEVERITIES, fail, where)
@@ -290,10 +318,16 @@ def _parse_conditions(raw: Any, fail) -> Conditions:
         raise fail("conditions.if_time_unknown", "only allowed together with hours_min/hours_max")
     if has_hours and conditions.requires_unknown_time:
         raise fail("conditions.requires_unknown_time", "cannot be combined with hours_min/hours_max")
-    if (conditions.hours_min is not None and conditions.hours_max is not None
-            and conditions.hours_min >= conditions.hours_max):
+    if (
+        conditions.hours_min is not None
+        and conditions.hours_max is not None
+        and conditions.hours_min >= conditions.hours_max
+    ):
         raise fail("conditions.hours_max", "must be greater than hours_min")
-    if (conditions.pain_score_min is not None and conditions.pain_score_max is not None
-            and conditions.pain_score_min > conditions.pain_score_max):
+    if (
+        conditions.pain_score_min is not None
+        and conditions.pain_score_max is not None
+        and conditions.pain_score_min > conditions.pain_score_max
+    ):
         raise fail("conditions.pain_score_max", "must be at least pain_score_min")
     return conditions

@@ -12,6 +12,7 @@ Safety choices made here rather than in the data file:
   * a message whose symptoms are all denied, someone else's, what-ifs or long past is still answered: with what
     to watch for (WATCH_FOR) or, when everything was denied, with NOTHING_WRONG; nobody is alerted.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -76,11 +77,13 @@ def triage(report: Report, context: PatientContext, criteria: Criteria) -> Decis
 
 # --- facts -----------------------------------------------------------------------------------------------------
 
+
 def _facts(report: Report, context: PatientContext, criteria: Criteria) -> _Facts:
     hours = context.hours_since_treatment if context.hours_since_treatment is not None else report.hours_since_treatment
     method = context.method or report.method
-    return _Facts(report=report, hours=hours, method=method, context=context,
-                  red_flag_symptoms=criteria.red_flag_symptoms())
+    return _Facts(
+        report=report, hours=hours, method=method, context=context, red_flag_symptoms=criteria.red_flag_symptoms()
+    )
 
 
 def _trends(finding: Finding, report: Report) -> Tuple[str, ...]:
@@ -89,6 +92,7 @@ def _trends(finding: Finding, report: Report) -> Tuple[str, ...]:
 
 
 # --- matching --------------------------------------------------------------------------------------------------
+
 
 def _match_all(facts: _Facts, criteria: Criteria) -> List[_Match]:
     matches: List[_Match] = []
@@ -257,6 +261,7 @@ def unaccounted_screen_hits(report: Report) -> Tuple[str, ...]:
 
 # --- the answer ----------------------------------------------------------------------------------------------
 
+
 def _level(matches: Sequence[_Match]) -> Level:
     return max((m.criterion.level for m in matches), key=lambda level: level.rank, default=Level.NONE)
 
@@ -282,6 +287,7 @@ def _advice(ordered: Sequence[Criterion], level: Level) -> Tuple[str, ...]:
 
 # --- what to ask -------------------------------------------------------------------------------------------------
 
+
 def _level_only(report: Report, context: PatientContext, criteria: Criteria) -> Level:
     return _level(_match_all(_facts(report, context, criteria), criteria))
 
@@ -302,13 +308,16 @@ def _missing(report: Report, context: PatientContext, criteria: Criteria, level:
             missing.append("pain_score")
 
     if report.overall_trend is None and any(not f.trend for f in present):
-        if any(_level_only(replace(report, overall_trend=t), context, criteria).rank > level.rank
-               for t in WORSE_TRENDS):
+        if any(
+            _level_only(replace(report, overall_trend=t), context, criteria).rank > level.rank for t in WORSE_TRENDS
+        ):
             missing.append("trend")
 
     if report.temperature_c is None and any(f.symptom in _TEMPERATURE_SYMPTOMS for f in present):
-        if any(_level_only(replace(report, temperature_c=t), context, criteria).rank > level.rank
-               for t in _TEMPERATURE_PROBES):
+        if any(
+            _level_only(replace(report, temperature_c=t), context, criteria).rank > level.rank
+            for t in _TEMPERATURE_PROBES
+        ):
             missing.append("temperature")
     return tuple(missing)
 

@@ -23,6 +23,7 @@ which modifier belongs to which symptom. The rule is deliberately simple and err
 Entity dicts: {"entity": label, "value": canonical value, "start": int, "end": int, "role": "negated"?,
 "text"?: the patient's words}. Labels and values: bot.nlp.vocabulary.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -57,34 +58,42 @@ _SCORE_IN_WORDS = re.compile(
     r"(10|[0-9]|zero|one|two|three|four|five|six|seven|eight|nine|ten)\b(?![.,]?\d)"
     r"(?:\s*(?:/|out of)\s*10)?(?!\s*(?:%|am\b|pm\b|o'?clock|days?|hours?|hrs?|h\b|weeks?|wks?|minutes?|mins?|"
     r"months?|years?|yrs?|y/?o|degrees?|°|times?|dots?|spots?|marks?|bumps?|lumps?|sessions?|treatments?|pm|ml|mg))",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 # A score said of the past: a past word shortly before it ("was a 2") or after it ("a 6 this morning"), with no
 # "now", "but" or "today" in between.
 _NOT_NOW = r"(?:(?!\b(?:now|today|but|currently|tonight|still)\b)[^.!?,])"
-_PAST_BEFORE = re.compile(r"\b(was|were|had|started|when i left|left the clinic|leaving the clinic|left clinic|"
-                          r"at the clinic|yesterday|this morning|last night|earlier|before|initially|at first|"
-                          r"used to be|went from|from|straight after|right after)\b" + _NOT_NOW + r"{0,25}$",
-                          re.IGNORECASE)
-_PAST_AFTER = re.compile(r"^(?:\s*(?:/|out of)\s*10)?" + _NOT_NOW + r"{0,12}\b(when i left|at the clinic|yesterday|"
-                         r"this morning|last night|earlier|before|at first|initially|to start with)\b", re.IGNORECASE)
+_PAST_BEFORE = re.compile(
+    r"\b(was|were|had|started|when i left|left the clinic|leaving the clinic|left clinic|"
+    r"at the clinic|yesterday|this morning|last night|earlier|before|initially|at first|"
+    r"used to be|went from|from|straight after|right after)\b" + _NOT_NOW + r"{0,25}$",
+    re.IGNORECASE,
+)
+_PAST_AFTER = re.compile(
+    r"^(?:\s*(?:/|out of)\s*10)?" + _NOT_NOW + r"{0,12}\b(when i left|at the clinic|yesterday|"
+    r"this morning|last night|earlier|before|at first|initially|to start with)\b",
+    re.IGNORECASE,
+)
 
 
 _LEFT_THE_CLINIC = re.compile(r"\b(when i left|left the clinic|leaving the clinic)\b", re.IGNORECASE)
 
 
-_NOW_AFTER = re.compile(r"^(?:\s*(?:/|out of)\s*10)?\s*(now|today|tonight|currently|at the moment|right now)\b",
-                        re.IGNORECASE)
+_NOW_AFTER = re.compile(
+    r"^(?:\s*(?:/|out of)\s*10)?\s*(now|today|tonight|currently|at the moment|right now)\b", re.IGNORECASE
+)
 
 
 _WORD_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
 
 def _said_of_the_past(text: str, offset: int) -> bool:
-    number_end = offset + (2 if text[offset:offset + 2] == "10" else 1)
-    if _NOW_AFTER.search(text[number_end:]) or re.search(r"\bto\s+(an?\s+)?$", text[max(0, offset - 8):offset],
-                                                          re.IGNORECASE):
+    number_end = offset + (2 if text[offset : offset + 2] == "10" else 1)
+    if _NOW_AFTER.search(text[number_end:]) or re.search(
+        r"\bto\s+(an?\s+)?$", text[max(0, offset - 8) : offset], re.IGNORECASE
+    ):
         return False  # "...and it's a 4 now", "from a one to a five"
-    return bool(_PAST_BEFORE.search(text[max(0, offset - 40):offset]) or _PAST_AFTER.search(text[number_end:]))
+    return bool(_PAST_BEFORE.search(text[max(0, offset - 40) : offset]) or _PAST_AFTER.search(text[number_end:]))
 
 
 @dataclass
@@ -106,8 +115,15 @@ class _Symptom:
         return not self.negated and self.context is None
 
     def freeze(self) -> Finding:
-        return Finding(symptom=self.value, negated=self.negated, severity=tuple(self.severity),
-                       trend=tuple(self.trend), area=self.area, text=self.text, context=self.context)
+        return Finding(
+            symptom=self.value,
+            negated=self.negated,
+            severity=tuple(self.severity),
+            trend=tuple(self.trend),
+            area=self.area,
+            text=self.text,
+            context=self.context,
+        )
 
 
 def clause_starts(text: str) -> List[int]:
@@ -148,10 +164,17 @@ def report_from_entities(
         negated = role == v.NEGATED_ROLE
         if label == v.SYMPTOM and value:
             # An unknown symptom value is kept: the engine's fail-closed criterion escalates it.
-            words = entity.get("text") or text[int(entity.get("start", 0)):int(entity.get("end", 0))]
-            symptoms.append(_Symptom(_refine(str(value), words), negated, clause_of(entity), words,
-                                     context=role if role in v.CONTEXT_ROLES else None,
-                                     start=int(entity.get("start", 0))))
+            words = entity.get("text") or text[int(entity.get("start", 0)) : int(entity.get("end", 0))]
+            symptoms.append(
+                _Symptom(
+                    _refine(str(value), words),
+                    negated,
+                    clause_of(entity),
+                    words,
+                    context=role if role in v.CONTEXT_ROLES else None,
+                    start=int(entity.get("start", 0)),
+                )
+            )
         elif label in (v.SEVERITY, v.TREND, v.BODY_AREA):
             if role in v.CONTEXT_ROLES:
                 # "what if it starts spreading?" says nothing about now; like a denial, it explains a screen hit
@@ -171,8 +194,9 @@ def report_from_entities(
         elif label in (v.PAIN_SCORE, v.TEMPERATURE) and role in v.CONTEXT_ROLES:
             if label == v.TEMPERATURE:  # "if my temp hits 38": a what-if fever, answered with what to watch for
                 words = entity.get("text") or ""
-                symptoms.append(_Symptom("fever", False, clause_of(entity), words, context=role,
-                                         start=int(entity.get("start", 0))))
+                symptoms.append(
+                    _Symptom("fever", False, clause_of(entity), words, context=role, start=int(entity.get("start", 0)))
+                )
         elif label == v.PAIN_SCORE and not negated:
             number = _number(value)
             if number is not None and 0 <= number <= 10:
@@ -206,25 +230,38 @@ def report_from_entities(
         method=method,
         negated_modifiers=tuple(denied),
     )
-    log.debug("report: %d findings, %d screen hits, uncertain=%s",
-              len(report.findings), len(report.screen_hits), report.uncertain)
+    log.debug(
+        "report: %d findings, %d screen hits, uncertain=%s",
+        len(report.findings),
+        len(report.screen_hits),
+        report.uncertain,
+    )
     return report
 
 
 def _without_intensified_improvement(modifiers: List[Dict]) -> List[Dict]:
-    """"calmed down a lot", "better, much": a severity word right after an improvement measures the improvement."""
+    """ "calmed down a lot", "better, much": a severity word right after an improvement measures the improvement."""
     improving_ends = [int(m.get("end", 0)) for m in modifiers if m.get("value") == "improving"]
-    return [m for m in modifiers if not (m.get("entity") == v.SEVERITY and any(
-        0 <= int(m.get("start", 0)) - end <= 3 for end in improving_ends))]
+    return [
+        m
+        for m in modifiers
+        if not (m.get("entity") == v.SEVERITY and any(0 <= int(m.get("start", 0)) - end <= 3 for end in improving_ends))
+    ]
 
 
 def _without_comparisons(text: str, modifiers: List[Dict], symptom_spans: set) -> List[Dict]:
-    """"more tender than sore" compares two feelings; it does not say the tenderness is getting worse. (Only the
+    """ "more tender than sore" compares two feelings; it does not say the tenderness is getting worse. (Only the
     worsening a symptom word implies: "worse today than yesterday" is still worse.)"""
-    return [m for m in modifiers if not (
-        m.get("entity") == v.TREND and m.get("value") == "worsening"
-        and (int(m.get("start", 0)), int(m.get("end", 0))) in symptom_spans
-        and text[int(m.get("end", 0)):].lstrip().lower().startswith("than "))]
+    return [
+        m
+        for m in modifiers
+        if not (
+            m.get("entity") == v.TREND
+            and m.get("value") == "worsening"
+            and (int(m.get("start", 0)), int(m.get("end", 0))) in symptom_spans
+            and text[int(m.get("end", 0)) :].lstrip().lower().startswith("than ")
+        )
+    ]
 
 
 def _scores(text: str, from_entities, about_pain: bool) -> List[Tuple[int, int]]:
@@ -235,7 +272,7 @@ def _scores(text: str, from_entities, about_pain: bool) -> List[Tuple[int, int]]
     if about_pain or scores or _PAIN_WORDS.search(text) or _LEFT_THE_CLINIC.search(text):
         for match in _SCORE_IN_WORDS.finditer(text):
             # The same number the NLU already read ("7/10") is not a second score, nor is the 10 of "out of 10".
-            denominator = re.search(r"(out of|outta|/)\s*$", text[:match.start(1)], re.IGNORECASE)
+            denominator = re.search(r"(out of|outta|/)\s*$", text[: match.start(1)], re.IGNORECASE)
             if not denominator and not any(abs(match.start(1) - offset) <= 2 for offset in entity_offsets):
                 word = match.group(1).lower()
                 scores[match.start(1)] = int(word) if word.isdigit() else _WORD_NUMBERS.index(word)

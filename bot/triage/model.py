@@ -3,6 +3,7 @@
 A message becomes a `Report` (what the patient said, as findings and measurements); the patient's record
 becomes a `PatientContext`; `engine.triage(report, context, criteria)` returns a `Decision`.
 """
+
 from __future__ import annotations
 
 import enum

@@ -9,6 +9,7 @@ Matching is done on a normalised copy of the text: lower case, curly quotes stra
 ("can't" -> "cant"), every other non-alphanumeric character turned into a space. Patterns include the typos
 patients commonly make on a phone keyboard.
 """
+
 from __future__ import annotations
 
 import re
@@ -56,8 +57,8 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"\btight(ness)?\s+(in\s+)?(my\s+)?chest\b",
     ),
     "vision_change": (
-        r"\b(blurred|blurry|blury|double|lost|losing|loss of|weird|strange|dim|fuzzy|hazy|cloudy)\s+(vision|eyesight|sight)\b",
-        r"\b(vision|eyesight|sight)\s+(is\s+|went\s+|gone\s+|going\s+)?(blurred|blurry|blury|weird|funny|dark|black|dim)\b",
+        r"\b(blurred|blurry|blury|double|lost|losing|loss of|weird|strange|dim|fuzzy|hazy|cloudy)\s+(vision|eyesight|sight)\b",  # noqa: E501
+        r"\b(vision|eyesight|sight)\s+(is\s+|went\s+|gone\s+|going\s+)?(blurred|blurry|blury|weird|funny|dark|black|dim)\b",  # noqa: E501
         r"\bblu+r+(y|ed|ing|iness|yness)?\b",
         # "I can't see properly", not "I can't see any redness" or "I can't see a difference yet"
         r"\b(cant|cannot|can not)\s+see\b(?!\s+(any|much|a|an|the|no|it|them|that|this|those|these|where|why|how|"
@@ -71,7 +72,7 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"\b(blur\w*|fog\w*|fuzz\w*|dim|dimmer|haz\w*|flash\w*|wavy|distort\w*)\b[^.!?]{0,60}\b(eye|eyes|vision|"
         r"eyesight|sight|what i see|i see)\b",
         # a shadow, a gap or a curtain in the sight: "a grey shadow in the bottom part of my vision"
-        r"\b(shadow|curtain|blank|missing|gone|black|dark|grey|gray)\b[^.!?]{0,40}\b(vision|eyesight|sight|what i see)\b",
+        r"\b(shadow|curtain|blank|missing|gone|black|dark|grey|gray)\b[^.!?]{0,40}\b(vision|eyesight|sight|what i see)\b",  # noqa: E501
         r"\b(vision|eyesight|sight|what i see|what i can see)\b[^.!?]{0,60}\b(gone|missing|blank|black|dark|grey|gray|"
         r"shadow|curtain)\b",
         # a spot in the sight, not a spot of pigment under the eye
@@ -115,7 +116,7 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"\bfe+a?v(e|o|a)?r\w*",  # fever, feaver, fevr, fevor, feverish
         r"\bfevre\b",
         # "temp is normal" is no fever
-        r"(?<!\bno )(?<!\bnot )(?<!\bany )\btemp(erature|rature|reture|erture|eture)?\b(?!\s+(is\s+|was\s+|s\s+)?(normal|fine|ok|okay|good|36))",
+        r"(?<!\bno )(?<!\bnot )(?<!\bany )\btemp(erature|rature|reture|erture|eture)?\b(?!\s+(is\s+|was\s+|s\s+)?(normal|fine|ok|okay|good|36))",  # noqa: E501
         r"\bchil+s\b",
         r"\bchilly\b",
         r"\bshiver\w*",
@@ -132,9 +133,7 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"\bwelts?\b",
         r"\bwheals?\b",
     ),
-    "pain": (
-        r"\b(unbearable|excruciating|agony|agonising|agonizing|worst pain)\b",
-    ),
+    "pain": (r"\b(unbearable|excruciating|agony|agonising|agonizing|worst pain)\b",),
 }
 
 _COMPILED: List[Tuple[str, "re.Pattern[str]"]] = [
@@ -174,9 +173,11 @@ def screen(text: str) -> Tuple[str, ...]:
 
 
 # A general question ("why does the leaflet say...?", "just asking for next time") is no report of one's own.
-_GENERAL_QUESTION = re.compile(r"\b(why does|why do|why is|what does|what do|how does|how do i know|leaflet|it says|"
-                               r"does it say|in general|just asking|just wondering|for next time|out of interest|"
-                               r"hypothetically|asking for a friend)\b")
+_GENERAL_QUESTION = re.compile(
+    r"\b(why does|why do|why is|what does|what do|how does|how do i know|leaflet|it says|"
+    r"does it say|in general|just asking|just wondering|for next time|out of interest|"
+    r"hypothetically|asking for a friend)\b"
+)
 
 
 def general_question(text: str) -> bool:

@@ -16,6 +16,7 @@ appointments  planned treatments and the pre-treatment screening
 records       what staff read about a patient (audited), export, erasure and retention
 triage        ClinicService: a message in, the triage decision and its record out (Rasa actions, the safety net)
 """
+
 from __future__ import annotations
 
 import functools

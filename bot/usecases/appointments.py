@@ -1,4 +1,5 @@
 """Planned treatments and the pre-treatment screening (bot.screening)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,14 +49,27 @@ def _add_appointment(
             "use `aftercare patient add`."
         )
     appointment = repository.add_appointment(uow, patient_id, practitioner_id, scheduled_at, area, method, now)
-    repository.audit(uow, "appointment", appointment.id, "created", actor,
-                     {"patient_id": patient_id, "practitioner_id": practitioner_id, "area": area, "method": method,
-                      "scheduled_at": scheduled_at.isoformat()}, now)
+    repository.audit(
+        uow,
+        "appointment",
+        appointment.id,
+        "created",
+        actor,
+        {
+            "patient_id": patient_id,
+            "practitioner_id": practitioner_id,
+            "area": area,
+            "method": method,
+            "scheduled_at": scheduled_at.isoformat(),
+        },
+        now,
+    )
     due_at = preparation_due(scheduled_at, preparation_lead, now) if preparation_lead is not None else None
     if due_at is not None:
         checkin = repository.add_checkin(uow, patient_id, due_at, PREPARATION, appointment_id=appointment.id)
-        repository.audit(uow, "checkin", checkin.id, "scheduled", actor,
-                         {"kind": PREPARATION, "due_at": due_at.isoformat()}, now)
+        repository.audit(
+            uow, "checkin", checkin.id, "scheduled", actor, {"kind": PREPARATION, "due_at": due_at.isoformat()}, now
+        )
     return appointment
 
 
@@ -82,10 +96,18 @@ def _record_screening(
         raise errors.InvalidValue(str(error)) from None
     appointment = repository.next_appointment(uow, patient_id, now)
     to_review = screening_items.flagged(answers)
-    screening = repository.add_screening(uow, patient_id, appointment.id if appointment else None, dict(answers),
-                                         [key for key, _ in to_review], now)
-    repository.audit(uow, "screening", screening.id, "recorded", f"patient:{patient_id}",
-                     {"appointment_id": screening.appointment_id, "flagged": list(screening.flagged)}, now)
+    screening = repository.add_screening(
+        uow, patient_id, appointment.id if appointment else None, dict(answers), [key for key, _ in to_review], now
+    )
+    repository.audit(
+        uow,
+        "screening",
+        screening.id,
+        "recorded",
+        f"patient:{patient_id}",
+        {"appointment_id": screening.appointment_id, "flagged": list(screening.flagged)},
+        now,
+    )
     if not to_review:
         return RecordedScreening(screening)
     if appointment is not None:
@@ -97,8 +119,7 @@ def _record_screening(
     # A screening is not an emergency: the treating practitioner, else whoever the policy falls back to.
     recipients = (policy or EscalationPolicy()).initial_recipients(Level.MONITOR, treating, staff_refs(uow))
     if not recipients:
-        log.error("screening %s needs review but no practitioner can be reached (add one with a chat id)",
-                  screening.id)
+        log.error("screening %s needs review but no practitioner can be reached (add one with a chat id)", screening.id)
     for person in recipients:
         repository.queue_screening_delivery(uow, screening.id, person.id, person.chat_id, now)
     return RecordedScreening(screening, tuple(repository.deliveries_for(uow, screening_id=screening.id)))

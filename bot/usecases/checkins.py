@@ -1,4 +1,5 @@
 """The check-ins a treatment plans (bot.checkins.schedule), and a patient's /stop and /resume."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,11 +12,17 @@ from bot.store.uow import UnitOfWork
 from bot.usecases import use_case
 
 
-def _schedule_checkin(uow: UnitOfWork, patient_id: int, treatment_id: int, due_at: dt.datetime, kind: str,
-                      actor: str = "admin", now: Optional[dt.datetime] = None) -> ScheduledCheckin:
+def _schedule_checkin(
+    uow: UnitOfWork,
+    patient_id: int,
+    treatment_id: int,
+    due_at: dt.datetime,
+    kind: str,
+    actor: str = "admin",
+    now: Optional[dt.datetime] = None,
+) -> ScheduledCheckin:
     checkin = repository.add_checkin(uow, patient_id, due_at, kind, treatment_id=treatment_id)
-    repository.audit(uow, "checkin", checkin.id, "scheduled", actor, {"kind": kind, "due_at": due_at.isoformat()},
-                     now)
+    repository.audit(uow, "checkin", checkin.id, "scheduled", actor, {"kind": kind, "due_at": due_at.isoformat()}, now)
     return checkin
 
 
@@ -34,12 +41,16 @@ def _schedule_treatment_checkins(
     """
     now = now or utcnow()
     planned = plan_checkins(treatment.performed_at, treatment.area, checkin_hours, maintenance_days)
-    return [_schedule_checkin(uow, treatment.patient_id, treatment.id, p.due_at, p.kind, actor=actor, now=now)
-            for p in planned if p.due_at > now]
+    return [
+        _schedule_checkin(uow, treatment.patient_id, treatment.id, p.due_at, p.kind, actor=actor, now=now)
+        for p in planned
+        if p.due_at > now
+    ]
 
 
-def _set_checkins_paused(uow: UnitOfWork, patient_id: int, paused: bool, actor: Optional[str] = None,
-                         now: Optional[dt.datetime] = None) -> int:
+def _set_checkins_paused(
+    uow: UnitOfWork, patient_id: int, paused: bool, actor: Optional[str] = None, now: Optional[dt.datetime] = None
+) -> int:
     """Pause (/stop) or resume (/resume) the patient's pending check-ins. Returns how many changed.
 
     When resuming with `now` given, only check-ins still in the future are resumed; those that fell due while
@@ -53,8 +64,15 @@ def _set_checkins_paused(uow: UnitOfWork, patient_id: int, paused: bool, actor: 
         detail["skipped_while_paused"] = repository.skip_paused_checkins_due_by(uow, patient_id, now)
         due_after = now
     changed = repository.set_pending_checkins_paused(uow, patient_id, paused, due_after)
-    repository.audit(uow, "patient", patient_id, "checkins_paused" if paused else "checkins_resumed",
-                     actor or f"patient:{patient_id}", {"checkins": changed, **detail}, now)
+    repository.audit(
+        uow,
+        "patient",
+        patient_id,
+        "checkins_paused" if paused else "checkins_resumed",
+        actor or f"patient:{patient_id}",
+        {"checkins": changed, **detail},
+        now,
+    )
     return changed
 
 

@@ -1,4 +1,5 @@
 """Checks the use cases make on what a clinic user typed; each failure says what to fix (bot.store.errors)."""
+
 from __future__ import annotations
 
 import datetime as dt

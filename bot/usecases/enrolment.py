@@ -1,4 +1,5 @@
 """Practitioners, patients, treatments, and the one-time codes that link a patient's Telegram chat."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,21 +25,33 @@ class NewPatient:
 
 
 # Practitioners --------------------------------------------------------------------------------------------------
-def _add_practitioner(uow: UnitOfWork, name: str, role: str = "treating", chat_id: Optional[int] = None,
-                      active: bool = True, actor: str = "admin") -> Practitioner:
+def _add_practitioner(
+    uow: UnitOfWork,
+    name: str,
+    role: str = "treating",
+    chat_id: Optional[int] = None,
+    active: bool = True,
+    actor: str = "admin",
+) -> Practitioner:
     name = checks.required_text(name, "Practitioner name")
     checks.choice(role, ROLES, "role")
     if chat_id is not None and repository.practitioner_for_chat(uow, chat_id) is not None:
         raise errors.DuplicateChatId(f"Telegram chat id {chat_id} already belongs to another practitioner.")
     practitioner = repository.add_practitioner(uow, name, role, chat_id, active, utcnow())
-    repository.audit(uow, "practitioner", practitioner.id, "created", actor,
-                     {"role": role, "has_chat": chat_id is not None})
+    repository.audit(
+        uow, "practitioner", practitioner.id, "created", actor, {"role": role, "has_chat": chat_id is not None}
+    )
     return practitioner
 
 
-def _update_practitioner(uow: UnitOfWork, practitioner_id: int, chat_id: Optional[int] = None,
-                         role: Optional[str] = None, active: Optional[bool] = None,
-                         actor: str = "admin") -> Practitioner:
+def _update_practitioner(
+    uow: UnitOfWork,
+    practitioner_id: int,
+    chat_id: Optional[int] = None,
+    role: Optional[str] = None,
+    active: Optional[bool] = None,
+    actor: str = "admin",
+) -> Practitioner:
     """Change what is given (None leaves a field as it is): add a chat id later, change role, deactivate."""
     practitioner = repository.get_practitioner(uow, practitioner_id)
     changes: Dict[str, Any] = {}
@@ -79,8 +92,13 @@ get_practitioner = use_case(_get_practitioner)
 
 
 # Patients and treatments ------------------------------------------------------------------------------------------
-def _add_patient(uow: UnitOfWork, display_name: str, phone: Optional[str] = None,
-                 now: Optional[dt.datetime] = None, actor: str = "admin") -> Patient:
+def _add_patient(
+    uow: UnitOfWork,
+    display_name: str,
+    phone: Optional[str] = None,
+    now: Optional[dt.datetime] = None,
+    actor: str = "admin",
+) -> Patient:
     """Register a patient with no treatment yet (one coming for a first appointment); see also new_link_code."""
     now = now or utcnow()
     patient = repository.add_patient(uow, checks.required_text(display_name, "Patient name"), phone or None, now)
@@ -88,9 +106,17 @@ def _add_patient(uow: UnitOfWork, display_name: str, phone: Optional[str] = None
     return patient
 
 
-def _add_treatment(uow: UnitOfWork, patient_id: int, performed_at: dt.datetime, area: str, method: str,
-                   practitioner_id: int, product_batch: Optional[str] = None, now: Optional[dt.datetime] = None,
-                   actor: str = "admin") -> Treatment:
+def _add_treatment(
+    uow: UnitOfWork,
+    patient_id: int,
+    performed_at: dt.datetime,
+    area: str,
+    method: str,
+    practitioner_id: int,
+    product_batch: Optional[str] = None,
+    now: Optional[dt.datetime] = None,
+    actor: str = "admin",
+) -> Treatment:
     now = now or utcnow()
     checks.treatment(uow, patient_id, practitioner_id, area, method)
     checks.aware(performed_at, "Treatment time", "2026-11-24T14:30+00:00")
@@ -98,11 +124,18 @@ def _add_treatment(uow: UnitOfWork, patient_id: int, performed_at: dt.datetime, 
         raise errors.TreatmentInFuture(
             f"Treatment time {performed_at.isoformat()} is in the future; enter when it was performed."
         )
-    treatment = repository.add_treatment(uow, patient_id, practitioner_id, performed_at, area, method,
-                                         product_batch or None, now)
-    repository.audit(uow, "treatment", treatment.id, "created", actor,
-                     {"patient_id": patient_id, "practitioner_id": practitioner_id, "area": area, "method": method},
-                     now)
+    treatment = repository.add_treatment(
+        uow, patient_id, practitioner_id, performed_at, area, method, product_batch or None, now
+    )
+    repository.audit(
+        uow,
+        "treatment",
+        treatment.id,
+        "created",
+        actor,
+        {"patient_id": patient_id, "practitioner_id": practitioner_id, "area": area, "method": method},
+        now,
+    )
     return treatment
 
 
@@ -129,8 +162,9 @@ def _add_patient_with_treatment(
     """
     now = now or utcnow()
     patient = _add_patient(uow, display_name, phone, now=now, actor=actor)
-    treatment = _add_treatment(uow, patient.id, performed_at, area, method, practitioner_id, product_batch,
-                               now=now, actor=actor)
+    treatment = _add_treatment(
+        uow, patient.id, performed_at, area, method, practitioner_id, product_batch, now=now, actor=actor
+    )
     code = _new_link_code(uow, patient.id, link_code_ttl, now=now, actor=actor)
     if checkin_hours is not None or maintenance_days:
         _schedule_treatment_checkins(uow, treatment, checkin_hours or (), maintenance_days, now=now, actor=actor)
@@ -154,22 +188,34 @@ patient_for_chat = use_case(_patient_for_chat)
 
 
 # Link codes and chat links -----------------------------------------------------------------------------------------
-def _new_link_code(uow: UnitOfWork, patient_id: int, ttl: dt.timedelta = DEFAULT_LINK_CODE_TTL,
-                   now: Optional[dt.datetime] = None, actor: str = "admin") -> LinkCode:
+def _new_link_code(
+    uow: UnitOfWork,
+    patient_id: int,
+    ttl: dt.timedelta = DEFAULT_LINK_CODE_TTL,
+    now: Optional[dt.datetime] = None,
+    actor: str = "admin",
+) -> LinkCode:
     """A fresh one-time code; the patient's older unused codes stop working (only the newest code links).
     token_urlsafe only uses A-Z a-z 0-9 _ -, what Telegram's ?start= accepts."""
     now = now or utcnow()
     repository.get_patient(uow, patient_id)
     revoked = _revoke_unused_codes(uow, patient_id, now, actor)
     code = repository.add_link_code(uow, secrets.token_urlsafe(16), patient_id, now, now + ttl)
-    repository.audit(uow, "link_code", code.id, "created", actor,
-                     {"patient_id": patient_id, "revoked_codes": revoked, "expires_at": code.expires_at.isoformat()},
-                     now)
+    repository.audit(
+        uow,
+        "link_code",
+        code.id,
+        "created",
+        actor,
+        {"patient_id": patient_id, "revoked_codes": revoked, "expires_at": code.expires_at.isoformat()},
+        now,
+    )
     return code
 
 
-def _revoke_unused_codes(uow: UnitOfWork, patient_id: int, now: dt.datetime, actor: str,
-                         keep: Optional[int] = None) -> int:
+def _revoke_unused_codes(
+    uow: UnitOfWork, patient_id: int, now: dt.datetime, actor: str, keep: Optional[int] = None
+) -> int:
     revoked = 0
     for old in repository.live_link_codes_for_update(uow, patient_id, now):
         if old.id == keep:
@@ -231,8 +277,13 @@ def _redeem_link_code(uow: UnitOfWork, code: str, chat_id: int, now: Optional[dt
     return repository.get_patient(uow, patient_id)
 
 
-def _issue_link_code(uow: UnitOfWork, patient_id: int, ttl: dt.timedelta = DEFAULT_LINK_CODE_TTL,
-                     actor: str = "admin", unlink_now: bool = False) -> Tuple[LinkCode, int]:
+def _issue_link_code(
+    uow: UnitOfWork,
+    patient_id: int,
+    ttl: dt.timedelta = DEFAULT_LINK_CODE_TTL,
+    actor: str = "admin",
+    unlink_now: bool = False,
+) -> Tuple[LinkCode, int]:
     """A new link for a patient (a new phone, a lost link): (the code, how many chats were unlinked now).
     unlink_now: the patient's chats lose the link at once instead of when the new code is used."""
     repository.get_patient(uow, patient_id)
@@ -240,8 +291,13 @@ def _issue_link_code(uow: UnitOfWork, patient_id: int, ttl: dt.timedelta = DEFAU
     return _new_link_code(uow, patient_id, ttl, actor=actor), unlinked
 
 
-def _add_patient_with_link(uow: UnitOfWork, display_name: str, phone: Optional[str] = None,
-                           ttl: dt.timedelta = DEFAULT_LINK_CODE_TTL, actor: str = "admin") -> Tuple[Patient, LinkCode]:
+def _add_patient_with_link(
+    uow: UnitOfWork,
+    display_name: str,
+    phone: Optional[str] = None,
+    ttl: dt.timedelta = DEFAULT_LINK_CODE_TTL,
+    actor: str = "admin",
+) -> Tuple[Patient, LinkCode]:
     """Register a patient with no treatment yet (a first appointment ahead) and the code that links their chat."""
     patient = _add_patient(uow, display_name, phone, actor=actor)
     return patient, _new_link_code(uow, patient.id, ttl, actor=actor)

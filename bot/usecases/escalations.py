@@ -4,6 +4,7 @@ The state changes follow bot.escalation.states; who is alerted follows bot.escal
 outbox rows written in the same transaction as the change, so an alert is never lost between "stored" and
 "queued"; the notifier sends them.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
+from bot import views
 from bot.escalation import states
 from bot.escalation.policy import INITIAL, PATIENT_ACK_NOTICE, EscalationPolicy, PractitionerRef
 from bot.escalation.states import EscalationState
@@ -19,7 +21,6 @@ from bot.store.models import AlertDelivery, Escalation, Practitioner, SymptomRep
 from bot.store.uow import UnitOfWork
 from bot.triage.model import Level
 from bot.usecases import use_case
-from bot import views
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,12 @@ class EscalationChange:
 
 
 def practitioner_ref(practitioner: Practitioner) -> PractitionerRef:
-    return PractitionerRef(id=practitioner.id, role=practitioner.role, chat_id=practitioner.telegram_chat_id,
-                           active=bool(practitioner.active))
+    return PractitionerRef(
+        id=practitioner.id,
+        role=practitioner.role,
+        chat_id=practitioner.telegram_chat_id,
+        active=bool(practitioner.active),
+    )
 
 
 def staff_refs(uow: UnitOfWork) -> Tuple[PractitionerRef, ...]:
@@ -46,37 +51,53 @@ def staff_refs(uow: UnitOfWork) -> Tuple[PractitionerRef, ...]:
     return tuple(practitioner_ref(p) for p in repository.list_practitioners(uow, active_only=True))
 
 
-def open_for_report(uow: UnitOfWork, report: SymptomReport, treatment: Optional[Treatment], now: dt.datetime,
-                    policy: EscalationPolicy) -> Tuple[Escalation, List[AlertDelivery]]:
+def open_for_report(
+    uow: UnitOfWork, report: SymptomReport, treatment: Optional[Treatment], now: dt.datetime, policy: EscalationPolicy
+) -> Tuple[Escalation, List[AlertDelivery]]:
     """Open the escalation of an escalating report and queue its first alerts (inside the report's transaction)."""
     escalation = repository.add_escalation(uow, report, EscalationState.OPEN.value, now)
     treating = practitioner_ref(treatment.practitioner) if treatment is not None else None
     recipients = policy.initial_recipients(Level(report.level), treating, staff_refs(uow))
-    repository.audit(uow, "escalation", escalation.id, "opened", "system:triage",
-                     {"level": report.level, "report_id": report.id, "recipients": [p.id for p in recipients]}, now)
+    repository.audit(
+        uow,
+        "escalation",
+        escalation.id,
+        "opened",
+        "system:triage",
+        {"level": report.level, "report_id": report.id, "recipients": [p.id for p in recipients]},
+        now,
+    )
     if not recipients:
         # Nobody can be reached by Telegram: the escalation stays open and visible in `aftercare escalations`.
         log.error("escalation %s has no reachable practitioner (add one with a chat id)", escalation.id)
     for person in recipients:
-        repository.queue_delivery(uow, escalation.id, f"practitioner:{person.id}", person.chat_id, INITIAL, 0, now,
-                                  practitioner_id=person.id)
+        repository.queue_delivery(
+            uow, escalation.id, f"practitioner:{person.id}", person.chat_id, INITIAL, 0, now, practitioner_id=person.id
+        )
     return escalation, repository.deliveries_for(uow, escalation_id=escalation.id)
 
 
-def _acknowledge(uow: UnitOfWork, escalation_id: int, practitioner_id: int,
-                 now: Optional[dt.datetime] = None) -> EscalationChange:
+def _acknowledge(
+    uow: UnitOfWork, escalation_id: int, practitioner_id: int, now: Optional[dt.datetime] = None
+) -> EscalationChange:
     """Mark an escalation as seen by a practitioner, stop the reminders, and tell the patient."""
     return _apply(uow, states.acknowledge, escalation_id, practitioner_id, None, now or utcnow())
 
 
-def _resolve(uow: UnitOfWork, escalation_id: int, practitioner_id: int, note: Optional[str] = None,
-             now: Optional[dt.datetime] = None) -> EscalationChange:
+def _resolve(
+    uow: UnitOfWork,
+    escalation_id: int,
+    practitioner_id: int,
+    note: Optional[str] = None,
+    now: Optional[dt.datetime] = None,
+) -> EscalationChange:
     """Close an escalation (acknowledging it first if nobody had)."""
     return _apply(uow, states.resolve, escalation_id, practitioner_id, note, now or utcnow())
 
 
-def _apply(uow: UnitOfWork, action: Any, escalation_id: int, practitioner_id: int, note: Optional[str],
-           now: dt.datetime) -> EscalationChange:
+def _apply(
+    uow: UnitOfWork, action: Any, escalation_id: int, practitioner_id: int, note: Optional[str], now: dt.datetime
+) -> EscalationChange:
     practitioner = repository.get_practitioner(uow, practitioner_id)
     escalation = repository.escalation_for_update(uow, escalation_id)
     transition: states.Transition = action(escalation.state)
@@ -88,8 +109,9 @@ def _apply(uow: UnitOfWork, action: Any, escalation_id: int, practitioner_id: in
         escalation.acknowledged_by = practitioner.id
         escalation.acknowledged_at = now
         cancelled = repository.cancel_pending_deliveries(uow, escalation.id, REMINDER_KINDS)
-        repository.audit(uow, "escalation", escalation.id, "acknowledged", actor, {"reminders_cancelled": cancelled},
-                         now)
+        repository.audit(
+            uow, "escalation", escalation.id, "acknowledged", actor, {"reminders_cancelled": cancelled}, now
+        )
         _queue_patient_notice(uow, escalation, now)
     if transition.after is EscalationState.RESOLVED:
         escalation.state = EscalationState.RESOLVED.value
@@ -105,11 +127,13 @@ def _queue_patient_notice(uow: UnitOfWork, escalation: Escalation, now: dt.datet
     patient_id = repository.get_report(uow, escalation.report_id).patient_id
     link = repository.latest_chat_link(uow, patient_id)
     if link is None:
-        repository.audit(uow, "escalation", escalation.id, "patient_not_notified", "system:store",
-                         {"reason": "no linked chat"}, now)
+        repository.audit(
+            uow, "escalation", escalation.id, "patient_not_notified", "system:store", {"reason": "no linked chat"}, now
+        )
         return
-    repository.queue_delivery(uow, escalation.id, f"patient:{patient_id}", link.telegram_chat_id,
-                              PATIENT_ACK_NOTICE, 0, now)
+    repository.queue_delivery(
+        uow, escalation.id, f"patient:{patient_id}", link.telegram_chat_id, PATIENT_ACK_NOTICE, 0, now
+    )
 
 
 def _open_escalations(uow: UnitOfWork, include_acknowledged: bool = True) -> List[Escalation]:

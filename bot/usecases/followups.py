@@ -7,6 +7,7 @@ them to phone the clinic or emergency services themselves; the dedupe key makes 
 Safe to run from several processes at once: each row is inserted with ON CONFLICT DO NOTHING on the dedupe
 key (escalation, recipient, kind, round), so the second process inserts nothing.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,8 +34,15 @@ def schedule_followups(uow: UnitOfWork, now: dt.datetime, policy: Optional[Escal
         for followup in policy.due_followups(state, now):
             person = people[followup.practitioner_id]
             inserted += repository.queue_delivery(
-                uow, state.escalation_id, f"practitioner:{person.id}", person.chat_id, followup.kind,
-                followup.round, now, practitioner_id=person.id, actor="system:followups",
+                uow,
+                state.escalation_id,
+                f"practitioner:{person.id}",
+                person.chat_id,
+                followup.kind,
+                followup.round,
+                now,
+                practitioner_id=person.id,
+                actor="system:followups",
             )
         if policy.nobody_reachable(state):
             inserted += mark_unreachable(uow, state, now)
@@ -50,20 +58,46 @@ def mark_unreachable(uow: UnitOfWork, state: EscalationSnapshot, now: dt.datetim
     if escalation.state != EscalationState.OPEN or escalation.unreachable_at is not None:
         return 0
     escalation.unreachable_at = now
-    repository.audit(uow, "escalation", escalation.id, "unreachable", "system:followups",
-                     {"failed_practitioners": sorted(state.failed)}, now)
+    repository.audit(
+        uow,
+        "escalation",
+        escalation.id,
+        "unreachable",
+        "system:followups",
+        {"failed_practitioners": sorted(state.failed)},
+        now,
+    )
     # Ids only: no patient name or words in the log.
-    log.error("escalation %s: no practitioner could be reached (failed: %s); telling the patient to phone "
-              "the clinic", escalation.id, sorted(state.failed) or "nobody to alert")
+    log.error(
+        "escalation %s: no practitioner could be reached (failed: %s); telling the patient to phone the clinic",
+        escalation.id,
+        sorted(state.failed) or "nobody to alert",
+    )
     patient_id = repository.get_report(uow, escalation.report_id).patient_id
     link = repository.latest_chat_link(uow, patient_id)
     if link is None:
-        repository.audit(uow, "escalation", escalation.id, "patient_not_notified", "system:followups",
-                         {"reason": "no linked chat"}, now)
+        repository.audit(
+            uow,
+            "escalation",
+            escalation.id,
+            "patient_not_notified",
+            "system:followups",
+            {"reason": "no linked chat"},
+            now,
+        )
         return 0
-    return int(repository.queue_delivery(uow, escalation.id, f"patient:{patient_id}", link.telegram_chat_id,
-                                         UNREACHABLE_NOTICE,
-                                         0, now, actor="system:followups"))
+    return int(
+        repository.queue_delivery(
+            uow,
+            escalation.id,
+            f"patient:{patient_id}",
+            link.telegram_chat_id,
+            UNREACHABLE_NOTICE,
+            0,
+            now,
+            actor="system:followups",
+        )
+    )
 
 
 def escalation_states(uow: UnitOfWork, staff: Tuple[PractitionerRef, ...]) -> List[EscalationSnapshot]:
@@ -72,17 +106,20 @@ def escalation_states(uow: UnitOfWork, staff: Tuple[PractitionerRef, ...]) -> Li
     queued: Dict[int, Set[Tuple[int, str, int]]] = {}
     failed: Dict[int, Set[int]] = {}
     for delivery in repository.practitioner_deliveries(uow, [escalation.id for escalation, _ in rows]):
-        queued.setdefault(delivery.escalation_id, set()).add((delivery.practitioner_id, delivery.kind,
-                                                               delivery.round))
+        queued.setdefault(delivery.escalation_id, set()).add((delivery.practitioner_id, delivery.kind, delivery.round))
         if delivery.status == "failed":
             failed.setdefault(delivery.escalation_id, set()).add(delivery.practitioner_id)
     return [
         EscalationSnapshot(
-            escalation_id=escalation.id, level=Level(escalation.level), state=escalation.state,
+            escalation_id=escalation.id,
+            level=Level(escalation.level),
+            state=escalation.state,
             created_at=escalation.created_at,
             treating=practitioner_ref(treating) if treating is not None else None,
-            staff=staff, queued=frozenset(queued.get(escalation.id, ())),
-            failed=frozenset(failed.get(escalation.id, ())), unreachable=escalation.unreachable_at is not None,
+            staff=staff,
+            queued=frozenset(queued.get(escalation.id, ())),
+            failed=frozenset(failed.get(escalation.id, ())),
+            unreachable=escalation.unreachable_at is not None,
         )
         for escalation, treating in rows
     ]

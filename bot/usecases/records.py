@@ -1,5 +1,6 @@
 """What staff and the triage read about a patient. A staff read of a patient's record is audited (who, which
 patient, when) in the same unit of work as the read."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,8 +13,9 @@ from bot.triage.model import PatientContext
 from bot.usecases import use_case
 
 
-def _view_patient(uow: UnitOfWork, patient_id: int, viewer: Optional[str] = None, recent: int = 5,
-                  now: Optional[dt.datetime] = None) -> Dict[str, Any]:
+def _view_patient(
+    uow: UnitOfWork, patient_id: int, viewer: Optional[str] = None, recent: int = 5, now: Optional[dt.datetime] = None
+) -> Dict[str, Any]:
     """views.patient_summary for staff (/patient ID); viewer ("practitioner:3") goes to the audit trail."""
     summary = views.patient_summary(uow, patient_id, recent)
     if viewer is not None:
@@ -21,8 +23,9 @@ def _view_patient(uow: UnitOfWork, patient_id: int, viewer: Optional[str] = None
     return summary
 
 
-def _export_patient(uow: UnitOfWork, patient_id: int, actor: Optional[str] = None,
-                    now: Optional[dt.datetime] = None) -> Dict[str, Any]:
+def _export_patient(
+    uow: UnitOfWork, patient_id: int, actor: Optional[str] = None, now: Optional[dt.datetime] = None
+) -> Dict[str, Any]:
     """views.patient_export (subject access requests, handover). actor ("cli:alice"): who exports; the export
     itself is in the audit trail, and in the export."""
     repository.get_patient(uow, patient_id)
@@ -32,8 +35,9 @@ def _export_patient(uow: UnitOfWork, patient_id: int, actor: Optional[str] = Non
     return views.patient_export(uow, patient_id)
 
 
-def _patient_context(uow: UnitOfWork, patient_id: int,
-                     now: Optional[dt.datetime] = None) -> Tuple[Optional[int], PatientContext]:
+def _patient_context(
+    uow: UnitOfWork, patient_id: int, now: Optional[dt.datetime] = None
+) -> Tuple[Optional[int], PatientContext]:
     """(latest treatment id, what the triage core should know about the patient's latest treatment)."""
     return views.patient_context(uow, patient_id, now)
 

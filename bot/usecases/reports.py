@@ -1,4 +1,5 @@
 """A patient's report, with the triage decision, and the photos they send."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,18 +38,27 @@ def _record_report(
     checks.choice(source, REPORT_SOURCES, "source")
     repository.get_patient(uow, patient_id)
     treatment = repository.get_treatment(uow, treatment_id) if treatment_id is not None else None
-    report = repository.add_report(uow, patient_id, treatment_id, text, decision.findings, decision.level.value,
-                                   decision.criteria, source, now)
-    repository.audit(uow, "symptom_report", report.id, "recorded", f"patient:{patient_id}",
-                     {"level": decision.level.value, "criteria": list(decision.criteria), "source": source}, now)
+    report = repository.add_report(
+        uow, patient_id, treatment_id, text, decision.findings, decision.level.value, decision.criteria, source, now
+    )
+    repository.audit(
+        uow,
+        "symptom_report",
+        report.id,
+        "recorded",
+        f"patient:{patient_id}",
+        {"level": decision.level.value, "criteria": list(decision.criteria), "source": source},
+        now,
+    )
     if not decision.level.escalates:
         return RecordedReport(report, None)
     escalation, deliveries = escalations.open_for_report(uow, report, treatment, now, policy or EscalationPolicy())
     return RecordedReport(report, escalation, tuple(deliveries))
 
 
-def _reports_since(uow: UnitOfWork, patient_id: int, since: dt.datetime,
-                   source: Optional[str] = None) -> List[Tuple[SymptomReport, Optional[Escalation]]]:
+def _reports_since(
+    uow: UnitOfWork, patient_id: int, since: dt.datetime, source: Optional[str] = None
+) -> List[Tuple[SymptomReport, Optional[Escalation]]]:
     """The patient's reports received at or after `since` (oldest first), each with its escalation if any.
 
     The gateway's safety net uses it to see whether Rasa's triage action recorded a message before failing."""
@@ -74,10 +84,18 @@ def _attach_photo(
     if escalation_id is None and report_id is None:
         unresolved = repository.patient_escalations_not_in(uow, patient_id, EscalationState.RESOLVED.value)
         escalation_id = unresolved[0].id if unresolved else None
-    photo = repository.add_photo(uow, patient_id, checks.required_text(file_id, "file_id"), report_id,
-                                 escalation_id, caption or None, now)
-    repository.audit(uow, "photo", photo.id, "attached", f"patient:{patient_id}",
-                     {"report_id": report_id, "escalation_id": escalation_id}, now)
+    photo = repository.add_photo(
+        uow, patient_id, checks.required_text(file_id, "file_id"), report_id, escalation_id, caption or None, now
+    )
+    repository.audit(
+        uow,
+        "photo",
+        photo.id,
+        "attached",
+        f"patient:{patient_id}",
+        {"report_id": report_id, "escalation_id": escalation_id},
+        now,
+    )
     return photo
 
 

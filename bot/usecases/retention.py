@@ -11,6 +11,7 @@ erased).
 `aftercare patient erase ID` and `aftercare purge` (bot.cli.admin) use this; so does the gateway, once a day,
 through `RetentionPurger` (started in bot.bootstrap.gateway with the notifier).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -65,8 +66,14 @@ def preview(session_factory, conversations: ConversationStore, patient_id: int) 
     return {"rows": rows, "conversation_events": events}
 
 
-def erase(session_factory, conversations: ConversationStore, patient_id: int, actor: str,
-          reason: str = "request", now: Optional[dt.datetime] = None) -> Erasure:
+def erase(
+    session_factory,
+    conversations: ConversationStore,
+    patient_id: int,
+    actor: str,
+    reason: str = "request",
+    now: Optional[dt.datetime] = None,
+) -> Erasure:
     """Erase the patient's records (committed) and then their conversation. Raises UnknownPatient only for an id
     that never was a patient's (no tombstone)."""
     now = now or utcnow()
@@ -87,8 +94,9 @@ def erase(session_factory, conversations: ConversationStore, patient_id: int, ac
         log.error("patient %s: records erased, but the conversation was not: %s", patient_id, error)
     with UnitOfWork(session_factory) as uow:
         if events is None:
-            repository.audit(uow, "patient", patient_id, "conversation_not_erased", actor,
-                             {"reason": "store unreachable"}, now)
+            repository.audit(
+                uow, "patient", patient_id, "conversation_not_erased", actor, {"reason": "store unreachable"}, now
+            )
         else:
             repository.audit(uow, "patient", patient_id, "conversation_erased", actor, {"events": events}, now)
         uow.commit()
@@ -101,23 +109,26 @@ def _erase_records(uow: UnitOfWork, patient_id: int, actor: str, reason: str, no
     words, no health data). Returns those counts."""
     rows = repository.patient_rows(uow, patient_id)
     repository.delete_patient_rows(uow, rows)
-    repository.audit(uow, "patient", patient_id, repository.ERASED, actor, {"reason": reason, "rows": rows.counts},
-                     now)
+    repository.audit(uow, "patient", patient_id, repository.ERASED, actor, {"reason": reason, "rows": rows.counts}, now)
     uow.flush()
     log.info("patient %s erased by %s (%s)", patient_id, actor, reason)
     return rows.counts
 
 
-def due_for_purge(session_factory, conversations: ConversationStore, retention_days: int,
-                  now: Optional[dt.datetime] = None) -> List[int]:
+def due_for_purge(
+    session_factory, conversations: ConversationStore, retention_days: int, now: Optional[dt.datetime] = None
+) -> List[int]:
     """Patients whose last treatment, last message (to the clinic's records or in the conversation) and every
     other activity are older than `retention_days`. Raises ConversationStoreUnavailable: a patient who only chatted
     recently must not be purged because the conversation store could not be asked."""
     now = now or utcnow()
     cutoff = now - dt.timedelta(days=retention_days)
     with UnitOfWork(session_factory) as uow:
-        candidates = [patient_id for patient_id in repository.list_patient_ids(uow)
-                      if repository.last_activity(uow, patient_id) < cutoff]
+        candidates = [
+            patient_id
+            for patient_id in repository.list_patient_ids(uow)
+            if repository.last_activity(uow, patient_id) < cutoff
+        ]
     due = []
     for patient_id in candidates:
         last_said = conversations.last_event_at(patient_id)
@@ -126,8 +137,14 @@ def due_for_purge(session_factory, conversations: ConversationStore, retention_d
     return due
 
 
-def purge(session_factory, conversations: ConversationStore, retention_days: int,
-          now: Optional[dt.datetime] = None, actor: str = SYSTEM_ACTOR, dry_run: bool = False) -> PurgeResult:
+def purge(
+    session_factory,
+    conversations: ConversationStore,
+    retention_days: int,
+    now: Optional[dt.datetime] = None,
+    actor: str = SYSTEM_ACTOR,
+    dry_run: bool = False,
+) -> PurgeResult:
     """Erase every patient due_for_purge (retention_days 0 = keep everything: nothing happens)."""
     if retention_days <= 0:
         return PurgeResult(None)
@@ -140,8 +157,9 @@ def purge(session_factory, conversations: ConversationStore, retention_days: int
         return PurgeResult(cutoff, error=str(error))
     if dry_run:
         return PurgeResult(cutoff, [Erasure(patient_id, {}, None) for patient_id in due])
-    erased = [erase(session_factory, conversations, patient_id, actor, reason="retention", now=now)
-              for patient_id in due]
+    erased = [
+        erase(session_factory, conversations, patient_id, actor, reason="retention", now=now) for patient_id in due
+    ]
     if erased:
         log.info("retention purge: %d patient(s) inactive since before %s erased", len(erased), cutoff.date())
     return PurgeResult(cutoff, erased)
@@ -155,9 +173,16 @@ class RetentionPurger:
     """Runs `purge` once a day in the gateway (first a minute after start). Never raises: a failed purge is
     logged and tried again the next day."""
 
-    def __init__(self, session_factory, conversations: Optional[ConversationStore], retention_days: int,
-                 clock: Clock = utcnow, sleep: Sleep = asyncio.sleep, interval: dt.timedelta = PURGE_INTERVAL,
-                 first_delay: float = 60.0):
+    def __init__(
+        self,
+        session_factory,
+        conversations: Optional[ConversationStore],
+        retention_days: int,
+        clock: Clock = utcnow,
+        sleep: Sleep = asyncio.sleep,
+        interval: dt.timedelta = PURGE_INTERVAL,
+        first_delay: float = 60.0,
+    ):
         self.session_factory = session_factory
         self.conversations = conversations
         self.retention_days = retention_days
@@ -174,8 +199,9 @@ class RetentionPurger:
             self.runs.append(result)
             return result
         try:
-            result = await asyncio.to_thread(purge, self.session_factory, self.conversations, self.retention_days,
-                                             self.clock())
+            result = await asyncio.to_thread(
+                purge, self.session_factory, self.conversations, self.retention_days, self.clock()
+            )
         except Exception as error:  # the gateway must keep running; tomorrow's run tries again
             log.exception("retention purge failed")
             result = PurgeResult(None, error=f"{type(error).__name__}")

@@ -3,6 +3,7 @@
 `aftercare doctor` shows it in full; the gateway warns at start (bot.telegram.app) when nobody at all, or nobody
 standing in for the treating practitioner, has a Telegram chat id.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,12 +28,15 @@ def alerting_problems(staff: Sequence[Staff]) -> List[str]:
     reachable = [p for p in staff if p.chat_id is not None]
     fix = "add one with `.venv/bin/aftercare practitioner add --name ... --chat-id ... --role {role}`"
     if not reachable:
-        return ["no active practitioner with a Telegram chat id: nobody can be alerted; "
-                + fix.format(role="treating")]
+        return ["no active practitioner with a Telegram chat id: nobody can be alerted; " + fix.format(role="treating")]
     problems = []
-    for role, why in (("treating", "patients' alerts have nobody to go to first"),
-                      ("on_call", "nobody is paged when the treating practitioner cannot be reached, and "
-                                  "emergencies reach one person only")):
+    for role, why in (
+        ("treating", "patients' alerts have nobody to go to first"),
+        (
+            "on_call",
+            "nobody is paged when the treating practitioner cannot be reached, and emergencies reach one person only",
+        ),
+    ):
         if not any(p.role == role for p in reachable):
             problems.append(f"no active {role} practitioner with a chat id ({why}); " + fix.format(role=role))
     return problems
@@ -48,13 +52,15 @@ def startup_warnings(session_factory: object) -> List[str]:
     practitioner (no active on-call or backup practitioner with a chat id). [] when alerts can find a person."""
     reachable = [p for p in active_staff(session_factory) if p.chat_id is not None]
     if not reachable:
-        return ["no active practitioner has a Telegram chat id: NOBODY can be alerted about a red flag. Add one: "
-                "`.venv/bin/aftercare practitioner add --name ... --chat-id ... --role treating` "
-                "(then run `.venv/bin/aftercare doctor`)"]
+        return [
+            "no active practitioner has a Telegram chat id: NOBODY can be alerted about a red flag. Add one: "
+            "`.venv/bin/aftercare practitioner add --name ... --chat-id ... --role treating` "
+            "(then run `.venv/bin/aftercare doctor`)"
+        ]
     if not any(p.role in ("on_call", "backup") for p in reachable):
-        return ["no active on-call or backup practitioner has a Telegram chat id: when the treating practitioner "
-                "cannot be reached, nobody else is alerted. Add one with `.venv/bin/aftercare practitioner add "
-                "--name ... --chat-id ... --role on_call` (then run `.venv/bin/aftercare doctor`)"]
+        return [
+            "no active on-call or backup practitioner has a Telegram chat id: when the treating practitioner "
+            "cannot be reached, nobody else is alerted. Add one with `.venv/bin/aftercare practitioner add "
+            "--name ... --chat-id ... --role on_call` (then run `.venv/bin/aftercare doctor`)"
+        ]
     return []
-
-

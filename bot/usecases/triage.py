@@ -6,6 +6,7 @@ Rasa's actions, the Telegram gateway's safety net and the triage CLI all go thro
 
 Nothing here is built at import time: the composition root (bot.bootstrap.clinic_service) builds the service.
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,8 +53,21 @@ def intent_name(parsed_message: Mapping[str, Any]) -> Optional[str]:
 # DIET intents that read as a report even when no symptom was recognised ("something is wrong with my eye").
 REPORT_INTENTS = frozenset({"report_symptom", "emergency"})
 # Intents that are not reports, whatever they name ("thanks, treatment yesterday went well").
-NOT_REPORT_INTENTS = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "ask_aftercare",
-                                "stop", "start_screening", "all_good", "out_of_scope"})
+NOT_REPORT_INTENTS = frozenset(
+    {
+        "greet",
+        "goodbye",
+        "thank",
+        "affirm",
+        "deny",
+        "bot_challenge",
+        "ask_aftercare",
+        "stop",
+        "start_screening",
+        "all_good",
+        "out_of_scope",
+    }
+)
 _REPORT_HINTS = frozenset({"body_area", "treatment_method", "time_expression"})
 
 
@@ -148,8 +162,11 @@ class ClinicService:
         # "Vision fine, breathing fine" names emergencies only to deny them, "my bf fainted" someone else's: no
         # stated emergency. Words that name no symptom at all still count.
         denies_everything = bool(new.findings) and not any(f.current for f in new.findings)
-        if (intent == "emergency" and (intent_confidence or 0.0) >= STATED_EMERGENCY_CONFIDENCE
-                and not denies_everything):
+        if (
+            intent == "emergency"
+            and (intent_confidence or 0.0) >= STATED_EMERGENCY_CONFIDENCE
+            and not denies_everything
+        ):
             new = replace(new, stated_emergency=True)
         if pending is None and not leave_out:
             new = replace(new, unexplained_concern=unexplained_concern(text, entities, intent))
@@ -167,17 +184,30 @@ class ClinicService:
         """Store the report; an escalation and its alerts are written in the same transaction (the outbox)."""
         if outcome.patient_id is None or self.session_factory is None:
             if outcome.decision.level.escalates:
-                logger.warning("escalating report from an unlinked sender could not be recorded (level=%s)",
-                               outcome.decision.level.value)
+                logger.warning(
+                    "escalating report from an unlinked sender could not be recorded (level=%s)",
+                    outcome.decision.level.value,
+                )
             return Recorded(None, None)
         recorded = reports.record_report(
-            UnitOfWork(self.session_factory), outcome.patient_id, outcome.treatment_id, outcome.text,
-            outcome.decision, source, policy=EscalationPolicy.from_settings(self.settings),
+            UnitOfWork(self.session_factory),
+            outcome.patient_id,
+            outcome.treatment_id,
+            outcome.text,
+            outcome.decision,
+            source,
+            policy=EscalationPolicy.from_settings(self.settings),
         )
-        result = Recorded(recorded.report.id, recorded.escalation.id if recorded.escalation else None,
-                          len(recorded.deliveries))
-        logger.info("report %s recorded: level=%s criteria=%s escalation=%s", result.report_id,
-                    outcome.decision.level.value, ",".join(outcome.decision.criteria), result.escalation_id)
+        result = Recorded(
+            recorded.report.id, recorded.escalation.id if recorded.escalation else None, len(recorded.deliveries)
+        )
+        logger.info(
+            "report %s recorded: level=%s criteria=%s escalation=%s",
+            result.report_id,
+            outcome.decision.level.value,
+            ",".join(outcome.decision.criteria),
+            result.escalation_id,
+        )
         return result
 
     def record_screening(self, sender_id: Optional[str], answers: Mapping[str, str]) -> ScreeningRecorded:
@@ -186,12 +216,18 @@ class ClinicService:
         advice = screening_items.needs_rescheduling_advice(answers)
         patient_id = patient_id_from_sender(sender_id)
         if patient_id is None or self.session_factory is None:
-            logger.warning("screening from an unlinked sender could not be recorded (%d item(s) to review)",
-                           len(to_review))
+            logger.warning(
+                "screening from an unlinked sender could not be recorded (%d item(s) to review)", len(to_review)
+            )
             return ScreeningRecorded(None, to_review, advice)
-        recorded = appointments.record_screening(UnitOfWork(self.session_factory), patient_id, answers,
-                                                 policy=EscalationPolicy.from_settings(self.settings))
+        recorded = appointments.record_screening(
+            UnitOfWork(self.session_factory), patient_id, answers, policy=EscalationPolicy.from_settings(self.settings)
+        )
         screening_id = recorded.screening.id
-        logger.info("screening %s recorded: %d item(s) to review, %d alert(s) queued", screening_id,
-                    len(to_review), len(recorded.deliveries))
+        logger.info(
+            "screening %s recorded: %d item(s) to review, %d alert(s) queued",
+            screening_id,
+            len(to_review),
+            len(recorded.deliveries),
+        )
         return ScreeningRecorded(screening_id, to_review, advice)

@@ -4,6 +4,7 @@ Latency is measured around each request with time.perf_counter(). Several Rasa w
 per MESSAGE (not per patient): consecutive messages of one conversation then reach different workers, and only
 the shared lock store keeps them in order, which is what the event check at the end verifies.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,8 +39,9 @@ class Ledger:
         checked = {s: t for s, t in self.sent.items() if s not in self.failed}
         recorded: Dict[str, List[str]] = {}
         for sender in checked:
-            response = await client.get(f"{base_url}/conversations/{sender}/tracker",
-                                        params={"include_events": "ALL"}, timeout=60)
+            response = await client.get(
+                f"{base_url}/conversations/{sender}/tracker", params={"include_events": "ALL"}, timeout=60
+            )
             response.raise_for_status()
             recorded[sender] = [e.get("text") for e in response.json().get("events", []) if e.get("event") == "user"]
         result = compare_events(checked, recorded)
@@ -69,8 +71,9 @@ class RestLoad:
         self.ledger = ledger
         self.timeout = timeout
         self._next_url = itertools.count()
-        self.client = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=256,
-                                                                             max_keepalive_connections=256))
+        self.client = httpx.AsyncClient(
+            timeout=timeout, limits=httpx.Limits(max_connections=256, max_keepalive_connections=256)
+        )
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -98,8 +101,11 @@ class RestLoad:
             by_kind[script.kind] += latencies
             errors += failed
         everything = [s for values in by_kind.values() for s in values]
-        return {**latency_summary(everything), "errors": errors,
-                "by_conversation_kind": {kind: latency_summary(values) for kind, values in sorted(by_kind.items())}}
+        return {
+            **latency_summary(everything),
+            "errors": errors,
+            "by_conversation_kind": {kind: latency_summary(values) for kind, values in sorted(by_kind.items())},
+        }
 
     async def converse(self, script: Script, patients: Patients) -> Tuple[List[float], int]:
         """One conversation by the next free patient: (seconds of each answered message, failed messages)."""
@@ -122,8 +128,9 @@ class RestLoad:
                 errors += 1
         return latencies, errors
 
-    async def sustained(self, scripts: Sequence[Script], patients: Patients, concurrency: int,
-                        duration: float) -> Dict[str, object]:
+    async def sustained(
+        self, scripts: Sequence[Script], patients: Patients, concurrency: int, duration: float
+    ) -> Dict[str, object]:
         """`concurrency` patients each talking without pause for `duration` seconds; messages/s completed."""
         script_cycle = itertools.cycle(scripts)
         deadline = time.perf_counter() + duration
@@ -144,13 +151,17 @@ class RestLoad:
 
         await asyncio.gather(*(patient() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-        return {"concurrency": concurrency, "seconds": round(elapsed, 2), "messages": len(latencies),
-                "errors": errors, "messages_per_s": round(len(latencies) / elapsed, 2),
-                "latency": latency_summary(latencies)}
+        return {
+            "concurrency": concurrency,
+            "seconds": round(elapsed, 2),
+            "messages": len(latencies),
+            "errors": errors,
+            "messages_per_s": round(len(latencies) / elapsed, 2),
+            "latency": latency_summary(latencies),
+        }
 
 
-async def first_answer(url: str, sender: str, text: str, started: float, timeout: float,
-                       alive=lambda: None) -> float:
+async def first_answer(url: str, sender: str, text: str, started: float, timeout: float, alive=lambda: None) -> float:
     """Seconds from `started` (perf_counter) until `url` first answers a message with at least one reply.
 
     `alive()` is called between attempts and should raise if the server process has died."""

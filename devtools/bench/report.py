@@ -1,4 +1,5 @@
 """The benchmark's printed table, built from the JSON result (so the two never disagree)."""
+
 from __future__ import annotations
 
 from typing import Dict, List, Optional
@@ -29,12 +30,14 @@ def _f(value: Optional[float], digits: int = 1) -> str:
 def _latency_row(label: str, summary: Optional[Dict]) -> str:
     if not summary:
         return f"  {label:<40}{'skipped':>8}"
-    return (f"  {label:<40}{summary['count']:>8}{_f(summary['p50_ms']):>10}{_f(summary['p95_ms']):>10}"
-            f"{_f(summary['p99_ms']):>10}")
+    return (
+        f"  {label:<40}{summary['count']:>8}{_f(summary['p50_ms']):>10}{_f(summary['p95_ms']):>10}"
+        f"{_f(summary['p99_ms']):>10}"
+    )
 
 
 def table(result: Dict) -> str:
-    m, load, s = result["machine"], result["load"], result["summary"]
+    m, load = result["machine"], result["load"]
     git = m["git"]
     lines = [
         f"Aftercare benchmark ({'quick' if load['quick'] else 'full'}) - {result['started_at']}",
@@ -55,49 +58,81 @@ def table(result: Dict) -> str:
     lines.append(_latency_row("  of which update to 'typing…' (gateway)", tg.get("update_to_typing")))
     lines.append(_latency_row("stock rasa init, REST", stock.get("rest_latency")))
     alerts = tg.get("alerts") or {}
-    lines += ["", f"Practitioner alert (ms)                 {'n':>8}{'p50':>10}{'p95':>10}{'p99':>10}",
-              _latency_row("after the patient's update", alerts.get("after_patient_update")),
-              _latency_row("after the patient's reply", alerts.get("after_patient_reply")),
-              f"  red flags sent {alerts.get('red_flags', 0)}, alerts missing {alerts.get('missing', 0)}"]
+    lines += [
+        "",
+        f"Practitioner alert (ms)                 {'n':>8}{'p50':>10}{'p95':>10}{'p99':>10}",
+        _latency_row("after the patient's update", alerts.get("after_patient_update")),
+        _latency_row("after the patient's reply", alerts.get("after_patient_reply")),
+        f"  red flags sent {alerts.get('red_flags', 0)}, alerts missing {alerts.get('missing', 0)}",
+    ]
 
-    levels = sorted({lvl["concurrency"] for key in ("throughput_1_worker", "throughput_2_workers")
-                     for lvl in ours.get(key, [])} | {lvl["concurrency"] for lvl in stock.get("throughput", [])})
+    levels = sorted(
+        {lvl["concurrency"] for key in ("throughput_1_worker", "throughput_2_workers") for lvl in ours.get(key, [])}
+        | {lvl["concurrency"] for lvl in stock.get("throughput", [])}
+    )
     lines += ["", "Throughput (messages/s; errors)  concurrent patients: " + "".join(f"{c:>14}" for c in levels)]
-    for label, runs in (("stock rasa init, 1 worker", stock.get("throughput")),
-                        ("ours, 1 worker", ours.get("throughput_1_worker")),
-                        ("ours, 2 workers (round-robin)", ours.get("throughput_2_workers"))):
+    for label, runs in (
+        ("stock rasa init, 1 worker", stock.get("throughput")),
+        ("ours, 1 worker", ours.get("throughput_1_worker")),
+        ("ours, 2 workers (round-robin)", ours.get("throughput_2_workers")),
+    ):
         by_level = {lvl["concurrency"]: lvl for lvl in runs or []}
-        cells = "".join(f"{_f(by_level[c]['messages_per_s']) + ' (' + str(by_level[c]['errors']) + ')':>14}"
-                        if c in by_level else f"{'-':>14}" for c in levels)
+        cells = "".join(
+            f"{_f(by_level[c]['messages_per_s']) + ' (' + str(by_level[c]['errors']) + ')':>14}"
+            if c in by_level
+            else f"{'-':>14}"
+            for c in levels
+        )
         lines.append(f"  {label:<53}{cells}")
 
-    lines.append("  CPU at each run's best level (% of all cores; the rest of the machine includes PostgreSQL, Redis "
-                 "and any other work):")
-    for label, runs in (("stock", stock.get("throughput")), ("ours, 1 worker", ours.get("throughput_1_worker")),
-                        ("ours, 2 workers", ours.get("throughput_2_workers"))):
+    lines.append(
+        "  CPU at each run's best level (% of all cores; the rest of the machine includes PostgreSQL, Redis "
+        "and any other work):"
+    )
+    for label, runs in (
+        ("stock", stock.get("throughput")),
+        ("ours, 1 worker", ours.get("throughput_1_worker")),
+        ("ours, 2 workers", ours.get("throughput_2_workers")),
+    ):
         top = max(runs or [], key=lambda lvl: lvl["messages_per_s"], default=None)
         if top and top.get("cpu"):
             cpu = top["cpu"]
             per_message = ", ".join(f"{name} {_f(ms)}" for name, ms in cpu["cpu_ms_per_message"].items())
-            lines.append(f"    {label}: machine busy {_f(cpu['machine_busy_pct'])}%, measured processes "
-                         f"{_f(cpu['measured_processes_pct'])}%, rest {_f(cpu['rest_of_machine_pct'])}%; "
-                         f"CPU ms per message: {per_message}")
+            lines.append(
+                f"    {label}: machine busy {_f(cpu['machine_busy_pct'])}%, measured processes "
+                f"{_f(cpu['measured_processes_pct'])}%, rest {_f(cpu['rest_of_machine_pct'])}%; "
+                f"CPU ms per message: {per_message}"
+            )
     events = ours.get("events") or {}
-    lines += ["", f"Event check (trackers vs what was sent): {events.get('conversations', 0)} conversations, "
-                  f"{events.get('messages', 0)} messages; lost {events.get('lost')}, extra {events.get('extra')}, "
-                  f"reordered {events.get('reordered')}; skipped after request errors "
-                  f"{events.get('conversations_skipped_after_errors')}"]
+    lines += [
+        "",
+        f"Event check (trackers vs what was sent): {events.get('conversations', 0)} conversations, "
+        f"{events.get('messages', 0)} messages; lost {events.get('lost')}, extra {events.get('extra')}, "
+        f"reordered {events.get('reordered')}; skipped after request errors "
+        f"{events.get('conversations_skipped_after_errors')}",
+    ]
 
     lines += ["", f"Process                                 {'RSS MiB':>10}{'peak MiB':>10}{'start s':>10}"]
     for name, info in result["processes"].items():
         mem = info.get("memory") or {}
-        lines.append(f"  {name:<38}{_f(mem.get('rss_mib')):>10}{_f(mem.get('peak_rss_mib')):>10}"
-                     f"{_f(info.get('startup_s')):>10}")
+        lines.append(
+            f"  {name:<38}{_f(mem.get('rss_mib')):>10}{_f(mem.get('peak_rss_mib')):>10}{_f(info.get('startup_s')):>10}"
+        )
     lines.append("  (start s: from spawning the process, with its dependencies, to its first answered message)")
     training = result.get("training") or {}
-    lines += ["", "Training (fresh, --force): " + (", ".join(
-        f"{name} {_f(value.get('seconds'))} s" if value.get("seconds") is not None else f"{name} {value.get('note')}"
-        for name, value in training.items()) or "skipped")]
+    lines += [
+        "",
+        "Training (fresh, --force): "
+        + (
+            ", ".join(
+                f"{name} {_f(value.get('seconds'))} s"
+                if value.get("seconds") is not None
+                else f"{name} {value.get('note')}"
+                for name, value in training.items()
+            )
+            or "skipped"
+        ),
+    ]
 
     lines += ["", "Targets"]
     for v in result["verdicts"]:
@@ -105,12 +140,16 @@ def table(result: Dict) -> str:
         lines.append(f"  {v['label']:<52}{_f(v['value'], 2):>10}  target {v['target']:<8} {state}")
     adds_p50 = result["summary"].get("telegram_adds_p50_ms")
     if adds_p50 is not None:
-        lines.append(f"  (not a target) Telegram path adds to REST p50: {adds_p50:.1f} ms; a p95 of a few dozen "
-                     "turns on a busy machine is mostly noise")
+        lines.append(
+            f"  (not a target) Telegram path adds to REST p50: {adds_p50:.1f} ms; a p95 of a few dozen "
+            "turns on a busy machine is mostly noise"
+        )
     cpu_ratio = result["summary"].get("cpu_ms_per_message_ours_stock")
     if cpu_ratio is not None:
-        lines.append(f"  (not a target) CPU per message, ours/stock: {cpu_ratio:.2f}; less sensitive to other work "
-                     "on the machine than the ratios above")
+        lines.append(
+            f"  (not a target) CPU per message, ours/stock: {cpu_ratio:.2f}; less sensitive to other work "
+            "on the machine than the ratios above"
+        )
     for note in result.get("notes", []):
         lines.append(f"Note: {note}")
     return "\n".join(lines)

@@ -6,6 +6,7 @@ Everything runs on loopback with the production profile (endpoints.production.ym
 Redis lock store) and fresh PostgreSQL databases that are dropped at the end. Every process it starts is stopped
 on the way out, including on Ctrl-C or an error. The README's "Benchmarks" section explains how to read the table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,18 @@ from bot.run.processes import Processes, action_server_args, free_port, rasa_ser
 from bot.settings import PROJECT_ROOT
 from devtools.bench import report, scripts
 from devtools.bench.load import Ledger, Patients, RestLoad, best, first_answer
-from devtools.bench.setup import (PRODUCTION_ENDPOINTS, REST_PRACTITIONER_CHAT, Databases, init_stock, machine,
-                                  register_clinic, stock_endpoints, stock_model, stock_project, time_training)
+from devtools.bench.setup import (
+    PRODUCTION_ENDPOINTS,
+    REST_PRACTITIONER_CHAT,
+    Databases,
+    init_stock,
+    machine,
+    register_clinic,
+    stock_endpoints,
+    stock_model,
+    stock_project,
+    time_training,
+)
 from devtools.bench.stats import cpu_breakdown, ratio
 from devtools.bench.telegram_path import TOKEN, TelegramBench
 from devtools.processes import cpu_seconds, machine_cpu_seconds, memory
@@ -66,8 +77,16 @@ def _say(message: str) -> None:
 
 
 class Bench:
-    def __init__(self, load: Load, work: Path, processes: Processes, databases: Databases, stock: str,
-                 measure_training: bool, rasa_data: Sequence[str] = DEFAULT_RASA_DATA) -> None:
+    def __init__(
+        self,
+        load: Load,
+        work: Path,
+        processes: Processes,
+        databases: Databases,
+        stock: str,
+        measure_training: bool,
+        rasa_data: Sequence[str] = DEFAULT_RASA_DATA,
+    ) -> None:
         self.load = load
         self.measure_training = measure_training and not load.quick
         self.rasa_data = tuple(rasa_data)
@@ -77,12 +96,19 @@ class Bench:
         self.stock_mode = stock
         self.notes: List[str] = []
         self.procs: Dict[str, Dict] = {}
-        self.base_env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3",
-                         "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "DATABASE_URL": databases.clinic_url,
-                         "CLINIC_PHONE": "+44 20 7946 0000", "EMERGENCY_NUMBER": "999", "LOG_LEVEL": "WARNING",
-                         "AFTERCARE_DATA_DIR": str(work / "var"),
-                         # our action server's shared secret, sent by Rasa (endpoints.production.yml)
-                         "ACTION_SERVER_TOKEN": secrets.token_urlsafe(24)}
+        self.base_env = {
+            **os.environ,
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "DATABASE_URL": databases.clinic_url,
+            "CLINIC_PHONE": "+44 20 7946 0000",
+            "EMERGENCY_NUMBER": "999",
+            "LOG_LEVEL": "WARNING",
+            "AFTERCARE_DATA_DIR": str(work / "var"),
+            # our action server's shared secret, sent by Rasa (endpoints.production.yml)
+            "ACTION_SERVER_TOKEN": secrets.token_urlsafe(24),
+        }
         self.ports = {"actions": free_port(), "rasa-1": free_port(), "rasa-2": free_port(), "stock": free_port()}
 
     def url(self, name: str) -> str:
@@ -126,21 +152,28 @@ class Bench:
         def check() -> None:
             for name in names:
                 self.processes.check_alive(name)
+
         return check
 
     async def _startup(self, name: str, started: float, *deps: str) -> float:
-        return await first_answer(self.url(name), f"bench-probe-{name}", "hello", started, timeout=300,
-                                  alive=self._alive(name, *deps))
+        return await first_answer(
+            self.url(name), f"bench-probe-{name}", "hello", started, timeout=300, alive=self._alive(name, *deps)
+        )
 
     async def run(self) -> Dict:
         load = self.load
-        result: Dict = {"started_at": _now(), "machine": machine(), "load": asdict(load),
-                        "stores": "PostgreSQL tracker store + Redis lock store (endpoints.production.yml), "
-                                  "clinic database on PostgreSQL"}
+        result: Dict = {
+            "started_at": _now(),
+            "machine": machine(),
+            "load": asdict(load),
+            "stores": "PostgreSQL tracker store + Redis lock store (endpoints.production.yml), "
+            "clinic database on PostgreSQL",
+        }
         _say("creating the databases and registering the clinic's patients")
         self.databases.create()
-        clinic = register_clinic(self.databases.clinic_url, load.rest_patients,
-                                 load.telegram_conversations + load.alert_burst)
+        clinic = register_clinic(
+            self.databases.clinic_url, load.rest_patients, load.telegram_conversations + load.alert_burst
+        )
         stock_project_dir = self._prepare_stock(result)
 
         _say("starting our action server and Rasa worker 1" + (", worker 2 and stock Rasa" if load.quick else ""))
@@ -174,8 +207,11 @@ class Bench:
             _say("ours, 2 workers (each message to the next worker): sustained throughput")
             rest.urls = [self.url("rasa-1"), self.url("rasa-2")]
             two = await self._sustained(rest, scripts.OURS, patients, ("rasa-1", "rasa-2", "actions"))
-            for label, name in (("ours: rasa worker 1", "rasa-1"), ("ours: rasa worker 2", "rasa-2"),
-                                ("ours: action server", "actions")):
+            for label, name in (
+                ("ours: rasa worker 1", "rasa-1"),
+                ("ours: rasa worker 2", "rasa-2"),
+                ("ours: action server", "actions"),
+            ):
                 self._remember(label, name)
             _say("checking every conversation's tracker against what was sent")
             events = await ledger.check(self.url("rasa-1"), rest.client)
@@ -183,8 +219,13 @@ class Bench:
             await rest.aclose()
         for name in ("rasa-1", "rasa-2", "actions"):
             self.processes.stop(name)
-        result["ours"] = {"rest_latency": ours_latency, "telegram": telegram, "throughput_1_worker": one,
-                          "throughput_2_workers": two, "events": events}
+        result["ours"] = {
+            "rest_latency": ours_latency,
+            "telegram": telegram,
+            "throughput_1_worker": one,
+            "throughput_2_workers": two,
+            "events": events,
+        }
 
         result["stock"] = await self._stock(stock_project_dir, stock_started if load.quick else None)
         result["training"] = self._training(stock_project_dir)
@@ -201,9 +242,10 @@ class Bench:
 
     async def _telegram(self, clinic, ledger: Ledger, over_rest) -> Dict:
         load = self.load
-        conversations = list(zip(scripts.take(scripts.OURS, load.telegram_conversations),
-                                 clinic.telegram[:load.telegram_conversations]))
-        burst = clinic.telegram[load.telegram_conversations:]
+        conversations = list(
+            zip(scripts.take(scripts.OURS, load.telegram_conversations), clinic.telegram[: load.telegram_conversations])
+        )
+        burst = clinic.telegram[load.telegram_conversations :]
         env = {**self.base_env, "RASA_URL": self.url("rasa-1")}
         async with BotApiStandIn(token=TOKEN) as tg:
             for patient in clinic.telegram:
@@ -270,14 +312,32 @@ class Bench:
             return {}
         out = self.work / "training"
         _say("timing a fresh training of our model (rasa train --force)")
-        training = {"ours": {"seconds": round(time_training(
-            ["--data", *self.rasa_data, "--out", str(out), "--fixed-model-name", "bench"], PROJECT_ROOT,
-            self.base_env, self.work / "train-ours.log"), 1)}}
+        training = {
+            "ours": {
+                "seconds": round(
+                    time_training(
+                        ["--data", *self.rasa_data, "--out", str(out), "--fixed-model-name", "bench"],
+                        PROJECT_ROOT,
+                        self.base_env,
+                        self.work / "train-ours.log",
+                    ),
+                    1,
+                )
+            }
+        }
         if stock_dir is not None:
             _say("timing a fresh training of the stock model")
-            training["stock"] = {"seconds": round(time_training(
-                ["--out", str(out), "--fixed-model-name", "stock"], stock_dir, self.base_env,
-                self.work / "train-stock.log"), 1)}
+            training["stock"] = {
+                "seconds": round(
+                    time_training(
+                        ["--out", str(out), "--fixed-model-name", "stock"],
+                        stock_dir,
+                        self.base_env,
+                        self.work / "train-stock.log",
+                    ),
+                    1,
+                )
+            }
         return training
 
     # --- summary ----------------------------------------------------------------------------------------------------
@@ -299,12 +359,14 @@ class Bench:
             "telegram_adds_p95_ms": None if tg_p95 is None or paired_p95 is None else round(tg_p95 - paired_p95, 1),
             "telegram_adds_p50_ms": None if tg_p50 is None or paired_p50 is None else round(tg_p50 - paired_p50, 1),
             "alert_after_reply_p95_ms": ((tg.get("alerts") or {}).get("after_patient_reply") or {}).get("p95_ms"),
-            "throughput_ours_stock": ratio(best_one and best_one["messages_per_s"],
-                                           best_stock and best_stock["messages_per_s"]),
+            "throughput_ours_stock": ratio(
+                best_one and best_one["messages_per_s"], best_stock and best_stock["messages_per_s"]
+            ),
             "two_workers_one": ratio(best_two and best_two["messages_per_s"], best_one and best_one["messages_per_s"]),
             "two_workers_one_by_level": {
                 str(a["concurrency"]): ratio(b["messages_per_s"], a["messages_per_s"])
-                for a, b in zip(ours["throughput_1_worker"], ours["throughput_2_workers"])},
+                for a, b in zip(ours["throughput_1_worker"], ours["throughput_2_workers"])
+            },
             "events_wrong": events["lost"] + events["extra"] + events["reordered"],
             # Less sensitive to other work on the machine than messages/s: CPU each message costs the server side.
             "cpu_ms_per_message_ours_stock": ratio(_server_cpu_ms(best_one), _server_cpu_ms(best_stock)),
@@ -327,9 +389,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark the assistant against stock Rasa on this machine.")
     parser.add_argument("--quick", action="store_true", help="a tiny load (the test uses it); numbers mean little")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "results" / "bench")
-    parser.add_argument("--stock", choices=("auto", "train", "skip"), default=None,
-                        help="stock Rasa: train it when not cached (default without --quick), use it only when "
-                             "cached (default with --quick), or leave it out")
+    parser.add_argument(
+        "--stock",
+        choices=("auto", "train", "skip"),
+        default=None,
+        help="stock Rasa: train it when not cached (default without --quick), use it only when "
+        "cached (default with --quick), or leave it out",
+    )
     parser.add_argument("--no-training", action="store_true", help="do not time a fresh training")
     parser.add_argument("--rasa-data", nargs="+", default=list(DEFAULT_RASA_DATA), help="our training data")
     args = parser.parse_args(argv)

@@ -5,6 +5,7 @@ Ours: normal reactions (with the answers to the bot's clarifying questions), aft
 measures how long that takes. Stock: the `rasa init` project's intents in similar several-turn conversations.
 The lists are cycled in order, so every run sends the same messages in the same order.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -22,12 +23,23 @@ class Script:
 OURS: Tuple[Script, ...] = (
     Script("normal", ("hi", "my face is red and a bit swollen since yesterday", "getting better", "thanks")),
     Script("question", ("hello", "when can I wear makeup again", "can I go to the gym tonight", "bye")),
-    Script("red_flag", ("hi", "it's a bit itchy",
-                        "now there is yellow pus oozing from the needle marks and I feel feverish"), 2),
-    Script("normal", ("I had microneedling 2 days ago and there is some bruising where the needles went",
-                      "about the same", "ok thank you")),
-    Script("question", ("how long until I see results", "should I wear sunscreen", "can I wash my face tonight",
-                        "thanks, bye")),
+    Script(
+        "red_flag",
+        ("hi", "it's a bit itchy", "now there is yellow pus oozing from the needle marks and I feel feverish"),
+        2,
+    ),
+    Script(
+        "normal",
+        (
+            "I had microneedling 2 days ago and there is some bruising where the needles went",
+            "about the same",
+            "ok thank you",
+        ),
+    ),
+    Script(
+        "question",
+        ("how long until I see results", "should I wear sunscreen", "can I wash my face tonight", "thanks, bye"),
+    ),
     Script("normal", ("it's a bit sore", "about 3 out of 10", "getting better", "thanks")),
     Script("red_flag", ("hello", "the redness is spreading and it's hot, I have a fever", "ok"), 1),
     Script("question", ("hi", "is it ok to drink alcohol after the treatment", "what about swimming", "bye")),

@@ -1,6 +1,7 @@
 """What a benchmark run needs before it measures: its own PostgreSQL databases, a clinic with registered patients,
 the production endpoints, and the stock `rasa init` assistant (trained once, cached outside the repository).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -62,11 +63,18 @@ class Databases:
     def rasa_env(self, tracker_db: str, action_url: str = "") -> Dict[str, str]:
         """The variables endpoints.production.yml reads."""
         url = self.server_url
-        return {"ACTION_ENDPOINT_URL": action_url, "RASA_TRACKER_PG_HOST": url.host or "127.0.0.1",
-                "RASA_TRACKER_PG_PORT": str(url.port or 5432), "RASA_TRACKER_PG_USER": url.username or "postgres",
-                "RASA_TRACKER_PG_PASSWORD": url.password or "", "RASA_TRACKER_PG_DB": tracker_db,
-                "RASA_TRACKER_PG_LOGIN_DB": url.database or "postgres", "RASA_LOCK_REDIS_HOST": REDIS_HOST,
-                "RASA_LOCK_REDIS_PORT": REDIS_PORT, "RASA_LOCK_REDIS_DB": REDIS_DB}
+        return {
+            "ACTION_ENDPOINT_URL": action_url,
+            "RASA_TRACKER_PG_HOST": url.host or "127.0.0.1",
+            "RASA_TRACKER_PG_PORT": str(url.port or 5432),
+            "RASA_TRACKER_PG_USER": url.username or "postgres",
+            "RASA_TRACKER_PG_PASSWORD": url.password or "",
+            "RASA_TRACKER_PG_DB": tracker_db,
+            "RASA_TRACKER_PG_LOGIN_DB": url.database or "postgres",
+            "RASA_LOCK_REDIS_HOST": REDIS_HOST,
+            "RASA_LOCK_REDIS_PORT": REDIS_PORT,
+            "RASA_LOCK_REDIS_DB": REDIS_DB,
+        }
 
 
 def stock_endpoints(directory: Path) -> Path:
@@ -97,8 +105,9 @@ def register_clinic(database_url: str, rest_patients: int, telegram_patients: in
     treated = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=30)
 
     def patient(number: int, practitioner_id: int):
-        return enrolment.add_patient_with_treatment(uow, f"Bench Patient {number}", treated, "face",
-                                                    "microneedling", practitioner_id)
+        return enrolment.add_patient_with_treatment(
+            uow, f"Bench Patient {number}", treated, "face", "microneedling", practitioner_id
+        )
 
     shared = enrolment.add_practitioner(uow, "Dr Rest", chat_id=REST_PRACTITIONER_CHAT).id
     rest = [f"patient-{patient(n, shared).patient.id}" for n in range(rest_patients)]
@@ -107,8 +116,9 @@ def register_clinic(database_url: str, rest_patients: int, telegram_patients: in
         practitioner_chat = TELEGRAM_PRACTITIONER_CHATS + n
         practitioner_id = enrolment.add_practitioner(uow, f"Dr Tg{n}", chat_id=practitioner_chat).id
         new = patient(rest_patients + n, practitioner_id)
-        telegram.append(TelegramPatient(f"patient-{new.patient.id}", TELEGRAM_CHATS + n, new.link_code,
-                                        practitioner_chat))
+        telegram.append(
+            TelegramPatient(f"patient-{new.patient.id}", TELEGRAM_CHATS + n, new.link_code, practitioner_chat)
+        )
     factory.kw["bind"].dispose()
     return Clinic(rest, telegram)
 
@@ -129,8 +139,13 @@ def init_stock(project: Path, env: Dict[str, str], log: Path) -> float:
     project.mkdir(parents=True)
     started = time.perf_counter()
     with open(log, "ab") as out:
-        done = subprocess.run([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(project)], cwd=project,
-                              env=env, stdout=out, stderr=subprocess.STDOUT)
+        done = subprocess.run(
+            [str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(project)],
+            cwd=project,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     if done.returncode != 0 or stock_model(project) is None:
         shutil.rmtree(project, ignore_errors=True)
         raise RuntimeError(f"rasa init failed (code {done.returncode}); see {log}")
@@ -141,37 +156,60 @@ def time_training(args: List[str], cwd: Path, env: Dict[str, str], log: Path) ->
     """Seconds a forced (fresh, no cache reuse) `rasa train` takes; the model goes to a throw-away folder."""
     started = time.perf_counter()
     with open(log, "ab") as out:
-        done = subprocess.run([str(BIN / "rasa"), "train", "--force", "--quiet", *args], cwd=cwd, env=env,
-                              stdout=out, stderr=subprocess.STDOUT)
+        done = subprocess.run(
+            [str(BIN / "rasa"), "train", "--force", "--quiet", *args],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     if done.returncode != 0:
         raise RuntimeError(f"training failed (code {done.returncode}); see {log}")
     return time.perf_counter() - started
 
 
 def machine() -> Dict[str, object]:
-    from importlib.metadata import version
     import platform
+    from importlib.metadata import version
 
-    cpu = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
-                if line.startswith("model name")), platform.processor() or "unknown")
-    mem_kb = next((int(line.split()[1]) for line in _read("/proc/meminfo").splitlines()
-                   if line.startswith("MemTotal:")), 0)
-    return {"cores": os.cpu_count(), "cpu": cpu, "memory_gib": round(mem_kb / 1024 ** 2, 1),
-            "load_average_at_start": list(os.getloadavg()), "python": platform.python_version(),
-            "rasa": version("rasa"), "rasa_sdk": version("rasa-sdk"),
-            "python_telegram_bot": version("python-telegram-bot"), "git": _git()}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in _read("/proc/cpuinfo").splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
+    mem_kb = next(
+        (int(line.split()[1]) for line in _read("/proc/meminfo").splitlines() if line.startswith("MemTotal:")), 0
+    )
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(mem_kb / 1024**2, 1),
+        "load_average_at_start": list(os.getloadavg()),
+        "python": platform.python_version(),
+        "rasa": version("rasa"),
+        "rasa_sdk": version("rasa-sdk"),
+        "python_telegram_bot": version("python-telegram-bot"),
+        "git": _git(),
+    }
 
 
 def _git() -> Dict[str, object]:
     def run(*args: str) -> str:
         try:
-            return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                                  timeout=10).stdout.strip()
+            return subprocess.run(
+                ["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
             return ""
 
-    return {"commit": run("rev-parse", "HEAD"), "branch": run("rev-parse", "--abbrev-ref", "HEAD"),
-            "dirty": bool(run("status", "--porcelain", "--untracked-files=no"))}
+    return {
+        "commit": run("rev-parse", "HEAD"),
+        "branch": run("rev-parse", "--abbrev-ref", "HEAD"),
+        "dirty": bool(run("status", "--porcelain", "--untracked-files=no")),
+    }
 
 
 def _read(path: str) -> str:

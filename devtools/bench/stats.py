@@ -1,4 +1,5 @@
 """Percentiles and the event-order check, kept free of I/O so they are easy to test."""
+
 from __future__ import annotations
 
 import difflib
@@ -19,8 +20,13 @@ def percentile(values: Sequence[float], q: float) -> Optional[float]:
 def latency_summary(seconds: Sequence[float]) -> Dict[str, Optional[float]]:
     """count, p50/p95/p99 and max in milliseconds."""
     ms = [s * 1000 for s in seconds]
-    return {"count": len(ms), "p50_ms": _round(percentile(ms, 50)), "p95_ms": _round(percentile(ms, 95)),
-            "p99_ms": _round(percentile(ms, 99)), "max_ms": _round(max(ms) if ms else None)}
+    return {
+        "count": len(ms),
+        "p50_ms": _round(percentile(ms, 50)),
+        "p95_ms": _round(percentile(ms, 95)),
+        "p99_ms": _round(percentile(ms, 99)),
+        "max_ms": _round(max(ms) if ms else None),
+    }
 
 
 def _round(value: Optional[float]) -> Optional[float]:
@@ -55,9 +61,15 @@ def compare_events(sent: Mapping[str, Sequence[str]], recorded: Mapping[str, Seq
                 lost += i2 - i1
             if tag in ("insert", "replace"):
                 extra += j2 - j1
-    return {"conversations": len(sent), "messages": sum(len(t) for t in sent.values()),
-            "conversations_wrong": len(bad), "lost": lost, "extra": extra, "reordered": reordered,
-            "examples": bad[:5]}
+    return {
+        "conversations": len(sent),
+        "messages": sum(len(t) for t in sent.values()),
+        "conversations_wrong": len(bad),
+        "lost": lost,
+        "extra": extra,
+        "reordered": reordered,
+        "examples": bad[:5],
+    }
 
 
 def cpu_breakdown(before: Mapping, after: Mapping, messages: int) -> Dict[str, object]:
@@ -70,7 +82,9 @@ def cpu_breakdown(before: Mapping, after: Mapping, messages: int) -> Dict[str, o
     used = {name: after["processes"][name] - before["processes"][name] for name in after["processes"]}
     ours = sum(used.values())
     pct = (lambda seconds: round(100 * seconds / total, 1)) if total > 0 else (lambda seconds: None)
-    return {"machine_busy_pct": pct(busy), "measured_processes_pct": pct(ours),
-            "rest_of_machine_pct": pct(max(0.0, busy - ours)),
-            "cpu_ms_per_message": {name: round(1000 * s / messages, 1) if messages else None
-                                   for name, s in used.items()}}
+    return {
+        "machine_busy_pct": pct(busy),
+        "measured_processes_pct": pct(ours),
+        "rest_of_machine_pct": pct(max(0.0, busy - ours)),
+        "cpu_ms_per_message": {name: round(1000 * s / messages, 1) if messages else None for name, s in used.items()},
+    }

@@ -6,6 +6,7 @@ reply reaching it ("first"), and to the last message of that reply ("last"). The
 updates in order and shows "typing…" (sendChatAction) when it starts on a message, so the reply to turn k is
 the sendMessage calls after turn k's typing action and before turn k+1's.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -52,8 +53,14 @@ class _RedFlag:
 
 
 class TelegramBench:
-    def __init__(self, tg: BotApiStandIn, processes: Processes, gateway_env: Dict[str, str], ledger: Ledger,
-                 reply_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        tg: BotApiStandIn,
+        processes: Processes,
+        gateway_env: Dict[str, str],
+        ledger: Ledger,
+        reply_timeout: float = 60.0,
+    ) -> None:
         self.tg = tg
         self.processes = processes
         self.gateway_env = {**gateway_env, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": tg.base_url}
@@ -67,8 +74,9 @@ class TelegramBench:
         while True:
             self.processes.check_alive(GATEWAY)
             try:
-                return await self.tg.wait_for_sent(predicate, min(1.0, max(0.01, deadline - time.perf_counter())),
-                                                   **match)
+                return await self.tg.wait_for_sent(
+                    predicate, min(1.0, max(0.01, deadline - time.perf_counter())), **match
+                )
             except AssertionError:
                 if time.perf_counter() >= deadline:
                     raise
@@ -83,8 +91,13 @@ class TelegramBench:
     async def link(self, patient: TelegramPatient, timeout: Optional[float] = None) -> None:
         mark = self.tg.mark()
         self.tg.inject_start(patient.chat_id, patient.link_code)
-        await self._wait(lambda call: "now linked" in call.text,
-                         timeout=timeout, method="sendMessage", chat_id=patient.chat_id, since=mark)
+        await self._wait(
+            lambda call: "now linked" in call.text,
+            timeout=timeout,
+            method="sendMessage",
+            chat_id=patient.chat_id,
+            since=mark,
+        )
 
     async def turn(self, sender: str, chat_id: int, text: str) -> _Turn:
         mark = self.tg.mark()
@@ -106,12 +119,19 @@ class TelegramBench:
         """The last message of `turn`'s reply: its last sendMessage before `until` (the next turn's typing)."""
         start = self._index(turn.first)
         end = self._index(until) if until is not None else len(self.tg.calls)
-        replies = [call for call in self.tg.calls[start:end]
-                   if call.ok and call.method == "sendMessage" and call.chat_id == turn.chat_id]
+        replies = [
+            call
+            for call in self.tg.calls[start:end]
+            if call.ok and call.method == "sendMessage" and call.chat_id == turn.chat_id
+        ]
         turn.last = replies[-1]
 
-    async def conversations(self, plan: Sequence[Tuple[Script, TelegramPatient]], think: float,
-                            over_rest: Callable[[Script], Awaitable[List[float]]]) -> Dict[str, object]:
+    async def conversations(
+        self,
+        plan: Sequence[Tuple[Script, TelegramPatient]],
+        think: float,
+        over_rest: Callable[[Script], Awaitable[List[float]]],
+    ) -> Dict[str, object]:
         """Each (Script, TelegramPatient) in turn; `think` seconds between a reply and the patient's next message.
 
         The gateway sends at most ~1 message a second per chat (Telegram's limit, with a burst of 3), so a patient
@@ -142,14 +162,22 @@ class TelegramBench:
             if previous is not None:
                 await asyncio.sleep(max(0.0, 1.5 - think))  # let the tail of the last reply arrive
                 self._close_turn(previous, None)
-        return {"rest_same_minutes": latency_summary(rest),
-                "first_message": latency_summary([t.first.at - t.injected for t in turns]),
-                # The gateway's own share before Rasa: update delivered, patient looked up, "typing…" sent.
-                "update_to_typing": latency_summary([t.typing.at - t.injected for t in turns]),
-                "whole_reply": latency_summary([t.last.at - t.injected for t in turns if t.last]),
-                "errors": errors, "think_s": think,
-                "turns_ms": [[round((t.first.at - t.injected) * 1000, 1),
-                              round((t.last.at - t.injected) * 1000, 1) if t.last else None] for t in turns]}
+        return {
+            "rest_same_minutes": latency_summary(rest),
+            "first_message": latency_summary([t.first.at - t.injected for t in turns]),
+            # The gateway's own share before Rasa: update delivered, patient looked up, "typing…" sent.
+            "update_to_typing": latency_summary([t.typing.at - t.injected for t in turns]),
+            "whole_reply": latency_summary([t.last.at - t.injected for t in turns if t.last]),
+            "errors": errors,
+            "think_s": think,
+            "turns_ms": [
+                [
+                    round((t.first.at - t.injected) * 1000, 1),
+                    round((t.last.at - t.injected) * 1000, 1) if t.last else None,
+                ]
+                for t in turns
+            ],
+        }
 
     async def red_flag_burst(self, patients: Sequence[TelegramPatient], texts: Sequence[str], gap: float) -> int:
         """One red-flag message from each patient, one after another (each waits for its own reply only)."""
@@ -171,16 +199,23 @@ class TelegramBench:
         deadline = time.perf_counter() + timeout
         for flag in self.red_flags:
             try:
-                alert = await self._wait(timeout=max(0.1, deadline - time.perf_counter()), method="sendMessage",
-                                         chat_id=flag.practitioner_chat, since=flag.mark)
+                alert = await self._wait(
+                    timeout=max(0.1, deadline - time.perf_counter()),
+                    method="sendMessage",
+                    chat_id=flag.practitioner_chat,
+                    since=flag.mark,
+                )
             except AssertionError:
                 missing += 1
                 continue
             after_update.append(alert.at - flag.injected)
             after_reply.append(alert.at - flag.reply)
-        return {"red_flags": len(self.red_flags), "missing": missing,
-                "after_patient_update": latency_summary(after_update),
-                "after_patient_reply": latency_summary(after_reply)}
+        return {
+            "red_flags": len(self.red_flags),
+            "missing": missing,
+            "after_patient_update": latency_summary(after_update),
+            "after_patient_reply": latency_summary(after_reply),
+        }
 
     def memory(self) -> Dict[str, float]:
         return memory(self.processes[GATEWAY].pid)

@@ -1,5 +1,6 @@
 """Real processes for the end-to-end tests: the action server and the Rasa server, on free loopback ports,
 sharing a temporary SQLite database with the gateway under test."""
+
 from __future__ import annotations
 
 import os
@@ -8,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.run.profiles import pinned_log_level
 from bot.run.processes import RASA_READY_PATH, Processes, action_server_args, free_port, rasa_server_args
+from bot.run.profiles import pinned_log_level
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "aftercare.tar.gz"
@@ -17,8 +18,12 @@ MODEL = ROOT / "models" / "aftercare.tar.gz"
 
 # The clinic's details the servers run with (the replies' {placeholders}); pinned, so a developer's .env cannot
 # change what the tests expect.
-CLINIC_ENV = {"CLINIC_PHONE": "+44 20 7946 0000", "EMERGENCY_NUMBER": "999", "PATIENT_CALLBACK_MINUTES": "30",
-              "CLINIC_HOURS": "Mon–Fri 9:00–18:00"}
+CLINIC_ENV = {
+    "CLINIC_PHONE": "+44 20 7946 0000",
+    "EMERGENCY_NUMBER": "999",
+    "PATIENT_CALLBACK_MINUTES": "30",
+    "CLINIC_HOURS": "Mon–Fri 9:00–18:00",
+}
 
 
 class Servers:
@@ -29,14 +34,22 @@ class Servers:
         self.rasa_port = free_port()
         # The action server refuses requests without this secret; Rasa sends it (the endpoints file below).
         self.action_token = secrets.token_urlsafe(24)
-        env = {**os.environ, "DATABASE_URL": database_url, **CLINIC_ENV, "ACTION_SERVER_TOKEN": self.action_token,
-               "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3",
-               "LOG_LEVEL": pinned_log_level(os.environ.get("LOG_LEVEL"))}  # as make run pins it
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            **CLINIC_ENV,
+            "ACTION_SERVER_TOKEN": self.action_token,
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "LOG_LEVEL": pinned_log_level(os.environ.get("LOG_LEVEL")),
+        }  # as make run pins it
         self.processes = Processes(tmp, env)
         endpoints = tmp / "endpoints.yml"
         # In-memory tracker store: each test run starts with fresh conversations.
-        endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
-                             '  token: ${ACTION_SERVER_TOKEN}\n')
+        endpoints.write_text(
+            f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
+            "  token: ${ACTION_SERVER_TOKEN}\n"
+        )
         self.endpoints = endpoints
 
     @property

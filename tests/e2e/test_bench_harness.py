@@ -1,5 +1,6 @@
 """`make bench` on a tiny load (--quick), so the harness cannot rot: every section is there with sane values.
 No timing is asserted; the numbers of a quick run on a busy test machine mean nothing."""
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,14 @@ def result(tmp_path_factory):
             pytest.fail(f"the benchmark needs PostgreSQL and Redis: {reason}")
         pytest.skip(f"the benchmark needs PostgreSQL and Redis: {reason}")
     out = tmp_path_factory.mktemp("bench")
-    done = subprocess.run([sys.executable, "-m", "devtools.bench.run", "--quick", "--out", str(out)], cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "devtools.bench.run", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     print(done.stdout)
     return json.loads((out / "bench-quick.json").read_text()), done.stdout

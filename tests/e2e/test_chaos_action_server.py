@@ -13,6 +13,7 @@ clinic) and escalates through the outbox, so exactly one alert reaches the pract
 Bounds (stated, asserted): the patient's answer within ANSWER_BOUND_S of their message, the alert within
 ALERT_BOUND_S of it, and no second alert in the QUIET_S that follow.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,23 +46,39 @@ def _on_record(database_url: str, chat_id: int):
     try:
         with UnitOfWork(factory) as uow:
             patient = repository.patient_for_chat(uow, chat_id)
-            reports = uow.session.execute(select(SymptomReport).where(SymptomReport.patient_id == patient.id)
-                                          ).scalars().all()
-            escalations = uow.session.execute(
-                select(Escalation).join(SymptomReport, SymptomReport.id == Escalation.report_id)
-                .where(SymptomReport.patient_id == patient.id)).scalars().all()
-            alerts = uow.session.execute(
-                select(AlertDelivery).where(AlertDelivery.escalation_id.in_([e.id for e in escalations]),
-                                            AlertDelivery.recipient.like("practitioner:%"))).scalars().all()
-            return ([(r.source, r.level) for r in reports], len(escalations),
-                    [(a.kind, a.status) for a in alerts])
+            reports = (
+                uow.session.execute(select(SymptomReport).where(SymptomReport.patient_id == patient.id)).scalars().all()
+            )
+            escalations = (
+                uow.session.execute(
+                    select(Escalation)
+                    .join(SymptomReport, SymptomReport.id == Escalation.report_id)
+                    .where(SymptomReport.patient_id == patient.id)
+                )
+                .scalars()
+                .all()
+            )
+            alerts = (
+                uow.session.execute(
+                    select(AlertDelivery).where(
+                        AlertDelivery.escalation_id.in_([e.id for e in escalations]),
+                        AlertDelivery.recipient.like("practitioner:%"),
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            return ([(r.source, r.level) for r in reports], len(escalations), [(a.kind, a.status) for a in alerts])
     finally:
         factory.kw["bind"].dispose()
 
 
 @pytest.mark.parametrize("conversation", ["ongoing", "fresh"])
-async def test_action_server_killed_a_red_flag_is_answered_and_alerted_once(servers, registered,  # noqa: F811
-                                                                            conversation):
+async def test_action_server_killed_a_red_flag_is_answered_and_alerted_once(
+    servers,
+    registered,  # noqa: F811
+    conversation,
+):
     code, doctor_chat = registered
     chat = PATIENT_CHAT if conversation == "ongoing" else PATIENT_CHAT + 1
     settings = Settings.from_env(env={"CLINIC_PHONE": "+44 20 7946 0000", "EMERGENCY_NUMBER": "999"})
@@ -86,20 +103,28 @@ async def test_action_server_killed_a_red_flag_is_answered_and_alerted_once(serv
                 mark = tg.mark()
                 sent = time.perf_counter()
                 tg.inject_text(chat, RED_FLAG)
-                told = await tg.wait_for_sent(lambda c: c.text == texts.rasa_down(settings), method="sendMessage",
-                                              chat_id=chat, since=mark, timeout=ANSWER_BOUND_S + 10)
-                alert = await tg.wait_for_sent(method="sendMessage", chat_id=doctor_chat, since=mark,
-                                               timeout=ALERT_BOUND_S + 10)
+                told = await tg.wait_for_sent(
+                    lambda c: c.text == texts.rasa_down(settings),
+                    method="sendMessage",
+                    chat_id=chat,
+                    since=mark,
+                    timeout=ANSWER_BOUND_S + 10,
+                )
+                alert = await tg.wait_for_sent(
+                    method="sendMessage", chat_id=doctor_chat, since=mark, timeout=ALERT_BOUND_S + 10
+                )
                 await asyncio.sleep(QUIET_S)
                 answers = [c for c in tg.sent("sendMessage", chat_id=chat) if c.ok and c.at >= sent]
                 first_s, answer_s, alert_s = answers[0].at - sent, told.at - sent, alert.at - sent
                 to_patient = [c.text for c in answers]
                 alerts = [c for c in tg.sent("sendMessage", chat_id=doctor_chat) if c.ok and c.at >= sent]
                 reports, escalations, rows = _on_record(servers.database_url, chat)
-                print(f"\n{conversation} conversation, action server SIGKILLed: first reply after {first_s:.2f}s, "
-                      f"'call the clinic' (last of {len(answers)} replies) after {answer_s:.2f}s, alert after "
-                      f"{alert_s:.2f}s; {len(alerts)} alert(s) in the practitioner's chat in the {QUIET_S:.0f}s "
-                      f"after; reports {reports}; {escalations} escalation(s); outbox rows {rows}")
+                print(
+                    f"\n{conversation} conversation, action server SIGKILLed: first reply after {first_s:.2f}s, "
+                    f"'call the clinic' (last of {len(answers)} replies) after {answer_s:.2f}s, alert after "
+                    f"{alert_s:.2f}s; {len(alerts)} alert(s) in the practitioner's chat in the {QUIET_S:.0f}s "
+                    f"after; reports {reports}; {escalations} escalation(s); outbox rows {rows}"
+                )
             finally:
                 await stop_gateway(app)
     finally:

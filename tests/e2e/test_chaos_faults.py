@@ -12,6 +12,7 @@ Bounds (stated, asserted): the answer within ANSWER_BOUND_S of the patient's mes
 wait for the lock: LOCK_S + ANSWER_BOUND_S), the alert within ALERT_BOUND_S of the fault's end (for the killed
 Rasa, which stays down: of the message), and no second alert in the QUIET_S that follow.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -50,15 +51,25 @@ def _texts(database_url: str, chat_id: int):
     try:
         with UnitOfWork(factory) as uow:
             patient = repository.patient_for_chat(uow, chat_id)
-            return uow.session.execute(select(SymptomReport.text).where(SymptomReport.patient_id == patient.id)
-                                       ).scalars().all()
+            return (
+                uow.session.execute(select(SymptomReport.text).where(SymptomReport.patient_id == patient.id))
+                .scalars()
+                .all()
+            )
     finally:
         factory.kw["bind"].dispose()
 
 
-async def _red_flag_under_fault(servers, registered, chat: int, label: str,  # noqa: F811
-                                begin: Callable[[], None], end: Optional[Callable[[], None]], fault_s: float,
-                                answer_bound: float):
+async def _red_flag_under_fault(
+    servers,
+    registered,  # noqa: F811  (the fixture imported above)
+    chat: int,
+    label: str,
+    begin: Callable[[], None],
+    end: Optional[Callable[[], None]],
+    fault_s: float,
+    answer_bound: float,
+):
     """Link the patient, start the fault, send the red flag, end the fault `fault_s` seconds after the message
     (in a thread, so a blocked event loop cannot delay it; `end=None`: the fault lasts), then measure."""
     code, doctor_chat = registered
@@ -75,17 +86,20 @@ async def _red_flag_under_fault(servers, registered, chat: int, label: str,  # n
             sent = time.perf_counter()
             ended = {"at": sent}
             if end is not None:
+
                 def finish():
                     time.sleep(fault_s)
                     end()
                     ended["at"] = time.perf_counter()
+
                 ender = threading.Thread(target=finish, daemon=True)
             tg.inject_text(chat, RED_FLAG)
             if ender is not None:
                 ender.start()
             answer = await tg.wait_for_sent(method="sendMessage", chat_id=chat, since=mark, timeout=answer_bound + 10)
-            alert = await tg.wait_for_sent(method="sendMessage", chat_id=doctor_chat, since=mark,
-                                           timeout=fault_s + ALERT_BOUND_S + 10)
+            alert = await tg.wait_for_sent(
+                method="sendMessage", chat_id=doctor_chat, since=mark, timeout=fault_s + ALERT_BOUND_S + 10
+            )
             if ender is not None:
                 ender.join(timeout=fault_s + 5)
             await asyncio.sleep(QUIET_S)
@@ -98,16 +112,20 @@ async def _red_flag_under_fault(servers, registered, chat: int, label: str,  # n
     reports, escalations, rows = _on_record(servers.database_url, chat)
     words = _texts(servers.database_url, chat)
     answer_s, alert_s = answer.at - sent, alert.at - ended["at"]
-    print(f"\n{label}: first answer {answer_s:.2f}s after the message ({len(answers)} replies); fault ended "
-          f"{ended['at'] - sent:.2f}s after it; alert {alert_s:.2f}s after the fault ended "
-          f"({alert.at - sent:.2f}s after the message); {len(alerts)} alert(s) in the practitioner's chat in the "
-          f"{QUIET_S:.0f}s after; reports {reports}; {escalations} escalation(s); outbox rows {rows}; "
-          f"replies {[t[:60] for t in answers]}")
+    print(
+        f"\n{label}: first answer {answer_s:.2f}s after the message ({len(answers)} replies); fault ended "
+        f"{ended['at'] - sent:.2f}s after it; alert {alert_s:.2f}s after the fault ended "
+        f"({alert.at - sent:.2f}s after the message); {len(alerts)} alert(s) in the practitioner's chat in the "
+        f"{QUIET_S:.0f}s after; reports {reports}; {escalations} escalation(s); outbox rows {rows}; "
+        f"replies {[t[:60] for t in answers]}"
+    )
     assert answer_s <= answer_bound and alert_s <= ALERT_BOUND_S, (answer_s, alert_s)
     assert len(alerts) == 1, [c.text for c in alerts]
     assert "Ann Example" in alert.text and "URGENT" in alert.text.upper()
-    assert words.count(RED_FLAG) == 1 and len(reports) == 1 and reports[0][1] in ("urgent", "emergency"), \
-        (words, reports)
+    assert words.count(RED_FLAG) == 1 and len(reports) == 1 and reports[0][1] in ("urgent", "emergency"), (
+        words,
+        reports,
+    )
     assert escalations == 1 and rows == [("initial", "sent")], (escalations, rows)
 
 
@@ -123,8 +141,9 @@ async def test_sqlite_locked_a_red_flag_is_answered_and_alerted_once(servers, re
         holder.execute("COMMIT")
 
     try:
-        await _red_flag_under_fault(servers, registered, 4545, f"SQLite locked for {LOCK_S:.0f}s", begin, end,
-                                    LOCK_S, LOCK_S + ANSWER_BOUND_S)
+        await _red_flag_under_fault(
+            servers, registered, 4545, f"SQLite locked for {LOCK_S:.0f}s", begin, end, LOCK_S, LOCK_S + ANSWER_BOUND_S
+        )
     finally:
         if holder.in_transaction:
             holder.execute("ROLLBACK")
@@ -145,6 +164,7 @@ class TestPostgresCut:
     @pytest.fixture(scope="class")
     def servers(self, proxy, tmp_path_factory):
         from tests.e2e.conftest import MODEL
+
         if not MODEL.exists():
             pytest.fail("no trained model: `make test` trains it before running the tests")
         running = Servers(tmp_path_factory.mktemp("e2e-pg"), proxy[1])
@@ -154,11 +174,18 @@ class TestPostgresCut:
         finally:
             running.stop_all()
 
-    async def test_postgres_cut_a_red_flag_is_answered_and_alerted_once(self, proxy, servers,
-                                                                       registered):  # noqa: F811
+    async def test_postgres_cut_a_red_flag_is_answered_and_alerted_once(self, proxy, servers, registered):  # noqa: F811
         tcp = proxy[0]
-        await _red_flag_under_fault(servers, registered, 4646, f"PostgreSQL connection cut for {CUT_S:.0f}s",
-                                    tcp.cut, tcp.restore, CUT_S, ANSWER_BOUND_S)
+        await _red_flag_under_fault(
+            servers,
+            registered,
+            4646,
+            f"PostgreSQL connection cut for {CUT_S:.0f}s",
+            tcp.cut,
+            tcp.restore,
+            CUT_S,
+            ANSWER_BOUND_S,
+        )
         print(f"connections refused while cut: {tcp.refused}")
 
 

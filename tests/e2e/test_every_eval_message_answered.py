@@ -1,5 +1,6 @@
 """Nothing unanswered: every message of every evaluation set (data/triage_eval/*.jsonl) gets a reply over the REST
 channel from the real Rasa and action servers, besides the first-contact disclaimer."""
+
 from __future__ import annotations
 
 import json

@@ -16,6 +16,7 @@ Neither make target may retrain here: `make test` trains before pytest runs, tra
 and other tests read the model. So make is told the model is up to date (`-o models/.trained`); the rest of
 each target's recipe runs exactly as a user's would.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -62,29 +63,35 @@ def user_env(tmp: Path, **extra: str) -> Dict[str, str]:
     Explicit values win over a developer's .env (Settings reads it, real variables first); MAKEFLAGS from an
     outer `make test` must not reach the make we run."""
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
-    env.update({
-        "DATABASE_URL": f"sqlite:///{tmp / 'clinic.db'}",
-        "AFTERCARE_DATA_DIR": str(tmp / "var"),
-        "AFTERCARE_PROFILE": "embedded",
-        "TELEGRAM_BOT_TOKEN": "",
-        "TELEGRAM_BOT_USERNAME": BOT_USERNAME,
-        "CLINIC_PHONE": PHONE,
-        "EMERGENCY_NUMBER": EMERGENCY,
-        "RASA_TELEMETRY_ENABLED": "false",
-    })
+    env.update(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp / 'clinic.db'}",
+            "AFTERCARE_DATA_DIR": str(tmp / "var"),
+            "AFTERCARE_PROFILE": "embedded",
+            "TELEGRAM_BOT_TOKEN": "",
+            "TELEGRAM_BOT_USERNAME": BOT_USERNAME,
+            "CLINIC_PHONE": PHONE,
+            "EMERGENCY_NUMBER": EMERGENCY,
+            "RASA_TELEMETRY_ENABLED": "false",
+        }
+    )
     env.update(extra)
     return env
 
 
-def run(args: List[str], env: Dict[str, str], timeout: float, stdin: Optional[str] = None
-        ) -> subprocess.CompletedProcess:
-    return subprocess.run([str(a) for a in args], input=stdin, capture_output=True, text=True, env=env, cwd=ROOT,
-                          timeout=timeout)
+def run(
+    args: List[str], env: Dict[str, str], timeout: float, stdin: Optional[str] = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(a) for a in args], input=stdin, capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout
+    )
 
 
 def explain(result: subprocess.CompletedProcess) -> str:
-    return (f"`{shlex.join(map(str, result.args))}` exited {result.returncode}\n--- stdout\n{result.stdout[-3000:]}"
-            f"\n--- stderr\n{result.stderr[-3000:]}")
+    return (
+        f"`{shlex.join(map(str, result.args))}` exited {result.returncode}\n--- stdout\n{result.stdout[-3000:]}"
+        f"\n--- stderr\n{result.stderr[-3000:]}"
+    )
 
 
 def no_traceback(result: subprocess.CompletedProcess) -> bool:
@@ -92,6 +99,7 @@ def no_traceback(result: subprocess.CompletedProcess) -> bool:
 
 
 # --- the README's commands ---------------------------------------------------------------------------------------
+
 
 def readme_commands() -> List[Tuple[List[str], Optional[str]]]:
     """(arguments after `.venv/bin/aftercare`, text piped to it or None), in README order."""
@@ -105,8 +113,8 @@ def readme_commands() -> List[Tuple[List[str], Optional[str]]]:
             at = words.index(".venv/bin/aftercare")
             piped = None
             if at >= 2 and words[at - 1] == "|" and words[0] == "echo":
-                piped = " ".join(words[1:at - 1]) + "\n"
-            commands.append((words[at + 1:], piped))
+                piped = " ".join(words[1 : at - 1]) + "\n"
+            commands.append((words[at + 1 :], piped))
     return commands
 
 
@@ -127,8 +135,9 @@ def test_every_readme_aftercare_command_is_checked():
     shown = {subcommand(args) for args, _ in readme_commands()}
     assert shown, "no `.venv/bin/aftercare` command found in the README's sh blocks"
     unchecked = shown - CHECKED
-    assert not unchecked, f"the README shows `aftercare {sorted(unchecked)}` but test_readme_commands.py does not " \
-                          f"run it: add a test"
+    assert not unchecked, (
+        f"the README shows `aftercare {sorted(unchecked)}` but test_readme_commands.py does not run it: add a test"
+    )
 
 
 def _local_minute(moment: dt.datetime) -> str:
@@ -146,6 +155,7 @@ def with_dates_near_today(args: List[str], now: dt.datetime) -> List[str]:
 
 # --- admin commands ------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def clinic(tmp_path_factory):
     """The README's "Setting up a clinic" commands, run in order on a fresh SQLite file (no migrations applied
@@ -158,7 +168,8 @@ def clinic(tmp_path_factory):
         if piped is not None:
             continue  # `aftercare triage` has its own tests (it loads the model)
         results.setdefault(subcommand(args), []).append(
-            run([AFTERCARE, *with_dates_near_today(args, now)], env, CLI_TIMEOUT))
+            run([AFTERCARE, *with_dates_near_today(args, now)], env, CLI_TIMEOUT)
+        )
     return tmp, env, results
 
 
@@ -180,7 +191,9 @@ def test_practitioner_add(clinic):
     assert first.stdout == "practitioner 1 added (treating)\n"
     assert second.stdout == "practitioner 2 added (on_call)\n"
     assert rows(tmp, "SELECT id, name, telegram_chat_id, role FROM practitioners ORDER BY id") == [
-        (1, "Dr Lee", 123456789, "treating"), (2, "Dr Shah", 987654321, "on_call")]
+        (1, "Dr Lee", 123456789, "treating"),
+        (2, "Dr Shah", 987654321, "on_call"),
+    ]
 
 
 def test_patient_add_prints_a_link_code_and_a_deep_link(clinic):
@@ -201,7 +214,8 @@ def test_appointment_add(clinic):
     assert re.match(r"appointment id: 1 \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)\n", result.stdout), result.stdout
     assert "preparation guidance and screening questions go out" in result.stdout
     assert rows(tmp, "SELECT patient_id, area, method, practitioner_id FROM appointments") == [
-        (1, "face", "microneedling", 1)]
+        (1, "face", "microneedling", 1)
+    ]
 
 
 def test_escalations_on_a_new_clinic(clinic):
@@ -224,27 +238,64 @@ def test_export_is_json_with_the_patient(clinic):
     assert data["audit_events"], "patient add and appointment add leave an audit trail"
 
 
-@pytest.mark.parametrize("database_url, says", [
-    ("nonsense", "DATABASE_URL"),
-    ("postgres://aftercare@127.0.0.1:5432/aftercare", "DATABASE_URL"),  # the scheme some hosts hand out
-    ("postgresql+psycopg2://aftercare@127.0.0.1:1/aftercare", "DATABASE_URL"),  # nothing listens on port 1
-])
+@pytest.mark.parametrize(
+    "database_url, says",
+    [
+        ("nonsense", "DATABASE_URL"),
+        ("postgres://aftercare@127.0.0.1:5432/aftercare", "DATABASE_URL"),  # the scheme some hosts hand out
+        ("postgresql+psycopg2://aftercare@127.0.0.1:1/aftercare", "DATABASE_URL"),  # nothing listens on port 1
+    ],
+)
 def test_a_bad_database_url_is_a_clear_error(tmp_path, database_url, says):
     result = run([AFTERCARE, "escalations"], user_env(tmp_path, DATABASE_URL=database_url), CLI_TIMEOUT)
     assert result.returncode != 0, explain(result)
     assert says in result.stderr and no_traceback(result), explain(result)
 
 
-@pytest.mark.parametrize("args, says", [
-    (["patient", "add", "--name", "J", "--treated-at", "yesterday", "--area", "face", "--method",
-      "microneedling", "--practitioner", "1"], "not an ISO date-time"),
-    (["patient", "add", "--name", "J", "--treated-at", "2026-01-05T10:00"], "also give --area, --method, "
-                                                                             "--practitioner"),
-    (["appointment", "add", "1", "--at", "2020-01-01T10:00", "--area", "face", "--method", "microneedling",
-      "--practitioner", "1"], "not in the future"),
-    (["export", "99"], "No patient with id 99"),
-    (["export"], "the following arguments are required: patient_id"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (
+            [
+                "patient",
+                "add",
+                "--name",
+                "J",
+                "--treated-at",
+                "yesterday",
+                "--area",
+                "face",
+                "--method",
+                "microneedling",
+                "--practitioner",
+                "1",
+            ],
+            "not an ISO date-time",
+        ),
+        (
+            ["patient", "add", "--name", "J", "--treated-at", "2026-01-05T10:00"],
+            "also give --area, --method, --practitioner",
+        ),
+        (
+            [
+                "appointment",
+                "add",
+                "1",
+                "--at",
+                "2020-01-01T10:00",
+                "--area",
+                "face",
+                "--method",
+                "microneedling",
+                "--practitioner",
+                "1",
+            ],
+            "not in the future",
+        ),
+        (["export", "99"], "No patient with id 99"),
+        (["export"], "the following arguments are required: patient_id"),
+    ],
+)
 def test_bad_arguments_are_a_clear_error(clinic, args, says):
     _, env, _ = clinic
     result = run([AFTERCARE, *args], env, CLI_TIMEOUT)
@@ -274,6 +325,7 @@ def test_doctor_on_an_unset_clinic_says_what_to_fix(tmp_path):
 
 # --- aftercare triage ---------------------------------------------------------------------------------------------
 
+
 def readme_triage_input() -> str:
     (piped,) = [piped for args, piped in readme_commands() if subcommand(args) == "triage"]
     return piped
@@ -292,14 +344,19 @@ def test_triage_answers_each_json_line_with_one_json_line(tmp_path):
 
 
 def test_triage_without_a_model_says_make_train(tmp_path):
-    result = run([AFTERCARE, "triage", "--model", tmp_path / "aftercare.tar.gz"], user_env(tmp_path), CLI_TIMEOUT,
-                 stdin=readme_triage_input())
+    result = run(
+        [AFTERCARE, "triage", "--model", tmp_path / "aftercare.tar.gz"],
+        user_env(tmp_path),
+        CLI_TIMEOUT,
+        stdin=readme_triage_input(),
+    )
     assert result.returncode == 2, explain(result)
     assert "make train" in result.stderr and no_traceback(result), explain(result)
     assert result.stdout == ""
 
 
 # --- make eval ----------------------------------------------------------------------------------------------------
+
 
 def test_make_eval_prints_a_table_per_set_and_writes_its_results(tmp_path):
     sets = sorted(path.stem for path in (ROOT / "data" / "triage_eval").glob("*.jsonl"))
@@ -360,8 +417,16 @@ class Terminal:
     def __init__(self, args: List[str], env: Dict[str, str]) -> None:
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
-        self.process = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=env,
-                                        start_new_session=True, preexec_fn=_take_the_terminal)
+        self.process = subprocess.Popen(
+            args,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_take_the_terminal,
+        )
         os.close(slave)
         self.master = master
         self.screen = ""  # everything shown so far, "\r" removed
@@ -397,13 +462,14 @@ class Terminal:
                 left = deadline - time.monotonic()
                 if self.closed or left <= 0:
                     why = "the program ended" if self.closed else f"nothing after {timeout:.0f}s"
-                    raise AssertionError(f"{what}: {why}; the terminal shows (from the mark on):\n"
-                                         f"{self.screen[self.mark:][-4000:]}")
+                    raise AssertionError(
+                        f"{what}: {why}; the terminal shows (from the mark on):\n{self.screen[self.mark :][-4000:]}"
+                    )
                 self._changed.wait(min(left, 1.0))
 
     def since_mark(self) -> str:
         with self._changed:
-            return self.screen[self.mark:]
+            return self.screen[self.mark :]
 
     def type(self, line: str) -> None:
         os.write(self.master, line.encode() + b"\r")  # Enter
@@ -464,8 +530,10 @@ def chat(tmp_path_factory):
         for port in (5005, 5055):  # bot/run/profiles.py: the embedded profile's fixed ports
             with socket.socket() as sock:
                 if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    pytest.fail(f"cannot isolate the launcher (unshare --net --map-root-user failed) and port {port} "
-                                "is taken on this machine")
+                    pytest.fail(
+                        f"cannot isolate the launcher (unshare --net --map-root-user failed) and port {port} "
+                        "is taken on this machine"
+                    )
     terminal = Terminal([*prefix, "make", "-s", *KEEP_MODEL, "run"], env)
     terminal.tmp, terminal.env = tmp, env
     try:
@@ -482,7 +550,7 @@ def chat(tmp_path_factory):
 
 
 def test_terminal_chat_starts_with_the_disclaimer(chat):
-    shown = chat.screen[:chat.mark]
+    shown = chat.screen[: chat.mark]
     assert "terminal mode: no TELEGRAM_BOT_TOKEN" in shown, shown[-3000:]
     disclaimer = re.search(r"^bot> (.*)$", shown, flags=re.M)
     assert disclaimer, shown[-3000:]
@@ -501,8 +569,11 @@ def test_terminal_chat_red_flag_prints_the_practitioners_alert(chat):
     start = chat.mark
     chat.type("there is yellow pus coming out and it is spreading")
     chat.expect(r"^bot> \S", REPLY_TIMEOUT, "a reply to a red flag")
-    chat.expect(r"^┌─ message to chat 1001 ─*┐$(?:\n│.*│$)+\n└─*┘$", REPLY_TIMEOUT,
-                "the alert box for the treating practitioner (chat 1001)")
+    chat.expect(
+        r"^┌─ message to chat 1001 ─*┐$(?:\n│.*│$)+\n└─*┘$",
+        REPLY_TIMEOUT,
+        "the alert box for the treating practitioner (chat 1001)",
+    )
     alert = box(chat.screen[start:], "message to chat 1001")
     assert "Acknowledge: ack:" in alert and "Resolve: resolve:" in alert, alert
     chat.expect(r"^you> ", REPLY_TIMEOUT, "the next prompt")
@@ -511,10 +582,8 @@ def test_terminal_chat_red_flag_prints_the_practitioners_alert(chat):
 def test_terminal_chat_ack_tells_the_patient(chat):
     start = chat.mark
     chat.type("/ack")
-    chat.expect(r"^\[practitioner\] Escalation #\d+: acknowledged as Dr Demo", REPLY_TIMEOUT,
-                "the acknowledgement")
-    chat.expect(r"^┌─ message to chat 1 ─*┐$(?:\n│.*│$)+\n└─*┘$", REPLY_TIMEOUT,
-                "the notice to the patient (chat 1)")
+    chat.expect(r"^\[practitioner\] Escalation #\d+: acknowledged as Dr Demo", REPLY_TIMEOUT, "the acknowledgement")
+    chat.expect(r"^┌─ message to chat 1 ─*┐$(?:\n│.*│$)+\n└─*┘$", REPLY_TIMEOUT, "the notice to the patient (chat 1)")
     notice = box(chat.screen[start:], "message to chat 1")
     assert "has seen your message" in notice and EMERGENCY in notice, notice
 
@@ -526,8 +595,9 @@ def test_terminal_chat_escalation_in_the_admin_commands(chat):
     demo = {**chat.env, "DATABASE_URL": f"sqlite:///{chat.tmp / 'var' / 'demo.db'}"}
     listed = run([AFTERCARE, "escalations"], demo, CLI_TIMEOUT)
     assert listed.returncode == 0, explain(listed)
-    line = re.search(r"^#(\d+)\s+(urgent|emergency)\s+acknowledged .* patient (\d+) \(Demo Patient\)", listed.stdout,
-                     flags=re.M)
+    line = re.search(
+        r"^#(\d+)\s+(urgent|emergency)\s+acknowledged .* patient (\d+) \(Demo Patient\)", listed.stdout, flags=re.M
+    )
     assert line, explain(listed)
     exported = run([AFTERCARE, "export", line.group(3)], demo, CLI_TIMEOUT)
     assert exported.returncode == 0, explain(exported)
@@ -555,7 +625,7 @@ def _listening(pids: List[int]) -> List[Tuple[str, int]]:
             except OSError:
                 continue
             if target.startswith("socket:["):
-                inodes.add(target[len("socket:["):-1])
+                inodes.add(target[len("socket:[") : -1])
     found = []
     for table in ("tcp", "tcp6"):
         for line in Path(f"/proc/{pids[0]}/net/{table}").read_text().splitlines()[1:]:

@@ -1,6 +1,7 @@
 """Conversations with the real Rasa server and action server over the REST channel: one per triage level,
 asserting the replies are the advice texts the criteria choose (bot.responses renders the same files), then the
 clarifying questions (the triage details form) and the check-in quick answers."""
+
 from __future__ import annotations
 
 import uuid
@@ -20,8 +21,9 @@ SLOTS = clinic_slots(Settings.from_env(env=CLINIC_ENV))
 
 def say(servers, sender: str, text: str, keep_disclaimer: bool = False) -> list:
     """The bot's replies; the first-contact disclaimer (tested on its own) is left out unless asked for."""
-    response = httpx.post(f"{servers.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text},
-                          timeout=30)
+    response = httpx.post(
+        f"{servers.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=30
+    )
     response.raise_for_status()
     replies = [item.get("text", "") for item in response.json()]
     disclaimer = render("utter_disclaimer", SLOTS)
@@ -82,8 +84,10 @@ def said(name: str) -> str:
 def test_details_form_asks_re_asks_after_a_bad_answer_then_advises(servers, sender):
     assert say(servers, sender, "it's a bit sore") == [said("utter_ask_detail_hours_since_treatment")]
     assert say(servers, sender, "yesterday") == [said("utter_ask_detail_pain_score")]
-    assert say(servers, sender, "eleven") == [said("utter_invalid_detail_pain_score"),
-                                               said("utter_ask_detail_pain_score")]
+    assert say(servers, sender, "eleven") == [
+        said("utter_invalid_detail_pain_score"),
+        said("utter_ask_detail_pain_score"),
+    ]
     replies = say(servers, sender, "about a 3")
     if replies == [said("utter_ask_detail_trend")]:
         replies = say(servers, sender, "getting better")

@@ -1,5 +1,6 @@
 """The pre-treatment screening with the real Rasa server and action server (REST channel): the form asks every
 question, reads typed and button answers, stores them, and queues the practitioner's alert for a "yes"."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,7 +14,6 @@ from bot.store import db
 from bot.store.models import AlertDelivery, Screening
 from bot.store.uow import UnitOfWork
 from bot.usecases import appointments, enrolment
-
 from tests.e2e.test_rest_conversations import SLOTS, say
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rasa]
@@ -24,9 +24,15 @@ def render(name: str, slots) -> str:
     return SCREENING_TEXTS[name].format_map(slots)
 
 
-QUESTIONS = ["utter_ask_screening_infection", "utter_ask_screening_isotretinoin",
-             "utter_ask_screening_autoimmune_bleeding", "utter_ask_screening_blood_thinners",
-             "utter_ask_screening_keloid", "utter_ask_screening_pregnancy", "utter_ask_screening_cold_sores"]
+QUESTIONS = [
+    "utter_ask_screening_infection",
+    "utter_ask_screening_isotretinoin",
+    "utter_ask_screening_autoimmune_bleeding",
+    "utter_ask_screening_blood_thinners",
+    "utter_ask_screening_keloid",
+    "utter_ask_screening_pregnancy",
+    "utter_ask_screening_cold_sores",
+]
 
 
 @pytest.fixture
@@ -56,8 +62,16 @@ def test_screening_with_a_typed_yes_alerts_the_practitioner(servers, booked_pati
 
     with UnitOfWork(factory) as uow:
         screening = uow.session.execute(select(Screening).where(Screening.patient_id == patient_id)).scalar_one()
-        deliveries = list(uow.session.execute(select(AlertDelivery).where(
-            AlertDelivery.screening_id == screening.id)).scalars())
-    assert screening.answers == {"infection": "no", "isotretinoin": "no", "autoimmune_bleeding": "no",
-                                 "blood_thinners": "yes", "keloid": "no", "pregnancy": "unsure", "cold_sores": "no"}
+        deliveries = list(
+            uow.session.execute(select(AlertDelivery).where(AlertDelivery.screening_id == screening.id)).scalars()
+        )
+    assert screening.answers == {
+        "infection": "no",
+        "isotretinoin": "no",
+        "autoimmune_bleeding": "no",
+        "blood_thinners": "yes",
+        "keloid": "no",
+        "pregnancy": "unsure",
+        "cold_sores": "no",
+    }
     assert [(d.kind, d.chat_id) for d in deliveries] == [("screening", doctor_chat)]

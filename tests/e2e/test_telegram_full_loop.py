@@ -2,21 +2,21 @@
 patient links with /start CODE on (our local stand-in of) Telegram, talks to the real Rasa server and action
 server through the gateway, a red flag reaches the practitioner's chat, Acknowledge reaches the patient.
 Then Rasa is stopped and the gateway's safety net must still alert."""
+
 from __future__ import annotations
 
 import datetime as dt
 import itertools
 import re
-import time
 
 import pytest
 
+from bot.bootstrap.gateway import gateway_deps
 from bot.cli import main as aftercare
 from bot.responses import clinic_slots, render
-from bot.triage.advice import response_name
 from bot.settings import Settings
 from bot.telegram.app import ALLOWED_UPDATES, build_application, start_background, stop_background
-from bot.bootstrap.gateway import gateway_deps
+from bot.triage.advice import response_name
 from devtools.telegram_standin import BotApiStandIn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.rasa]
@@ -39,15 +39,35 @@ def registered(servers, capsys, monkeypatch):
     out = cli(capsys, "practitioner", "add", "--name", "Dr Lee", "--chat-id", str(doctor_chat), "--role", "treating")
     practitioner_id = re.search(r"practitioner (\d+) added", out).group(1)
     treated = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=30)).isoformat(timespec="minutes")
-    out = cli(capsys, "patient", "add", "--name", "Ann Example", "--treated-at", treated, "--area", "face",
-              "--method", "microneedling", "--practitioner", practitioner_id)
+    out = cli(
+        capsys,
+        "patient",
+        "add",
+        "--name",
+        "Ann Example",
+        "--treated-at",
+        treated,
+        "--area",
+        "face",
+        "--method",
+        "microneedling",
+        "--practitioner",
+        practitioner_id,
+    )
     return re.search(r"link code: (\S+)", out).group(1), doctor_chat
 
 
 async def start_gateway(servers, tg):
-    settings = Settings.from_env(env={"DATABASE_URL": servers.database_url, "RASA_URL": servers.rasa_url,
-                                      "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": tg.base_url,
-                                      "CLINIC_PHONE": "+44 20 7946 0000", "EMERGENCY_NUMBER": "999"})
+    settings = Settings.from_env(
+        env={
+            "DATABASE_URL": servers.database_url,
+            "RASA_URL": servers.rasa_url,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": tg.base_url,
+            "CLINIC_PHONE": "+44 20 7946 0000",
+            "EMERGENCY_NUMBER": "999",
+        }
+    )
     app = build_application(settings, gateway_deps(settings))
     await app.initialize()
     await app.start()
@@ -85,15 +105,21 @@ async def test_patient_to_practitioner_and_back(servers, registered):
             await tg.wait_for_sent(method="sendMessage", chat_id=PATIENT_CHAT, since=mark, timeout=60)
             mark = tg.mark()
             tg.inject_text(PATIENT_CHAT, "it's getting better than yesterday")
-            await tg.wait_for_sent(lambda c: "normal" in c.text.lower(), method="sendMessage", chat_id=PATIENT_CHAT,
-                                   since=mark, timeout=60)
+            await tg.wait_for_sent(
+                lambda c: "normal" in c.text.lower(), method="sendMessage", chat_id=PATIENT_CHAT, since=mark, timeout=60
+            )
 
             # A red flag: urgent advice to the patient and an alert to the practitioner at about the same time
             # (the gateway nudges the notifier as soon as Rasa has answered).
             mark = tg.mark()
             tg.inject_text(PATIENT_CHAT, "now there is yellow pus oozing from the needle marks and I feel feverish")
-            reply = await tg.wait_for_sent(lambda c: "practitioner" in c.text.lower(), method="sendMessage",
-                                           chat_id=PATIENT_CHAT, since=mark, timeout=60)
+            reply = await tg.wait_for_sent(
+                lambda c: "practitioner" in c.text.lower(),
+                method="sendMessage",
+                chat_id=PATIENT_CHAT,
+                since=mark,
+                timeout=60,
+            )
             alert = await tg.wait_for_sent(method="sendMessage", chat_id=doctor_chat, since=mark, timeout=10)
             print(f"\nalert reached the practitioner {alert.time - reply.time:+.3f}s after the patient's reply")
             assert "Ann Example" in alert.text and "URGENT" in alert.text.upper()
@@ -103,8 +129,9 @@ async def test_patient_to_practitioner_and_back(servers, registered):
             ack = next(data for _, data in alert.buttons if data.startswith("ack:"))
             mark = tg.mark()
             tg.press_button(doctor_chat, alert.message_id, ack)
-            notice = await tg.wait_for_sent(lambda call: "Dr Lee" in call.text, method="sendMessage",
-                                            chat_id=PATIENT_CHAT, since=mark, timeout=15)
+            notice = await tg.wait_for_sent(
+                lambda call: "Dr Lee" in call.text, method="sendMessage", chat_id=PATIENT_CHAT, since=mark, timeout=15
+            )
             assert "has seen your message" in notice.text
         finally:
             await stop_gateway(app)
@@ -124,8 +151,13 @@ async def test_rasa_down_the_safety_net_still_alerts(servers, registered):
                 mark = tg.mark()
                 tg.inject_text(PATIENT_CHAT + 1, "the redness is spreading and it's hot, I have a fever")
                 # told to call the clinic for anything urgent
-                await tg.wait_for_sent(lambda call: "+44 20 7946 0000" in call.text, method="sendMessage",
-                                       chat_id=PATIENT_CHAT + 1, since=mark, timeout=30)
+                await tg.wait_for_sent(
+                    lambda call: "+44 20 7946 0000" in call.text,
+                    method="sendMessage",
+                    chat_id=PATIENT_CHAT + 1,
+                    since=mark,
+                    timeout=30,
+                )
                 alert = await tg.wait_for_sent(method="sendMessage", chat_id=doctor_chat, since=mark, timeout=15)
                 assert "URGENT" in alert.text.upper()
                 # the safety net's own advice, filled with the clinic's details as the gateway runs with them

@@ -7,6 +7,7 @@
   AFTERCARE_REQUIRE_POSTGRES=1, which turns the skip into a failure (CI sets it).
 Tables are emptied before each test, so tests do not see each other's rows.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,8 +43,9 @@ def sqlite_session_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def postgresql_session_url() -> Iterator[str]:
-    server = create_engine(POSTGRES_SERVER_URL, future=True, isolation_level="AUTOCOMMIT",
-                           connect_args={"connect_timeout": 3})
+    server = create_engine(
+        POSTGRES_SERVER_URL, future=True, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
     name = f"aftercare_test_{secrets.token_hex(4)}"
     try:
         with server.connect() as connection:

@@ -1,6 +1,7 @@
 """The action server as `make run` starts it (bot.run.processes.action_server_args -> bot/run/action_server.py): on
 loopback only, refusing every request without the shared secret, serving those with it, and quiet about what
 patients wrote even when LOG_LEVEL=DEBUG."""
+
 from __future__ import annotations
 
 import os
@@ -39,8 +40,14 @@ def listening_addresses(pid: int, port: int) -> set:
 def server(tmp_path_factory) -> Iterator[Dict]:
     tmp = tmp_path_factory.mktemp("actions")
     port = free_port()
-    env = {**os.environ, "ACTION_SERVER_TOKEN": TOKEN, "DATABASE_URL": f"sqlite:///{tmp / 'clinic.db'}",
-           "AFTERCARE_DATA_DIR": str(tmp / "var"), "LOG_LEVEL": "DEBUG", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {
+        **os.environ,
+        "ACTION_SERVER_TOKEN": TOKEN,
+        "DATABASE_URL": f"sqlite:///{tmp / 'clinic.db'}",
+        "AFTERCARE_DATA_DIR": str(tmp / "var"),
+        "LOG_LEVEL": "DEBUG",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
     with Processes(tmp, env) as processes:
         processes.spawn("actions", action_server_args(port))
         processes.wait_http("actions", f"http://127.0.0.1:{port}/health", timeout=120)
@@ -50,11 +57,19 @@ def server(tmp_path_factory) -> Iterator[Dict]:
 def action_call(name: str = "action_session_start") -> Dict:
     """What Rasa POSTs to /webhook to run an action (a new conversation, one user message)."""
     return {
-        "next_action": name, "sender_id": "patient-1", "version": "3.6.2",
-        "tracker": {"sender_id": "patient-1", "slots": {}, "latest_message": {"text": SAID, "intent": {},
-                                                                            "entities": []},
-                    "events": [], "paused": False, "followup_action": None, "active_loop": {},
-                    "latest_action_name": None},
+        "next_action": name,
+        "sender_id": "patient-1",
+        "version": "3.6.2",
+        "tracker": {
+            "sender_id": "patient-1",
+            "slots": {},
+            "latest_message": {"text": SAID, "intent": {}, "entities": []},
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": None,
+        },
         "domain": {"slots": {}, "responses": {}, "intents": [], "entities": [], "actions": []},
     }
 
@@ -62,10 +77,15 @@ def action_call(name: str = "action_session_start") -> Dict:
 def test_the_webhook_refuses_requests_without_the_secret(server) -> None:
     url = server["url"]
     assert httpx.post(f"{url}/webhook", json=action_call(), timeout=30).status_code == 401
-    assert httpx.post(f"{url}/webhook", params={"token": "guess" * 5}, json=action_call(),
-                      timeout=30).status_code == 401
-    assert httpx.post(f"{url}/webhook", headers={"Authorization": f"Bearer {TOKEN}"}, json=action_call(),
-                      timeout=30).status_code == 401  # only where Rasa puts it
+    assert (
+        httpx.post(f"{url}/webhook", params={"token": "guess" * 5}, json=action_call(), timeout=30).status_code == 401
+    )
+    assert (
+        httpx.post(
+            f"{url}/webhook", headers={"Authorization": f"Bearer {TOKEN}"}, json=action_call(), timeout=30
+        ).status_code
+        == 401
+    )  # only where Rasa puts it
     assert httpx.get(f"{url}/actions", timeout=30).status_code == 401  # the list of actions too
 
 
@@ -99,7 +119,13 @@ def test_debug_does_not_log_what_patients_wrote_nor_the_secret(server) -> None:
 
 def test_without_a_secret_it_does_not_start(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "ACTION_SERVER_TOKEN"}
-    result = subprocess.run(action_server_args(free_port()), env=env, capture_output=True, text=True, timeout=120,
-                            cwd=Path(__file__).resolve().parents[2])
+    result = subprocess.run(
+        action_server_args(free_port()),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert result.returncode == 2 and "ACTION_SERVER_TOKEN is not set" in result.stderr
     assert sys.executable == action_server_args(1)[0] and TOKEN not in " ".join(action_server_args(1))

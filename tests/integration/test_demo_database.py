@@ -2,6 +2,7 @@
 var/demo.db and var/demo_rasa_tracker.db, never the configured DATABASE_URL, so its practitioners (chat ids 1001,
 1002) never get staff access or on-call alerts in a clinic's real database. The launcher runs for real here, with
 its children, their readiness and the chat replaced by fakes."""
+
 from __future__ import annotations
 
 import os
@@ -19,9 +20,14 @@ from bot.usecases import enrolment
 
 
 def test_demo_settings_replace_the_database_and_the_conversation_store(tmp_path):
-    configured = Settings.from_env({"DATABASE_URL": "postgresql+psycopg2://clinic:secret@db.example:5432/clinic",
-                                    "AFTERCARE_DATA_DIR": str(tmp_path), "AFTERCARE_PROFILE": "production",
-                                    "RASA_WORKERS": "3"})
+    configured = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql+psycopg2://clinic:secret@db.example:5432/clinic",
+            "AFTERCARE_DATA_DIR": str(tmp_path),
+            "AFTERCARE_PROFILE": "production",
+            "RASA_WORKERS": "3",
+        }
+    )
     demo = demo_settings(configured)
     assert demo.database_url == f"sqlite:///{tmp_path / 'demo.db'}"
     assert (demo.profile, demo.rasa_workers) == ("embedded", 1)
@@ -106,7 +112,7 @@ def test_make_run_without_a_token_never_writes_to_the_clinic_database(terminal_l
         chats = {p.telegram_chat_id for p in repository.list_practitioners(uow)}
         assert chats == {DEMO_PRACTITIONER_CHAT, DEMO_ON_CALL_CHAT}
         assert repository.patient_for_chat(uow, 1).display_name == "Demo Patient"
-    (settings, _), = FakeChat.seen
+    ((settings, _),) = FakeChat.seen
     assert settings.database_url == demo_url
     # the children record and converse in the demo's files too
     assert FakeProcesses.spawned["actions"]["DATABASE_URL"] == demo_url
@@ -119,6 +125,6 @@ def test_make_run_without_a_token_ignores_a_postgresql_database_url(terminal_lau
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg2://clinic:secret@127.0.0.1:1/clinic")
     monkeypatch.setenv("AFTERCARE_PROFILE", "production")
     assert launcher.main() == 0
-    (settings, _), = FakeChat.seen
+    ((settings, _),) = FakeChat.seen
     assert settings.database_url == f"sqlite:///{terminal_launcher / 'var' / 'demo.db'}"
     assert "secret" not in str(FakeProcesses.spawned["actions"])

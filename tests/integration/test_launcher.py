@@ -5,6 +5,7 @@ SIGTERM stops it and every child.
 The launcher runs in its own process (as under make). Its two commands are replaced by tiny Python programs that
 write their environment to a file: the "action server" then sleeps, the "Rasa server" exits with code 3 at once;
 the readiness waits and the Telegram gateway are replaced by no-ops (the gateway: a sleep until SIGTERM)."""
+
 from __future__ import annotations
 
 import json
@@ -67,22 +68,38 @@ def test_make_run_supervises_filters_keeps_private_and_stops_on_sigterm(tmp_path
     out = tmp_path / "out"
     out.mkdir()
     env = {
-        "PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1",
-        "AFTERCARE_DATA_DIR": str(data), "DATABASE_URL": f"sqlite:///{tmp_path / 'clinic.db'}",
-        "CLINIC_PHONE": "+44 20 7946 0000", "TELEGRAM_BOT_TOKEN": "123456:launcher-test-token",
-        "LOG_LEVEL": "DEBUG", "SOME_PASSWORD": "hunter2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+        "PYTHONUNBUFFERED": "1",
+        "AFTERCARE_DATA_DIR": str(data),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'clinic.db'}",
+        "CLINIC_PHONE": "+44 20 7946 0000",
+        "TELEGRAM_BOT_TOKEN": "123456:launcher-test-token",
+        "LOG_LEVEL": "DEBUG",
+        "SOME_PASSWORD": "hunter2",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
     }
     said = tmp_path / "launcher.txt"
     with open(said, "wb") as screen:
-        launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(out)], cwd=ROOT, env=env, stdout=screen,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+        launcher = subprocess.Popen(
+            [sys.executable, "-c", LAUNCHER, str(out)],
+            cwd=ROOT,
+            env=env,
+            stdout=screen,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
-        _wait(lambda: "rasa restarted (restart 2," in said.read_text(errors="replace"), 30,
-              "the dying child was not restarted twice", said)
+        _wait(
+            lambda: "rasa restarted (restart 2," in said.read_text(errors="replace"),
+            30,
+            "the dying child was not restarted twice",
+            said,
+        )
         actions_env = json.loads((out / "actions.json").read_text())
         rasa_env = json.loads((out / "rasa.json").read_text())
-        children = [int(pid) for pid in
-                    Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children").read_text().split()]
+        children = [int(pid) for pid in Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children").read_text().split()]
 
         launcher.send_signal(signal.SIGTERM)
         code = launcher.wait(timeout=30)

@@ -5,6 +5,7 @@
 Used while working on the NLU data (train NLU only into a temp dir: `rasa train nlu --out /tmp/x`); the same
 figures are asserted by tests/nlu/test_heldout.py on the full model.
 """
+
 from __future__ import annotations
 
 import sys
@@ -55,14 +56,19 @@ def acted_on(parsed: Dict, escalates) -> Set[str]:
 
 def triage_escalates(parsed: Dict) -> bool:
     """Whether action_triage would escalate this message (for a sender with no treatment record)."""
-    from bot.usecases.triage import ClinicService
     from bot.triage.criteria import load_criteria
+    from bot.usecases.triage import ClinicService
 
     global _SERVICE
     if _SERVICE is None:
         _SERVICE = ClinicService(load_criteria(), None)
-    outcome = _SERVICE.assess(None, parsed.get("text") or "", parsed.get("entities") or [],
-                              parsed["intent"].get("confidence"), intent=parsed["intent"]["name"])
+    outcome = _SERVICE.assess(
+        None,
+        parsed.get("text") or "",
+        parsed.get("entities") or [],
+        parsed["intent"].get("confidence"),
+        intent=parsed["intent"]["name"],
+    )
     return outcome.decision.level.escalates
 
 
@@ -85,13 +91,21 @@ def score(parse, pairs: List[Tuple[str, str]], escalates=triage_escalates) -> Di
             topic_right += expected in acted
         if expected not in acted:
             misses.append((expected, " + ".join(sorted(acted)), text))
-    return {"intent": intent_right / len(pairs), "topic": topic_right / topic_total, "n": len(pairs),
-            "topic_right": topic_right, "topic_total": topic_total, "misses": misses}
+    return {
+        "intent": intent_right / len(pairs),
+        "topic": topic_right / topic_total,
+        "n": len(pairs),
+        "topic_right": topic_right,
+        "topic_total": topic_total,
+        "misses": misses,
+    }
 
 
 def report(result: Dict) -> str:
-    lines = [f"held-out intent accuracy {result['intent']:.1%} on {result['n']} examples; "
-             f"topic accuracy {result['topic']:.1%} ({result['topic_right']}/{result['topic_total']})"]
+    lines = [
+        f"held-out intent accuracy {result['intent']:.1%} on {result['n']} examples; "
+        f"topic accuracy {result['topic']:.1%} ({result['topic_right']}/{result['topic_total']})"
+    ]
     lines += [f"  expected {e:<45} got {g:<45} {t}" for e, g, t in sorted(result["misses"])]
     pairs = Counter((e, g) for e, g, _ in result["misses"])
     lines += ["most frequent confusions:"] + [f"  {n} x {e} -> {g}" for (e, g), n in pairs.most_common(10)]

@@ -5,6 +5,7 @@ triage is also answered, see tests/nlu/measure.acted_on); the floor is 95 %.
 Topic accuracy is measured over every aftercare question of the split: a question that gets the wrong intent
 (for instance one the SafetyRouter sends to triage) counts as a wrong topic. The floor is 90 %.
 """
+
 from pathlib import Path
 
 import pytest
@@ -27,8 +28,9 @@ def _normal(text: str) -> str:
 
 
 def _training_texts():
-    return {_normal(text) for path in TRAINING.glob("*.yml") if "nlu:" in path.read_text()
-            for _, text in examples(path)}
+    return {
+        _normal(text) for path in TRAINING.glob("*.yml") if "nlu:" in path.read_text() for _, text in examples(path)
+    }
 
 
 def _story_questions():
@@ -54,8 +56,9 @@ def test_heldout_split_and_topic_stories_are_not_in_training():
 
 def test_every_topic_has_answer_heldout_questions_and_a_conversation_test():
     trained = _topics(examples(QUESTIONS))
-    answers = {name.replace("utter_", "", 1)
-               for name in yaml.safe_load(ANSWERS.read_text(encoding="utf-8"))["responses"]}
+    answers = {
+        name.replace("utter_", "", 1) for name in yaml.safe_load(ANSWERS.read_text(encoding="utf-8"))["responses"]
+    }
     heldout = list(examples(HELDOUT))
     per_topic = {topic: sum(intent == topic for intent, _ in heldout) for topic in trained}
     assert len(trained) >= 25

@@ -1,6 +1,7 @@
 """A TCP proxy on loopback that a test can cut and restore (threads, so it keeps working while the test's event
 loop is blocked or busy). `cut()` drops every open connection and refuses new ones (accepted, then closed at once);
 `restore()` forwards again. Used to cut the clinic's PostgreSQL connection without touching the system service."""
+
 from __future__ import annotations
 
 import socket

@@ -1,4 +1,5 @@
 """A clinic on a temporary SQLite database, as the action and safety-net tests need it."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,6 +20,7 @@ def clinic_with_a_patient(tmp_path: Path) -> Tuple[str, Any, int]:
     now = dt.datetime.now(dt.timezone.utc)
     uow = UnitOfWork(factory)
     doctor = enrolment.add_practitioner(uow, "Dr Lee", role="treating", chat_id=500, actor="test")
-    new = enrolment.add_patient_with_treatment(uow, "Ann", now - dt.timedelta(hours=30), "face",
-                                               "microneedling", doctor.id, now=now)
+    new = enrolment.add_patient_with_treatment(
+        uow, "Ann", now - dt.timedelta(hours=30), "face", "microneedling", doctor.id, now=now
+    )
     return url, factory, new.patient.id

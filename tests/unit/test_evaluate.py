@@ -1,4 +1,5 @@
 """Evaluation metrics, safety gates and the CLI run, with a tiny fake analyzer (no spaCy, no Rasa)."""
+
 from __future__ import annotations
 
 import io
@@ -19,20 +20,27 @@ def fake_analyzer(text: str) -> Tuple[List[Dict], Optional[float]]:
         start = text.find(word)
         if start >= 0:
             entity = {"entity": "symptom", "value": symptom, "start": start, "end": start + len(word)}
-            if text[max(0, start - 3):start] == "no ":
+            if text[max(0, start - 3) : start] == "no ":
                 entity["role"] = "negated"
             entities.append(entity)
     return entities, (0.3 if "huh" in text else 0.9)
 
 
 def test_metrics_on_hand_counted_pairs() -> None:
-    pairs = [("normal", "normal"), ("normal", "urgent"), ("urgent", "urgent"), ("urgent", "monitor"),
-             ("emergency", "emergency"), ("emergency", "urgent"), ("monitor", "monitor"), ("none", "none")]
+    pairs = [
+        ("normal", "normal"),
+        ("normal", "urgent"),
+        ("urgent", "urgent"),
+        ("urgent", "monitor"),
+        ("emergency", "emergency"),
+        ("emergency", "urgent"),
+        ("monitor", "monitor"),
+        ("none", "none"),
+    ]
     m = ev.metrics(pairs)
     assert m["count"] == 8
     assert m["accuracy"] == pytest.approx(5 / 8)
-    assert m["per_level"]["urgent"] == {"precision": pytest.approx(1 / 3), "recall": pytest.approx(1 / 2),
-                                        "support": 2}
+    assert m["per_level"]["urgent"] == {"precision": pytest.approx(1 / 3), "recall": pytest.approx(1 / 2), "support": 2}
     assert m["per_level"]["normal"]["precision"] == 1.0 and m["per_level"]["normal"]["recall"] == 0.5
     # expected urgent/emergency: 4; predicted urgent or emergency among them: urgent, emergency, urgent -> 3
     assert m["escalation_recall"] == pytest.approx(3 / 4)

@@ -1,20 +1,24 @@
-"""The gateway's safety net (Rasa down, bot/bootstrap/gateway.py) renders the advice texts itself: every placeholder must be
-filled from the clinic's settings, exactly as action_session_start fills Rasa's slots. Never a literal
+"""The gateway's safety net (Rasa down, bot/bootstrap/gateway.py) renders the advice texts itself: every placeholder
+must be filled from the clinic's settings, exactly as action_session_start fills Rasa's slots. Never a literal
 "{callback_minutes}" in a patient's chat."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import pytest
 
+from bot.bootstrap.gateway import SafetyNetTriage
 from bot.nlp import analyze
-from bot.usecases.triage import ClinicService
 from bot.settings import Settings
 from bot.triage.criteria import load_criteria
-from bot.bootstrap.gateway import SafetyNetTriage
+from bot.usecases.triage import ClinicService
 from tests.unit.clinic_db import clinic_with_a_patient
 
-ENV = {"CLINIC_PHONE": "0123 456", "EMERGENCY_NUMBER": "112", "PATIENT_CALLBACK_MINUTES": "45",
-       "CLINIC_HOURS": "Mon–Sat 8:00–20:00"}
+ENV = {
+    "CLINIC_PHONE": "0123 456",
+    "EMERGENCY_NUMBER": "112",
+    "PATIENT_CALLBACK_MINUTES": "45",
+    "CLINIC_HOURS": "Mon–Sat 8:00–20:00",
+}
 
 
 def symptom(value: str, text: str) -> dict:
@@ -59,8 +63,7 @@ def test_emergency_reply_starts_with_the_emergency_number(safety_net) -> None:
 
 def test_normal_reply_ends_with_message_us_or_call_the_clinic(safety_net) -> None:
     # With Rasa down nobody says how sure the parse is, so a symptom fails closed; a low pain score does not.
-    replies = safety_net("pain is 2/10", {"entity": "pain_score", "value": "2", "start": 8, "end": 12,
-                                          "text": "2/10"})
+    replies = safety_net("pain is 2/10", {"entity": "pain_score", "value": "2", "start": 8, "end": 12, "text": "2/10"})
     assert_filled(replies)
     assert replies[-1].endswith("swelling lasting beyond a few days.")
     assert "Message us or call 0123 456 if" in replies[-1]

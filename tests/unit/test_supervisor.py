@@ -1,6 +1,7 @@
 """bot.run.processes.Supervisor: `make run` restarts a child that dies, with exponential backoff, and says so (name and
 exit code, nothing the child printed). Fake processes and a fake clock for the policy; real (tiny) processes for
 the thread and for stopping."""
+
 from __future__ import annotations
 
 import logging
@@ -61,8 +62,9 @@ def setup():
     return processes, clock, Supervisor(processes, specs, clock=clock)
 
 
-def crash_and_time_restart(processes: FakeProcesses, clock: Clock, supervisor: Supervisor, name: str,
-                           code: int = 1) -> float:
+def crash_and_time_restart(
+    processes: FakeProcesses, clock: Clock, supervisor: Supervisor, name: str, code: int = 1
+) -> float:
     """Kill `name`, then advance the clock in 0.5 s steps until it is restarted; the wait it got."""
     before = len(processes.spawned)
     processes.children[name].exit(code)

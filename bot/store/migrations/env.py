@@ -1,6 +1,7 @@
 """Alembic environment. Run through bot.store.db.upgrade()/downgrade() (which build the Config in code), or
 with the alembic command line given `-x url=...`. Without a URL it falls back to Settings (DATABASE_URL).
 """
+
 from __future__ import annotations
 
 from alembic import context
@@ -22,8 +23,7 @@ def _database_url() -> str:
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=_database_url(), target_metadata=target_metadata, literal_binds=True,
-                      render_as_batch=True)
+    context.configure(url=_database_url(), target_metadata=target_metadata, literal_binds=True, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -1,4 +1,5 @@
 """The one error handler: log first, then tell the person something went wrong and how to reach the clinic."""
+
 from __future__ import annotations
 
 import logging

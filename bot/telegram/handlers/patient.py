@@ -3,6 +3,7 @@
 Privacy rules followed here: a chat that is not linked to a patient record gets a general explanation and
 never any patient data; logs at INFO name patients by id only and never contain what anyone wrote.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,8 +35,20 @@ _STORED_MAX = 50
 _CALLBACK_DATA_LIMIT = 64
 
 # Message content we cannot read, in the order they are checked (the first one present names the kind).
-_ATTACHMENT_KINDS = ("voice", "audio", "video_note", "video", "sticker", "animation", "document", "location",
-                     "venue", "contact", "poll", "dice")
+_ATTACHMENT_KINDS = (
+    "voice",
+    "audio",
+    "video_note",
+    "video",
+    "sticker",
+    "animation",
+    "document",
+    "location",
+    "venue",
+    "contact",
+    "poll",
+    "dice",
+)
 
 
 async def start(update: Update, context: ClinicContext) -> None:
@@ -211,7 +224,7 @@ def red_flags_past_cut(text: str, short: str) -> bool:
     """True when the raw keyword screen finds a red-flag word in the part of `text` that its shortened form `short`
     leaves out, or in a phrase that the cut runs through (the screen's phrases are shorter than the overlap)."""
     kept = len(short.rstrip("…"))
-    return bool(screen(text[max(0, kept - _CUT_OVERLAP):]))
+    return bool(screen(text[max(0, kept - _CUT_OVERLAP) :]))
 
 
 async def _triage_whole(context: ClinicContext, chat_id: int, patient: LinkedPatient, text: str) -> bool:
@@ -238,7 +251,11 @@ async def _triage_whole(context: ClinicContext, chat_id: int, patient: LinkedPat
 
 
 async def _converse(
-    context: ClinicContext, chat_id: int, message_id: int, patient: LinkedPatient, message: str,
+    context: ClinicContext,
+    chat_id: int,
+    message_id: int,
+    patient: LinkedPatient,
+    message: str,
     fallback_text: str,
 ) -> None:
     """Send `message` to Rasa (typing… shown meanwhile) and deliver the answer; fall back if Rasa fails.
@@ -256,13 +273,15 @@ async def _converse(
         sent_at = dt.datetime.now(dt.timezone.utc)
         try:
             replies = await gateway.rasa.send(
-                sender_id(patient.id), message,
+                sender_id(patient.id),
+                message,
                 # /start already said the bot is automated and how to reach people: Rasa need not repeat it.
                 {"chat_id": chat_id, "message_id": message_id, "disclaimer_shown": True},
             )
             log.info("relayed a message for patient %s to Rasa (%d replies)", patient.id, len(replies))
             if gateway.deps.answer_check is not None and not await gateway.deps.answer_check(
-                    patient.id, fallback_text, RelayAttempt(message, sent_at)):
+                patient.id, fallback_text, RelayAttempt(message, sent_at)
+            ):
                 replies = None
                 raise RasaUnavailable("Rasa answered, but did not triage a red flag", reached=True)
         except RasaUnavailable as error:
@@ -306,8 +325,9 @@ async def _send_rasa_reply(context: ClinicContext, chat_id: int, reply: RasaRepl
 
 def rasa_keyboard(buttons: Sequence[Tuple[str, str]], chat_data: Optional[Dict]) -> InlineKeyboardMarkup:
     """One button per row (titles can be long), each carrying its Rasa payload."""
-    rows = [[InlineKeyboardButton(title, callback_data=encode_button(payload, chat_data))]
-            for title, payload in buttons]
+    rows = [
+        [InlineKeyboardButton(title, callback_data=encode_button(payload, chat_data))] for title, payload in buttons
+    ]
     return InlineKeyboardMarkup(rows)
 
 
@@ -327,9 +347,9 @@ def encode_button(payload: str, chat_data: Optional[Dict]) -> str:
 
 def decode_button(data: str, chat_data: Optional[Dict]) -> Optional[str]:
     if data.startswith(RASA_BUTTON):
-        return data[len(RASA_BUTTON):] or None
+        return data[len(RASA_BUTTON) :] or None
     if data.startswith(RASA_STORED_BUTTON) and chat_data is not None:
-        return chat_data.get(_STORED_KEY, {}).get(data[len(RASA_STORED_BUTTON):])
+        return chat_data.get(_STORED_KEY, {}).get(data[len(RASA_STORED_BUTTON) :])
     return None
 
 

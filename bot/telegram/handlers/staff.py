@@ -3,6 +3,7 @@
 Only chats registered as a practitioner's (StaffDirectory) may use any of this; everybody else is refused
 without learning whether an escalation or patient exists.
 """
+
 from __future__ import annotations
 
 import logging
@@ -123,8 +124,9 @@ async def resolve_command(update: Update, context: ClinicContext) -> None:
     except Refused as refusal:
         await update.effective_message.reply_text(str(refusal))
         return
-    log.info("practitioner %s resolved escalation %s by command (changed=%s)", member.id, escalation_id,
-             outcome.changed)
+    log.info(
+        "practitioner %s resolved escalation %s by command (changed=%s)", member.id, escalation_id, outcome.changed
+    )
     await update.effective_message.reply_text(_answer_text(outcome))
 
 
@@ -162,11 +164,17 @@ def state_keyboard(outcome: EscalationOutcome) -> InlineKeyboardMarkup:
     if outcome.state == "resolved":
         return InlineKeyboardMarkup([[InlineKeyboardButton(f"✔️ Resolved{who}", callback_data=f"{DONE}:{eid}")]])
     if outcome.state == "acknowledged":
-        return InlineKeyboardMarkup([
-            [InlineKeyboardButton(f"✅ Acknowledged{who}", callback_data=f"{DONE}:{eid}")],
-            [InlineKeyboardButton("Resolve", callback_data=f"{RESOLVE}:{eid}")],
-        ])
-    return InlineKeyboardMarkup([[
-        InlineKeyboardButton("Acknowledge", callback_data=f"{ACK}:{eid}"),
-        InlineKeyboardButton("Resolve", callback_data=f"{RESOLVE}:{eid}"),
-    ]])
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(f"✅ Acknowledged{who}", callback_data=f"{DONE}:{eid}")],
+                [InlineKeyboardButton("Resolve", callback_data=f"{RESOLVE}:{eid}")],
+            ]
+        )
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Acknowledge", callback_data=f"{ACK}:{eid}"),
+                InlineKeyboardButton("Resolve", callback_data=f"{RESOLVE}:{eid}"),
+            ]
+        ]
+    )

@@ -1,4 +1,5 @@
 """Shared pieces for the check-in tests (a module with a unique name, so imports are unambiguous)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -60,15 +61,29 @@ def add_practitioner(session_factory) -> int:
     return practitioner.id
 
 
-def add_patient(session_factory, practitioner_id: int, chat_id: Optional[int], area: str = "face",
-                treated_at: dt.datetime = T0, now: Optional[dt.datetime] = None,
-                hours=HOURS, maintenance=MAINTENANCE_DAYS) -> int:
+def add_patient(
+    session_factory,
+    practitioner_id: int,
+    chat_id: Optional[int],
+    area: str = "face",
+    treated_at: dt.datetime = T0,
+    now: Optional[dt.datetime] = None,
+    hours=HOURS,
+    maintenance=MAINTENANCE_DAYS,
+) -> int:
     """A patient treated at `treated_at` with the check-in schedule; chat linked unless chat_id is None."""
     now = now or treated_at
     uow = UnitOfWork(session_factory)
     new = enrolment.add_patient_with_treatment(
-        uow, f"Patient {chat_id}", treated_at, area, "microneedling", practitioner_id, now=now,
-        checkin_hours=hours, maintenance_days=maintenance,
+        uow,
+        f"Patient {chat_id}",
+        treated_at,
+        area,
+        "microneedling",
+        practitioner_id,
+        now=now,
+        checkin_hours=hours,
+        maintenance_days=maintenance,
     )
     if chat_id is not None:
         enrolment.redeem_link_code(uow, new.link_code, chat_id, now=now)

@@ -1,8 +1,8 @@
 """Check-in tests reuse the database fixtures of tests/integration/conftest.py (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 import pytest
-
 from checkins_helpers import add_practitioner
 
 

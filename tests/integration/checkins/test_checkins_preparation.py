@@ -1,9 +1,11 @@
 """The preparation guidance before an appointment, sent by the check-in sender (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 import datetime as dt
 from typing import Optional
 
+from checkins_helpers import T0, FakeClock, FakeMessenger, add_patient
 from sqlalchemy import select
 
 from bot.checkins.sender import CheckinSender
@@ -13,23 +15,29 @@ from bot.store.models import ScheduledCheckin
 from bot.store.uow import UnitOfWork
 from bot.usecases import appointments, enrolment
 
-from checkins_helpers import T0, FakeClock, FakeMessenger, add_patient
-
 CHAT = 5001
 LEAD = dt.timedelta(days=7)
 
 
-def _book(session_factory, patient_id: int, practitioner_id: int, at: dt.datetime,
-          now: Optional[dt.datetime] = None) -> int:
-    appointment = appointments.add_appointment(UnitOfWork(session_factory), patient_id, at, "face", "microneedling",
-                                               practitioner_id, preparation_lead=LEAD, now=now or T0)
+def _book(
+    session_factory, patient_id: int, practitioner_id: int, at: dt.datetime, now: Optional[dt.datetime] = None
+) -> int:
+    appointment = appointments.add_appointment(
+        UnitOfWork(session_factory),
+        patient_id,
+        at,
+        "face",
+        "microneedling",
+        practitioner_id,
+        preparation_lead=LEAD,
+        now=now or T0,
+    )
     return appointment.id
 
 
 def _preparation_state(session_factory) -> str:
     with UnitOfWork(session_factory) as uow:
-        row = uow.session.execute(select(ScheduledCheckin).where(ScheduledCheckin.kind == "preparation")
-                                  ).scalar_one()
+        row = uow.session.execute(select(ScheduledCheckin).where(ScheduledCheckin.kind == "preparation")).scalar_one()
     return "sent" if row.sent_at else "skipped" if row.skipped_at else "pending"
 
 
@@ -67,8 +75,9 @@ async def test_preparation_is_sent_once_on_time_across_a_restart(db_url, session
         factory2.kw["bind"].dispose()
 
 
-async def test_a_patient_who_links_late_gets_it_on_linking_but_not_after_the_appointment(session_factory,
-                                                                                         practitioner_id):
+async def test_a_patient_who_links_late_gets_it_on_linking_but_not_after_the_appointment(
+    session_factory, practitioner_id
+):
     patient_id = add_patient(session_factory, practitioner_id, chat_id=None, hours=(), maintenance={})
     appointment_at = T0 + dt.timedelta(days=3)  # nearer than the lead: due at once, waits for the link
     _book(session_factory, patient_id, practitioner_id, appointment_at)

@@ -1,23 +1,27 @@
 """The check-in plan (pure), its settings, and the message texts. No database."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
+from checkins_helpers import HOURS, MAINTENANCE_DAYS, T0
 
 from bot.checkins import texts
 from bot.checkins.schedule import MAINTENANCE, PlannedCheckin, checkin_kind, plan_checkins, plan_from_settings
 from bot.settings import ConfigError, Settings
-
-from checkins_helpers import HOURS, MAINTENANCE_DAYS, T0
 
 
 def test_default_plan_for_face():
     plan = plan_checkins(T0, "face", HOURS, MAINTENANCE_DAYS)
     assert [p.kind for p in plan] == ["24h", "72h", "1w", "4w", "12w", MAINTENANCE]
     assert [p.due_at - T0 for p in plan] == [
-        dt.timedelta(hours=24), dt.timedelta(hours=72), dt.timedelta(weeks=1), dt.timedelta(weeks=4),
-        dt.timedelta(weeks=12), dt.timedelta(days=180),
+        dt.timedelta(hours=24),
+        dt.timedelta(hours=72),
+        dt.timedelta(weeks=1),
+        dt.timedelta(weeks=4),
+        dt.timedelta(weeks=12),
+        dt.timedelta(days=180),
     ]
 
 
@@ -45,8 +49,10 @@ def test_naive_treatment_time_is_refused():
         plan_checkins(T0.replace(tzinfo=None), "face", HOURS)
 
 
-@pytest.mark.parametrize("hours, kind", [(24, "24h"), (72, "72h"), (168, "1w"), (672, "4w"), (2016, "12w"),
-                                         (36, "36h"), (240, "10d"), (250, "250h")])
+@pytest.mark.parametrize(
+    "hours, kind",
+    [(24, "24h"), (72, "72h"), (168, "1w"), (672, "4w"), (2016, "12w"), (36, "36h"), (240, "10d"), (250, "250h")],
+)
 def test_checkin_kind_labels(hours, kind):
     assert checkin_kind(hours) == kind
 
@@ -60,8 +66,13 @@ def test_settings_defaults():
 
 
 def test_settings_custom_schedule():
-    settings = Settings.from_env({"CHECKIN_SCHEDULE_HOURS": " 48, 12 ,336", "MAINTENANCE_REMINDER_DAYS": "365",
-                                  "MAINTENANCE_REMINDER_DAYS_SCALP": "0"})
+    settings = Settings.from_env(
+        {
+            "CHECKIN_SCHEDULE_HOURS": " 48, 12 ,336",
+            "MAINTENANCE_REMINDER_DAYS": "365",
+            "MAINTENANCE_REMINDER_DAYS_SCALP": "0",
+        }
+    )
     assert settings.checkin_schedule_hours == (12, 48, 336)
     assert settings.maintenance_reminder_days == {"face": 365, "scalp": 0}
     assert [p.kind for p in plan_from_settings(T0, "scalp", settings)] == ["12h", "48h", "2w"]
@@ -72,14 +83,17 @@ def test_checkins_can_be_switched_off(value):
     assert Settings.from_env({"CHECKIN_SCHEDULE_HOURS": value}).checkin_schedule_hours == ()
 
 
-@pytest.mark.parametrize("value, says", [
-    ("24,3d", "'3d' is not a whole number"),
-    ("24,,72", "'' is not a whole number"),
-    ("0,24", "between 1 and 8760"),
-    ("24,-5", "between 1 and 8760"),
-    ("24,87600", "between 1 and 8760"),
-    ("24,72,24", "24 is listed twice"),
-])
+@pytest.mark.parametrize(
+    "value, says",
+    [
+        ("24,3d", "'3d' is not a whole number"),
+        ("24,,72", "'' is not a whole number"),
+        ("0,24", "between 1 and 8760"),
+        ("24,-5", "between 1 and 8760"),
+        ("24,87600", "between 1 and 8760"),
+        ("24,72,24", "24 is listed twice"),
+    ],
+)
 def test_bad_schedule_is_a_clear_config_error(value, says):
     with pytest.raises(ConfigError) as error:
         Settings.from_env({"CHECKIN_SCHEDULE_HOURS": value})
@@ -97,8 +111,11 @@ def test_bad_maintenance_days_is_a_clear_config_error():
 def test_checkin_message_asks_about_the_treated_area_with_quick_answers():
     text, buttons = texts.render("72h", "scalp", dt.timedelta(hours=72), "Glow", "+44 1")
     assert "How is your scalp doing?" in text and "3 days" in text and "/stop" in text
-    assert buttons == [("All good", "rasa:/all_good"), ("Some redness", "rasa:some redness still"),
-                       ("Something worries me", "rasa:/report_symptom")]
+    assert buttons == [
+        ("All good", "rasa:/all_good"),
+        ("Some redness", "rasa:some redness still"),
+        ("Something worries me", "rasa:/report_symptom"),
+    ]
     assert all(len(data.encode()) <= 64 for _, data in buttons)  # Telegram's callback data limit
     face_text, _ = texts.render("24h", "face", dt.timedelta(hours=25), "Glow", "+44 1")
     assert "How is your skin doing?" in face_text and "a day" in face_text
@@ -110,10 +127,17 @@ def test_maintenance_message_suggests_booking_with_the_clinic():
     assert "6 months" in text and buttons is None
 
 
-@pytest.mark.parametrize("elapsed, phrase", [
-    (dt.timedelta(hours=24), "a day"), (dt.timedelta(hours=72), "3 days"), (dt.timedelta(days=7), "a week"),
-    (dt.timedelta(weeks=4), "4 weeks"), (dt.timedelta(weeks=12), "12 weeks"), (dt.timedelta(days=90), "13 weeks"),
-    (dt.timedelta(days=180), "6 months"),
-])
+@pytest.mark.parametrize(
+    "elapsed, phrase",
+    [
+        (dt.timedelta(hours=24), "a day"),
+        (dt.timedelta(hours=72), "3 days"),
+        (dt.timedelta(days=7), "a week"),
+        (dt.timedelta(weeks=4), "4 weeks"),
+        (dt.timedelta(weeks=12), "12 weeks"),
+        (dt.timedelta(days=90), "13 weeks"),
+        (dt.timedelta(days=180), "6 months"),
+    ],
+)
 def test_time_since(elapsed, phrase):
     assert texts.time_since(elapsed) == phrase

@@ -2,11 +2,13 @@
 
 Messages are counted as the patients "see" them: what reached the fake messenger.
 """
+
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 
+from checkins_helpers import T0, FakeClock, FakeMessenger, add_patient
 from sqlalchemy import select
 
 from bot.checkins.sender import CheckinSender
@@ -14,9 +16,8 @@ from bot.outbox.errors import PermanentSendError, RetryAfter, TransientSendError
 from bot.store import db
 from bot.store.models import AuditEvent, ScheduledCheckin
 from bot.store.uow import UnitOfWork
-from bot.usecases import checkins as checkin_cases, enrolment
-
-from checkins_helpers import T0, FakeClock, FakeMessenger, add_patient
+from bot.usecases import checkins as checkin_cases
+from bot.usecases import enrolment
 
 CHAT = 5001
 
@@ -47,8 +48,12 @@ def test_adding_a_patient_schedules_the_checkins(session_factory, practitioner_i
     rows = _rows(session_factory, patient_id)
     # Scalp: the maintenance reminder comes after 90 days, just after the 12-week check-in (84 days).
     assert [(r.kind, r.due_at - T0) for r in rows] == [
-        ("24h", dt.timedelta(hours=24)), ("72h", dt.timedelta(hours=72)), ("1w", dt.timedelta(weeks=1)),
-        ("4w", dt.timedelta(weeks=4)), ("12w", dt.timedelta(weeks=12)), ("maintenance", dt.timedelta(days=90)),
+        ("24h", dt.timedelta(hours=24)),
+        ("72h", dt.timedelta(hours=72)),
+        ("1w", dt.timedelta(weeks=1)),
+        ("4w", dt.timedelta(weeks=4)),
+        ("12w", dt.timedelta(weeks=12)),
+        ("maintenance", dt.timedelta(days=90)),
     ]
     assert all(not r.paused and r.sent_at is None and r.skipped_at is None and r.attempts == 0 for r in rows)
     with UnitOfWork(session_factory) as uow:
@@ -97,8 +102,14 @@ async def test_checkins_fire_on_time_across_a_restart_exactly_once(db_url, sessi
         stats = await sender2.run_once(clock())
         assert (stats.skipped, stats.sent) == (1, 1)
         assert len(messenger2.messages) == 1 and "a week" in messenger2.messages[0][1]
-        assert _states(factory2, patient_id) == {"24h": "sent", "72h": "skipped", "1w": "sent", "4w": "pending",
-                                                 "12w": "pending", "maintenance": "pending"}
+        assert _states(factory2, patient_id) == {
+            "24h": "sent",
+            "72h": "skipped",
+            "1w": "sent",
+            "4w": "pending",
+            "12w": "pending",
+            "maintenance": "pending",
+        }
         await sender2.run_once(clock())
         clock.advance(days=1)
         await sender2.run_once(clock())
@@ -121,8 +132,7 @@ async def test_checkins_fire_on_time_across_a_restart_exactly_once(db_url, sessi
         factory2.kw["bind"].dispose()
 
 
-async def test_paused_checkins_are_not_sent_and_resume_brings_back_only_future_ones(session_factory,
-                                                                                    practitioner_id):
+async def test_paused_checkins_are_not_sent_and_resume_brings_back_only_future_ones(session_factory, practitioner_id):
     clock = FakeClock(T0 + dt.timedelta(hours=1))
     patient_id = add_patient(session_factory, practitioner_id, CHAT)
     # the patient sends /stop
@@ -136,8 +146,14 @@ async def test_paused_checkins_are_not_sent_and_resume_brings_back_only_future_o
 
     # /resume on day 8: the 1 week check-in has passed meanwhile
     assert checkin_cases.set_checkins_paused(UnitOfWork(session_factory), patient_id, False, now=clock()) == 3
-    assert _states(session_factory, patient_id) == {"24h": "skipped", "72h": "skipped", "1w": "skipped",
-                                                    "4w": "pending", "12w": "pending", "maintenance": "pending"}
+    assert _states(session_factory, patient_id) == {
+        "24h": "skipped",
+        "72h": "skipped",
+        "1w": "skipped",
+        "4w": "pending",
+        "12w": "pending",
+        "maintenance": "pending",
+    }
     await sender.run_once(clock())
     assert messenger.messages == []  # nothing fires just because of /resume
     clock.set(T0 + dt.timedelta(weeks=4, minutes=1))
@@ -162,8 +178,7 @@ async def test_unlinked_patients_get_nothing_until_they_link(session_factory, pr
     assert _states(session_factory, patient_id)["24h"] == "skipped"
 
 
-async def test_transient_failures_are_retried_later_and_permanent_ones_give_up(session_factory,
-                                                                               practitioner_id):
+async def test_transient_failures_are_retried_later_and_permanent_ones_give_up(session_factory, practitioner_id):
     clock = FakeClock(T0 + dt.timedelta(hours=25))
     first = add_patient(session_factory, practitioner_id, CHAT)
     messenger = FakeMessenger(script=[RetryAfter(60), TransientSendError("502")])
@@ -208,20 +223,28 @@ async def test_two_senders_racing_send_each_checkin_once(db_url, session_factory
             assert messenger.per_chat == {chat: expected for chat in chats}
         for patient_id in patients:
             assert _states(session_factory, patient_id) == {
-                "24h": "sent", "72h": "skipped", "1w": "sent", "4w": "sent", "12w": "pending",
-                "maintenance": "pending"}
+                "24h": "sent",
+                "72h": "skipped",
+                "1w": "sent",
+                "4w": "sent",
+                "12w": "pending",
+                "maintenance": "pending",
+            }
         with UnitOfWork(session_factory) as uow:
-            sent_audits = uow.session.execute(
-                select(AuditEvent).where(AuditEvent.entity == "checkin", AuditEvent.action == "sent")
-            ).scalars().all()
+            sent_audits = (
+                uow.session.execute(
+                    select(AuditEvent).where(AuditEvent.entity == "checkin", AuditEvent.action == "sent")
+                )
+                .scalars()
+                .all()
+            )
         assert len(sent_audits) == len({a.entity_id for a in sent_audits}) == 3 * len(chats)
     finally:
         for factory in factories:
             factory.kw["bind"].dispose()
 
 
-async def test_a_checkin_claimed_by_a_sender_that_died_is_sent_after_its_lease(session_factory,
-                                                                              practitioner_id):
+async def test_a_checkin_claimed_by_a_sender_that_died_is_sent_after_its_lease(session_factory, practitioner_id):
     clock = FakeClock(T0 + dt.timedelta(hours=25))
     add_patient(session_factory, practitioner_id, CHAT)
     dead = CheckinSender(session_factory, FakeMessenger(), clock, lease=dt.timedelta(minutes=5))

@@ -1,12 +1,12 @@
 """A small clinic on record, for the store and notifier tests (on both backends, see ../conftest.py)."""
+
 from __future__ import annotations
 
 import pytest
+from store_helpers import BACKUP_CHAT, NOW, ON_CALL_CHAT, PATIENT_CHAT, T0, TREATING_CHAT, Clinic
 
 from bot.store.uow import UnitOfWork
 from bot.usecases import enrolment
-
-from store_helpers import BACKUP_CHAT, NOW, ON_CALL_CHAT, PATIENT_CHAT, T0, TREATING_CHAT, Clinic
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """A stand-in for Rasa's SQL tracker store: its `events` table (rasa/core/tracker_store.py SQLEvent), on SQLite or
 PostgreSQL, with user and bot events written the way Rasa writes them."""
+
 from __future__ import annotations
 
 import json
@@ -9,11 +10,11 @@ from sqlalchemy import create_engine, text
 
 EVENTS_DDL = {
     "sqlite": "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, "
-              "type_name VARCHAR(255) NOT NULL, timestamp FLOAT, intent_name VARCHAR(255), "
-              "action_name VARCHAR(255), data TEXT)",
+    "type_name VARCHAR(255) NOT NULL, timestamp FLOAT, intent_name VARCHAR(255), "
+    "action_name VARCHAR(255), data TEXT)",
     "postgresql": "CREATE TABLE IF NOT EXISTS events (id SERIAL PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, "
-                  "type_name VARCHAR(255) NOT NULL, timestamp FLOAT, intent_name VARCHAR(255), "
-                  "action_name VARCHAR(255), data TEXT)",
+    "type_name VARCHAR(255) NOT NULL, timestamp FLOAT, intent_name VARCHAR(255), "
+    "action_name VARCHAR(255), data TEXT)",
 }
 
 
@@ -52,9 +53,10 @@ def add_event(url: Any, sender: str, type_name: str, said: str, timestamp: float
     engine = _engine(url)
     try:
         with engine.begin() as connection:
-            connection.execute(text("INSERT INTO events (sender_id, type_name, timestamp, data) "
-                                    "VALUES (:s, :t, :ts, :d)"),
-                               {"s": sender, "t": type_name, "ts": timestamp, "d": json.dumps(data)})
+            connection.execute(
+                text("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (:s, :t, :ts, :d)"),
+                {"s": sender, "t": type_name, "ts": timestamp, "d": json.dumps(data)},
+            )
     finally:
         engine.dispose()
 

@@ -5,6 +5,7 @@ ways Telegram does (flood-control RetryAfter, 5xx, a timeout after the message w
 write what recipients saw to a file, so a notifier in another process can be killed without losing the record.
 Recipients dedupe by the alert's reference line: (chat id, escalation, kind, round).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -54,8 +55,7 @@ class FlakyMessenger:
     never returns - the window between "sent" and "marked sent" in which the test kills the notifier.
     """
 
-    def __init__(self, seen_path: str, seed: int, failure_rate: float = 0.5,
-                 hang_after: Optional[int] = None) -> None:
+    def __init__(self, seen_path: str, seed: int, failure_rate: float = 0.5, hang_after: Optional[int] = None) -> None:
         self.seen_path = seen_path
         self.rng = random.Random(seed)
         self.failure_rate = failure_rate

@@ -1,4 +1,5 @@
 """Shared data for the store/notifier tests (a module with a unique name, so imports are unambiguous)."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,17 +1,17 @@
 """The admin CLI (`aftercare ...`) run through bot.cli.main on both backends: output and exit codes."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
+from store_helpers import decision
 
 from bot import cli
 from bot.store import db, repository
 from bot.store.uow import UnitOfWork
 from bot.triage.model import Level
 from bot.usecases import reports
-
-from store_helpers import decision
 
 
 @pytest.fixture
@@ -49,9 +49,22 @@ def test_practitioner_add_and_list(aftercare):
 
 def test_patient_add_prints_id_code_and_deep_link(aftercare):
     aftercare("practitioner", "add", "--name", "Dr Ada", "--chat-id", "424242")
-    code, out, err = aftercare("patient", "add", "--name", "Jane", "--treated-at", "2026-11-20T10:00:00+00:00",
-                               "--area", "scalp", "--method", "microinjection", "--practitioner", "1",
-                               "--batch", "EX-9")
+    code, out, err = aftercare(
+        "patient",
+        "add",
+        "--name",
+        "Jane",
+        "--treated-at",
+        "2026-11-20T10:00:00+00:00",
+        "--area",
+        "scalp",
+        "--method",
+        "microinjection",
+        "--practitioner",
+        "1",
+        "--batch",
+        "EX-9",
+    )
     assert (code, err) == (0, "")
     link_code = _value(out, "link code").split()[0]
     assert _value(out, "patient id") == "1"
@@ -62,14 +75,74 @@ def test_patient_add_prints_id_code_and_deep_link(aftercare):
     "args, message",
     [
         (["practitioner", "add", "--name", "Dr Dup", "--chat-id", "424242"], "already belongs"),
-        (["patient", "add", "--name", "J", "--treated-at", "2999-01-01T10:00", "--area", "face",
-          "--method", "combined", "--practitioner", "1"], "in the future"),
-        (["patient", "add", "--name", "J", "--treated-at", "2026-11-20T10:00", "--area", "face",
-          "--method", "combined", "--practitioner", "77"], "No practitioner with id 77"),
-        (["patient", "add", "--name", "J", "--treated-at", "2026-11-20T10:00", "--area", "arm",
-          "--method", "combined", "--practitioner", "1"], "invalid choice: 'arm'"),
-        (["patient", "add", "--name", "J", "--treated-at", "yesterday", "--area", "face",
-          "--method", "combined", "--practitioner", "1"], "not an ISO date-time"),
+        (
+            [
+                "patient",
+                "add",
+                "--name",
+                "J",
+                "--treated-at",
+                "2999-01-01T10:00",
+                "--area",
+                "face",
+                "--method",
+                "combined",
+                "--practitioner",
+                "1",
+            ],
+            "in the future",
+        ),
+        (
+            [
+                "patient",
+                "add",
+                "--name",
+                "J",
+                "--treated-at",
+                "2026-11-20T10:00",
+                "--area",
+                "face",
+                "--method",
+                "combined",
+                "--practitioner",
+                "77",
+            ],
+            "No practitioner with id 77",
+        ),
+        (
+            [
+                "patient",
+                "add",
+                "--name",
+                "J",
+                "--treated-at",
+                "2026-11-20T10:00",
+                "--area",
+                "arm",
+                "--method",
+                "combined",
+                "--practitioner",
+                "1",
+            ],
+            "invalid choice: 'arm'",
+        ),
+        (
+            [
+                "patient",
+                "add",
+                "--name",
+                "J",
+                "--treated-at",
+                "yesterday",
+                "--area",
+                "face",
+                "--method",
+                "combined",
+                "--practitioner",
+                "1",
+            ],
+            "not an ISO date-time",
+        ),
         (["export", "99"], "No patient with id 99"),
     ],
 )
@@ -84,13 +157,26 @@ def test_bad_input_exits_2_with_a_clear_message(aftercare, args, message):
 def test_escalations_and_export(aftercare, db_url, session_factory):
     aftercare("practitioner", "add", "--name", "Dr Ada", "--chat-id", "424242")
     assert aftercare("escalations")[1] == "no open escalations\n"
-    _, out, _ = aftercare("patient", "add", "--name", "Jane", "--treated-at", "2026-11-20T10:00Z",
-                          "--area", "face", "--method", "microneedling", "--practitioner", "1")
+    _, out, _ = aftercare(
+        "patient",
+        "add",
+        "--name",
+        "Jane",
+        "--treated-at",
+        "2026-11-20T10:00Z",
+        "--area",
+        "face",
+        "--method",
+        "microneedling",
+        "--practitioner",
+        "1",
+    )
     patient_id = int(_value(out, "patient id"))
     with UnitOfWork(session_factory) as uow:
         treatment = repository.latest_treatment(uow, patient_id)
-    reports.record_report(UnitOfWork(session_factory), patient_id, treatment.id, "yellow pus",
-                          decision(Level.URGENT, "discharge"), "rasa")
+    reports.record_report(
+        UnitOfWork(session_factory), patient_id, treatment.id, "yellow pus", decision(Level.URGENT, "discharge"), "rasa"
+    )
 
     code, out, _ = aftercare("escalations")
     assert code == 0 and out.startswith("#1    urgent    open") and "patient 1 (Jane)" in out
@@ -122,12 +208,26 @@ def test_practitioner_update_and_new_link(aftercare):
     aftercare("practitioner", "add", "--name", "Dr Bo", "--chat-id", "77")
     code, out, _ = aftercare("practitioner", "update", "1", "--chat-id", "55", "--role", "on_call")
     assert (code, out) == (0, "practitioner 1: role on_call, active, chat id 55\n")
-    assert aftercare("practitioner", "update", "1", "--active", "no")[1].startswith("practitioner 1: role on_call, inactive")
+    assert aftercare("practitioner", "update", "1", "--active", "no")[1].startswith(
+        "practitioner 1: role on_call, inactive"
+    )
     code, _, err = aftercare("practitioner", "update", "1", "--chat-id", "77")
     assert code == 2 and "already belongs to practitioner 2" in err
 
-    aftercare("patient", "add", "--name", "Jane", "--treated-at", "2026-11-20T10:00Z", "--area", "face",
-              "--method", "microneedling", "--practitioner", "2")
+    aftercare(
+        "patient",
+        "add",
+        "--name",
+        "Jane",
+        "--treated-at",
+        "2026-11-20T10:00Z",
+        "--area",
+        "face",
+        "--method",
+        "microneedling",
+        "--practitioner",
+        "2",
+    )
     code, out, _ = aftercare("patient", "link", "1")
     assert code == 0 and "https://t.me/GlowAftercareBot?start=" in out
     assert aftercare("patient", "link", "9")[0] == 2
@@ -136,15 +236,38 @@ def test_practitioner_update_and_new_link(aftercare):
 # Appointments (pre-treatment preparation and screening) ----------------------------------------------------------
 def _patient(aftercare) -> None:
     aftercare("practitioner", "add", "--name", "Dr Ada", "--chat-id", "424242")
-    aftercare("patient", "add", "--name", "Jane", "--treated-at", "2026-11-20T10:00:00+00:00", "--area", "face",
-              "--method", "microneedling", "--practitioner", "1")
+    aftercare(
+        "patient",
+        "add",
+        "--name",
+        "Jane",
+        "--treated-at",
+        "2026-11-20T10:00:00+00:00",
+        "--area",
+        "face",
+        "--method",
+        "microneedling",
+        "--practitioner",
+        "1",
+    )
 
 
 def test_appointment_add_books_it_and_schedules_the_preparation(aftercare, monkeypatch):
     monkeypatch.setenv("PREPARATION_LEAD_DAYS", "5")
     _patient(aftercare)
-    code, out, err = aftercare("appointment", "add", "1", "--at", "2999-01-10T09:30:00+00:00", "--area", "scalp",
-                               "--method", "combined", "--practitioner", "1")
+    code, out, err = aftercare(
+        "appointment",
+        "add",
+        "1",
+        "--at",
+        "2999-01-10T09:30:00+00:00",
+        "--area",
+        "scalp",
+        "--method",
+        "combined",
+        "--practitioner",
+        "1",
+    )
     assert (code, err) == (0, "")
     assert out.splitlines()[0] == "appointment id: 1 (2999-01-10 09:30 UTC)"
     code, out, _ = aftercare("export", "1")
@@ -156,13 +279,16 @@ def test_appointment_add_books_it_and_schedules_the_preparation(aftercare, monke
     assert len(data["treatments"]) == 1
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--at", "2020-01-01T10:00"], "not in the future"),
-    (["--at", "next tuesday"], "not an ISO date-time"),
-    (["--at", "2999-01-10T09:30", "--practitioner", "77"], "No practitioner with id 77"),
-    (["--at", "2999-01-10T09:30", "--area", "arm"], "invalid choice: 'arm'"),
-    (["--at", "2999-01-10T09:30", "--patient", "99"], "No patient with id 99"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--at", "2020-01-01T10:00"], "not in the future"),
+        (["--at", "next tuesday"], "not an ISO date-time"),
+        (["--at", "2999-01-10T09:30", "--practitioner", "77"], "No practitioner with id 77"),
+        (["--at", "2999-01-10T09:30", "--area", "arm"], "invalid choice: 'arm'"),
+        (["--at", "2999-01-10T09:30", "--patient", "99"], "No patient with id 99"),
+    ],
+)
 def test_appointment_add_refuses_bad_input_with_exit_2(aftercare, args, message):
     _patient(aftercare)
     values = {"--patient": "1", "--area": "face", "--method": "microneedling", "--practitioner": "1"}
@@ -180,16 +306,30 @@ def test_a_patient_not_treated_yet_is_registered_then_booked(aftercare):
     code, out, err = aftercare("patient", "add", "--name", "Jo New")
     assert (code, err) == (0, "")
     assert _value(out, "patient id") == "1" and "appointment add 1" in out and _value(out, "link code")
-    code, _, _ = aftercare("appointment", "add", "1", "--at", "2999-01-10T09:30Z", "--area", "face", "--method",
-                           "combined", "--practitioner", "1")
+    code, _, _ = aftercare(
+        "appointment",
+        "add",
+        "1",
+        "--at",
+        "2999-01-10T09:30Z",
+        "--area",
+        "face",
+        "--method",
+        "combined",
+        "--practitioner",
+        "1",
+    )
     data = json.loads(aftercare("export", "1")[1])
     assert code == 0 and data["treatments"] == [] and len(data["appointments"]) == 1
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--area", "face"], "--area describe a treatment: add --treated-at too"),
-    (["--treated-at", "2026-11-20T10:00Z", "--area", "face"], "also give --method, --practitioner"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--area", "face"], "--area describe a treatment: add --treated-at too"),
+        (["--treated-at", "2026-11-20T10:00Z", "--area", "face"], "also give --method, --practitioner"),
+    ],
+)
 def test_patient_add_needs_all_treatment_details_or_none(aftercare, args, message):
     aftercare("practitioner", "add", "--name", "Dr Ada", "--chat-id", "424242")
     code, out, err = aftercare("patient", "add", "--name", "Jo", *args)

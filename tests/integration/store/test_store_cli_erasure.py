@@ -1,12 +1,15 @@
 """`aftercare patient erase`, `aftercare purge`, `aftercare export` with the conversation, and strict ids, through
 bot.cli.main on both backends (the conversation store is the embedded profile's SQLite file in the data dir)."""
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 
 import pytest
+from conversation_helpers import add_event, create_events_table, senders
 from sqlalchemy import select
+from store_helpers import decision
 
 from bot import cli
 from bot.store import repository
@@ -14,9 +17,6 @@ from bot.store.models import AuditEvent, Patient
 from bot.store.uow import UnitOfWork
 from bot.triage.model import Level
 from bot.usecases import enrolment, reports
-
-from conversation_helpers import add_event, create_events_table, senders
-from store_helpers import decision
 
 WORDS = "yellow stuff oozing from the needle marks qzv"
 
@@ -57,8 +57,7 @@ def _patient(session_factory, name="Ann Example", when=None) -> int:
     treating = enrolment.add_practitioner(uow, f"Dr {name}", "treating", abs(hash(name)) % 10**9)
     new = enrolment.add_patient_with_treatment(uow, name, when, "face", "microneedling", treating.id, now=when)
     enrolment.redeem_link_code(uow, new.link_code, 5000 + new.patient.id, now=when)
-    reports.record_report(uow, new.patient.id, new.treatment.id, WORDS, decision(Level.URGENT, "pus"), "rasa",
-                          now=when)
+    reports.record_report(uow, new.patient.id, new.treatment.id, WORDS, decision(Level.URGENT, "pus"), "rasa", now=when)
     return new.patient.id
 
 
@@ -85,8 +84,11 @@ def test_erase_without_yes_is_a_dry_run_and_with_yes_erases_everywhere(aftercare
     assert f"patient {pid}: conversation erased (2 events" in out
     assert not _exists(session_factory, pid) and senders(tracker) == ["patient-77"]
     with UnitOfWork(session_factory) as uow:
-        tomb = uow.session.execute(select(AuditEvent).where(AuditEvent.entity == "patient",
-                                                            AuditEvent.entity_id == pid)).scalars().all()
+        tomb = (
+            uow.session.execute(select(AuditEvent).where(AuditEvent.entity == "patient", AuditEvent.entity_id == pid))
+            .scalars()
+            .all()
+        )
     assert [t.action for t in tomb] == ["erased", "conversation_erased"]
     assert all(t.actor.startswith("cli") for t in tomb)
     assert "Ann" not in json.dumps([t.detail for t in tomb]) and "qzv" not in json.dumps([t.detail for t in tomb])
@@ -120,7 +122,9 @@ def test_export_has_the_conversation_and_is_audited(aftercare, session_factory, 
     data = json.loads(out)
     assert data["conversation"]["available"] is True
     assert [(m["from"], m["text"]) for m in data["conversation"]["messages"]] == [
-        ("patient", WORDS), ("assistant", "Please call the clinic.")]
+        ("patient", WORDS),
+        ("assistant", "Please call the clinic."),
+    ]
     exported = [e for e in data["audit_events"] if e["action"] == "exported"]
     assert len(exported) == 1 and exported[0]["actor"].startswith("cli") and exported[0]["detail"] == {}
 
@@ -165,12 +169,17 @@ BAD_IDS = ["²", "1.5", "-3", "99999999999999999999", "", "٣", " 7", "0x1"]
 
 
 @pytest.mark.parametrize("bad", BAD_IDS)
-@pytest.mark.parametrize("command", [("export",), ("patient", "erase"), ("patient", "link"),
-                                     ("practitioner", "update"), ("appointment", "add")])
+@pytest.mark.parametrize(
+    "command",
+    [("export",), ("patient", "erase"), ("patient", "link"), ("practitioner", "update"), ("appointment", "add")],
+)
 def test_admin_ids_are_parsed_strictly(aftercare, session_factory, command, bad):
     pid = _patient(session_factory)
-    extra = ["--at", "2099-01-01T10:00", "--area", "face", "--method", "microneedling", "--practitioner", "1"] \
-        if command == ("appointment", "add") else []
+    extra = (
+        ["--at", "2099-01-01T10:00", "--area", "face", "--method", "microneedling", "--practitioner", "1"]
+        if command == ("appointment", "add")
+        else []
+    )
     code, out, err = aftercare(*command, bad, *extra)
     assert code == 2 and out == ""
     assert "is not an id" in err or "is missing" in err or "ids go up to" in err, err
@@ -180,8 +189,20 @@ def test_admin_ids_are_parsed_strictly(aftercare, session_factory, command, bad)
 
 def test_a_huge_practitioner_id_is_refused_before_the_database(aftercare, session_factory):
     pid = _patient(session_factory)
-    code, _, err = aftercare("patient", "add", "--name", "X", "--treated-at", "2026-11-20T10:00", "--area", "face",
-                             "--method", "microneedling", "--practitioner", "99999999999999999999")
+    code, _, err = aftercare(
+        "patient",
+        "add",
+        "--name",
+        "X",
+        "--treated-at",
+        "2026-11-20T10:00",
+        "--area",
+        "face",
+        "--method",
+        "microneedling",
+        "--practitioner",
+        "99999999999999999999",
+    )
     assert code == 2 and "ids go up to 2147483647" in err
     code, _, err = aftercare("practitioner", "add", "--name", "Dr Y", "--chat-id", "²")
     assert code == 2 and "not a Telegram chat id" in err
@@ -199,7 +220,10 @@ def test_patient_link_revokes_older_codes_and_can_unlink_the_chat_at_once(afterc
     assert code == 0 and "1 chat(s) unlinked now" in out
     with UnitOfWork(session_factory) as uow:
         assert repository.patient_for_chat(uow, 5000 + pid) is None
-        codes = uow.session.execute(select(repository.LinkCode).where(
-            repository.LinkCode.patient_id == pid)).scalars().all()
+        codes = (
+            uow.session.execute(select(repository.LinkCode).where(repository.LinkCode.patient_id == pid))
+            .scalars()
+            .all()
+        )
         live = [c for c in codes if c.used_at is None and c.expires_at > dt.datetime.now(dt.timezone.utc)]
         assert len(live) == 1  # only the newest code links

@@ -1,6 +1,7 @@
 """Patients' data under control (issue 12, part 6), on SQLite and PostgreSQL: erasing a patient everywhere (the
 clinic's tables and Rasa's conversation store), the tombstone, retention purges with a fake clock, exports with the
 conversation, audited staff reads and exports, and re-linking that revokes the old chat and codes."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +10,9 @@ import json
 from typing import Any, Dict, List
 
 import pytest
-from sqlalchemy import select, text
+from conversation_helpers import add_event, create_events_table, drop_events_table, senders
+from sqlalchemy import select
+from store_helpers import NOW, T0, decision
 
 from bot.store import errors, repository
 from bot.store.conversations import ConversationStore, ConversationStoreUnavailable
@@ -18,19 +21,27 @@ from bot.store.uow import UnitOfWork
 from bot.triage.model import Level
 from bot.usecases import appointments, checkins, enrolment, escalations, records, reports, retention
 
-from conversation_helpers import add_event, create_events_table, drop_events_table, senders
-from store_helpers import NOW, T0, decision
-
 NAME, PHONE = "Zelda Quinlan", "+44 7700 900123"
 WORDS = "green pus oozing from two needle holes zqxv"
 CAPTION = "photo of the holes zqxv"
 FILE_ID = "AgACAgQAAxkBAAIBZ-zelda-file-id"
 CHAT, NEW_CHAT = 7001, 7002
 OTHER_NAME, OTHER_WORDS = "Olive Other", "mild redness only wqrt"
-ANSWERS = {key: "no" for key in ("infection", "isotretinoin", "autoimmune_bleeding", "blood_thinners", "keloid",
-                                 "pregnancy", "cold_sores")}
-UNREACHABLE_PG = ConversationStore("postgresql+psycopg2://nobody:s3cret@127.0.0.1:1/rasa_tracker",
-                                   "the conversation store (test, port 1)")
+ANSWERS = {
+    key: "no"
+    for key in (
+        "infection",
+        "isotretinoin",
+        "autoimmune_bleeding",
+        "blood_thinners",
+        "keloid",
+        "pregnancy",
+        "cold_sores",
+    )
+}
+UNREACHABLE_PG = ConversationStore(
+    "postgresql+psycopg2://nobody:s3cret@127.0.0.1:1/rasa_tracker", "the conversation store (test, port 1)"
+)
 
 
 @pytest.fixture
@@ -50,33 +61,59 @@ def _ts(moment: dt.datetime) -> float:
     return moment.timestamp()
 
 
-def _full_patient(session_factory, conversations, name=NAME, words=WORDS, chat=CHAT, now=NOW, phone=PHONE,
-                  file_id=FILE_ID) -> int:
+def _full_patient(
+    session_factory, conversations, name=NAME, words=WORDS, chat=CHAT, now=NOW, phone=PHONE, file_id=FILE_ID
+) -> int:
     """A patient with a row in every table there is: treatment, check-ins, link codes (used and unused), chat link,
     an escalated report acknowledged (so a notice to the patient is queued), a photo, an appointment, a flagged
     screening with its alert, staff reads and an export in the audit trail, and a conversation."""
     uow = UnitOfWork(session_factory)  # each use case opens and commits it
     treating = enrolment.list_practitioners(uow)[0]
-    new = enrolment.add_patient_with_treatment(uow, name, T0, "face", "microneedling", treating.id, phone=phone,
-                                               product_batch="EX-42", now=now, checkin_hours=(24, 72, 168))
+    new = enrolment.add_patient_with_treatment(
+        uow,
+        name,
+        T0,
+        "face",
+        "microneedling",
+        treating.id,
+        phone=phone,
+        product_batch="EX-42",
+        now=now,
+        checkin_hours=(24, 72, 168),
+    )
     pid = new.patient.id
     enrolment.redeem_link_code(uow, new.link_code, chat, now=now)
-    recorded = reports.record_report(uow, pid, new.treatment.id, words, decision(Level.URGENT, "pus"), "rasa",
-                                     now=now)
+    recorded = reports.record_report(uow, pid, new.treatment.id, words, decision(Level.URGENT, "pus"), "rasa", now=now)
     escalations.acknowledge(uow, recorded.escalation.id, treating.id, now=now)
     reports.attach_photo(uow, pid, file_id, now=now, caption=CAPTION if name == NAME else None)
-    appointments.add_appointment(uow, pid, now + dt.timedelta(days=20), "scalp", "microinjection", treating.id,
-                                 preparation_lead=dt.timedelta(days=7), now=now)
+    appointments.add_appointment(
+        uow,
+        pid,
+        now + dt.timedelta(days=20),
+        "scalp",
+        "microinjection",
+        treating.id,
+        preparation_lead=dt.timedelta(days=7),
+        now=now,
+    )
     appointments.record_screening(uow, pid, dict(ANSWERS, keloid="yes"), now=now)
     checkins.set_checkins_paused(uow, pid, True, now=now)
     records.view_patient(uow, pid, viewer=f"practitioner:{treating.id}", now=now)
     records.export_patient(uow, pid, actor="cli:tester", now=now)
     with UnitOfWork(session_factory) as open_uow:
-        for delivery in open_uow.session.execute(select(AlertDelivery).where(
-                AlertDelivery.escalation_id == recorded.escalation.id)).scalars():
+        for delivery in open_uow.session.execute(
+            select(AlertDelivery).where(AlertDelivery.escalation_id == recorded.escalation.id)
+        ).scalars():
             # what the notifier writes when a message fails (the error may quote what was sent)
-            repository.audit(open_uow, "alert_delivery", delivery.id, "failed", "system:notifier",
-                             {"recipient": delivery.recipient, "error": f"could not send: {words}"}, now)
+            repository.audit(
+                open_uow,
+                "alert_delivery",
+                delivery.id,
+                "failed",
+                "system:notifier",
+                {"recipient": delivery.recipient, "error": f"could not send: {words}"},
+                now,
+            )
         open_uow.commit()
     enrolment.new_link_code(uow, pid, now=now)  # an unused code issued later (revokes nothing used)
     sender = f"patient-{pid}"
@@ -113,9 +150,13 @@ def _assert_nothing_left(session_factory, conversations, pid: int) -> None:
 
 def _tombstone(session_factory, pid: int) -> List[AuditEvent]:
     with UnitOfWork(session_factory) as uow:
-        return list(uow.session.execute(
-            select(AuditEvent).where(AuditEvent.entity == "patient", AuditEvent.entity_id == pid)
-            .order_by(AuditEvent.id)).scalars())
+        return list(
+            uow.session.execute(
+                select(AuditEvent)
+                .where(AuditEvent.entity == "patient", AuditEvent.entity_id == pid)
+                .order_by(AuditEvent.id)
+            ).scalars()
+        )
 
 
 def _export(session_factory, pid: int) -> Dict[str, Any]:
@@ -126,8 +167,9 @@ def _export(session_factory, pid: int) -> Dict[str, Any]:
 
 # --- erasure -------------------------------------------------------------------------------------------------------
 def test_erase_leaves_nothing_of_the_patient_and_touches_nobody_else(session_factory, clinic, conversations):
-    other = _full_patient(session_factory, conversations, OTHER_NAME, OTHER_WORDS, chat=8001, phone="+44 1",
-                          file_id="other-file")
+    other = _full_patient(
+        session_factory, conversations, OTHER_NAME, OTHER_WORDS, chat=8001, phone="+44 1", file_id="other-file"
+    )
     pid = _full_patient(session_factory, conversations)
     other_before = _export(session_factory, other)
     other_events = conversations.messages(other)
@@ -154,8 +196,7 @@ def test_erase_leaves_nothing_of_the_patient_and_touches_nobody_else(session_fac
     assert (conversation.action, conversation.detail) == ("conversation_erased", {"events": 3})
 
 
-def test_an_unreachable_conversation_store_is_said_and_a_second_run_finishes(session_factory, clinic,
-                                                                             conversations):
+def test_an_unreachable_conversation_store_is_said_and_a_second_run_finishes(session_factory, clinic, conversations):
     pid = _full_patient(session_factory, conversations)
     result = retention.erase(session_factory, UNREACHABLE_PG, pid, "cli:alice")
     assert not result.complete and result.conversation_events is None
@@ -198,8 +239,7 @@ def test_an_erased_patients_id_is_never_given_again(session_factory, clinic, con
 def _patient_treated(session_factory, name: str, treated: dt.datetime) -> int:
     uow = UnitOfWork(session_factory)
     treating = enrolment.list_practitioners(uow)[0]
-    new = enrolment.add_patient_with_treatment(uow, name, treated, "face", "microneedling", treating.id,
-                                               now=treated)
+    new = enrolment.add_patient_with_treatment(uow, name, treated, "face", "microneedling", treating.id, now=treated)
     return new.patient.id
 
 
@@ -211,10 +251,18 @@ def test_purge_erases_only_patients_inactive_longer_than_the_retention(session_f
     treated_late = _patient_treated(session_factory, "Treated Later", T0 - dt.timedelta(days=400))
     uow = UnitOfWork(session_factory)
     treating = enrolment.list_practitioners(uow)[0]
-    reports.record_report(uow, wrote_late, None, "still a bit red", decision(Level.NORMAL), "rasa",
-                          now=T0 + dt.timedelta(days=300))
-    enrolment.add_treatment(uow, treated_late, T0 + dt.timedelta(days=200), "scalp", "microinjection",
-                            treating.id, now=T0 + dt.timedelta(days=200))
+    reports.record_report(
+        uow, wrote_late, None, "still a bit red", decision(Level.NORMAL), "rasa", now=T0 + dt.timedelta(days=300)
+    )
+    enrolment.add_treatment(
+        uow,
+        treated_late,
+        T0 + dt.timedelta(days=200),
+        "scalp",
+        "microinjection",
+        treating.id,
+        now=T0 + dt.timedelta(days=200),
+    )
     add_event(conversations.url, f"patient-{old}", "user", "hello", _ts(T0 - dt.timedelta(days=390)))
     add_event(conversations.url, f"patient-{chatted_late}", "user", "a question", _ts(T0 + dt.timedelta(days=330)))
 
@@ -223,16 +271,22 @@ def test_purge_erases_only_patients_inactive_longer_than_the_retention(session_f
     dry = retention.purge(session_factory, conversations, 180, now=clock, dry_run=True)
     assert sorted(e.patient_id for e in dry.erased) == sorted([clinic.patient_id, old])
     with UnitOfWork(session_factory) as uow:
-        inactive = [p for p in repository.list_patient_ids(uow)
-                    if repository.last_activity(uow, p) < clock - dt.timedelta(days=180)]
+        inactive = [
+            p
+            for p in repository.list_patient_ids(uow)
+            if repository.last_activity(uow, p) < clock - dt.timedelta(days=180)
+        ]
         assert len(inactive) == 3  # chatted_late too
 
     result = retention.purge(session_factory, conversations, 180, now=clock)
 
     assert result.complete and sorted(e.patient_id for e in result.erased) == sorted([clinic.patient_id, old])
     with UnitOfWork(session_factory) as uow:
-        left = {p for p in (clinic.patient_id, old, wrote_late, chatted_late, treated_late)
-                if uow.session.get(repository.Patient, p) is not None}
+        left = {
+            p
+            for p in (clinic.patient_id, old, wrote_late, chatted_late, treated_late)
+            if uow.session.get(repository.Patient, p) is not None
+        }
     assert left == {wrote_late, chatted_late, treated_late}
     assert f"patient-{old}" not in senders(conversations.url)
     tomb = _tombstone(session_factory, old)[0]
@@ -260,8 +314,9 @@ async def test_the_gateway_purger_runs_daily_with_a_fake_clock(session_factory, 
         if len(slept) == 4:
             stop.set()
 
-    purger = retention.RetentionPurger(session_factory, conversations, 30, clock=lambda: next(moments),
-                                       sleep=fake_sleep)
+    purger = retention.RetentionPurger(
+        session_factory, conversations, 30, clock=lambda: next(moments), sleep=fake_sleep
+    )
     await asyncio.wait_for(purger.run_forever(stop), 30)
 
     assert slept == [60.0, 86400.0, 86400.0, 86400.0]
@@ -287,8 +342,10 @@ def test_conversation_messages_for_the_export(session_factory, clinic, conversat
     add_event(conversations.url, sender, "bot", "Some swelling is expected.", _ts(NOW) + 1)
     add_event(conversations.url, "patient-999", "user", "someone else", _ts(NOW))
     messages = conversations.messages(clinic.patient_id)
-    assert [(m["from"], m["text"]) for m in messages] == [("patient", "my face is swollen"),
-                                                          ("assistant", "Some swelling is expected.")]
+    assert [(m["from"], m["text"]) for m in messages] == [
+        ("patient", "my face is swollen"),
+        ("assistant", "Some swelling is expected."),
+    ]
     assert messages[0]["at"] == NOW.isoformat()
     with pytest.raises(ConversationStoreUnavailable, match="unreachable"):
         UNREACHABLE_PG.messages(clinic.patient_id)
@@ -307,8 +364,10 @@ def test_staff_reads_and_exports_are_audited_without_health_data(session_factory
     assert "Jane Patient" in summary
     records.export_patient(UnitOfWork(session_factory), clinic.patient_id, actor="cli:alice")
     reads = [e for e in _tombstone(session_factory, clinic.patient_id) if e.action in ("viewed", "exported")]
-    assert [(e.action, e.actor, e.detail) for e in reads] == [("viewed", f"practitioner:{clinic.on_call_id}", {}),
-                                                            ("exported", "cli:alice", {})]
+    assert [(e.action, e.actor, e.detail) for e in reads] == [
+        ("viewed", f"practitioner:{clinic.on_call_id}", {}),
+        ("exported", "cli:alice", {}),
+    ]
 
 
 # --- re-linking -----------------------------------------------------------------------------------------------------
@@ -319,8 +378,9 @@ def test_relinking_from_a_new_chat_revokes_the_old_chat_and_older_codes(session_
     with pytest.raises(errors.LinkCodeExpired):  # issuing `second` revoked `first`
         enrolment.redeem_link_code(uow, first.code, NEW_CHAT, now=NOW + dt.timedelta(minutes=2))
     # an escalation acknowledged: the patient's notice is queued for the old chat, not sent yet
-    recorded = reports.record_report(uow, clinic.patient_id, clinic.treatment_id, "pus", decision(
-        Level.URGENT, "pus"), "rasa", now=NOW)
+    recorded = reports.record_report(
+        uow, clinic.patient_id, clinic.treatment_id, "pus", decision(Level.URGENT, "pus"), "rasa", now=NOW
+    )
     escalations.acknowledge(uow, recorded.escalation.id, clinic.treating_id, now=NOW)
 
     enrolment.redeem_link_code(uow, second.code, NEW_CHAT, now=NOW + dt.timedelta(minutes=3))
@@ -328,11 +388,18 @@ def test_relinking_from_a_new_chat_revokes_the_old_chat_and_older_codes(session_
     assert enrolment.patient_for_chat(uow, 5001) is None  # the old chat (store_helpers.PATIENT_CHAT)
     assert enrolment.patient_for_chat(uow, NEW_CHAT).id == clinic.patient_id
     with UnitOfWork(session_factory) as open_uow:
-        notices = open_uow.session.execute(select(AlertDelivery).where(
-            AlertDelivery.recipient == f"patient:{clinic.patient_id}")).scalars().all()
+        notices = (
+            open_uow.session.execute(
+                select(AlertDelivery).where(AlertDelivery.recipient == f"patient:{clinic.patient_id}")
+            )
+            .scalars()
+            .all()
+        )
         assert [n.chat_id for n in notices] == [NEW_CHAT]
-        actions = [e.action for e in open_uow.session.execute(select(AuditEvent).where(
-            AuditEvent.entity == "chat_link")).scalars()]
+        actions = [
+            e.action
+            for e in open_uow.session.execute(select(AuditEvent).where(AuditEvent.entity == "chat_link")).scalars()
+        ]
         assert "unlinked" in actions
     # the old chat cannot link itself back with an old code, nor with the used one
     for code in (clinic.link_code, first.code, second.code):
@@ -349,8 +416,10 @@ def test_a_new_code_revokes_every_older_unused_code_but_not_the_linked_chat(sess
     assert all(codes[c.id].expires_at <= NOW + dt.timedelta(seconds=5) for c in older)
     assert codes[newest.id].expires_at > NOW + dt.timedelta(hours=1)
     assert enrolment.patient_for_chat(uow, 5001).id == clinic.patient_id  # until the new code is used
-    assert enrolment.redeem_link_code(uow, newest.code, NEW_CHAT, now=NOW + dt.timedelta(minutes=1)).id == \
-        clinic.patient_id
+    assert (
+        enrolment.redeem_link_code(uow, newest.code, NEW_CHAT, now=NOW + dt.timedelta(minutes=1)).id
+        == clinic.patient_id
+    )
 
 
 def test_relinking_through_the_gateway_adapter(session_factory, clinic):
@@ -369,16 +438,33 @@ def test_the_conversation_store_of_each_profile():
 
     embedded = conversation_store(Settings.from_env({"AFTERCARE_DATA_DIR": "/srv/aftercare"}))
     assert embedded.url == "sqlite:////srv/aftercare/rasa_tracker.db"
-    production = conversation_store(Settings.from_env({
-        "AFTERCARE_PROFILE": "production",
-        "DATABASE_URL": "postgresql+psycopg2://clinic:s3cret@db.example:6543/aftercare"}))
+    production = conversation_store(
+        Settings.from_env(
+            {
+                "AFTERCARE_PROFILE": "production",
+                "DATABASE_URL": "postgresql+psycopg2://clinic:s3cret@db.example:6543/aftercare",
+            }
+        )
+    )
     url = production.url
     assert (url.host, url.port, url.database, url.username, url.password) == (
-        "db.example", 6543, "rasa_tracker", "clinic", "s3cret")
+        "db.example",
+        6543,
+        "rasa_tracker",
+        "clinic",
+        "s3cret",
+    )
     assert "s3cret" not in production.where and "rasa_tracker" in production.where
-    overridden = conversation_store(Settings.from_env({
-        "AFTERCARE_PROFILE": "production", "RASA_TRACKER_PG_DB": "tracker2", "RASA_TRACKER_PG_HOST": "tr.example",
-        "DATABASE_URL": "postgresql+psycopg2://clinic:s3cret@db.example:6543/aftercare"}))
+    overridden = conversation_store(
+        Settings.from_env(
+            {
+                "AFTERCARE_PROFILE": "production",
+                "RASA_TRACKER_PG_DB": "tracker2",
+                "RASA_TRACKER_PG_HOST": "tr.example",
+                "DATABASE_URL": "postgresql+psycopg2://clinic:s3cret@db.example:6543/aftercare",
+            }
+        )
+    )
     assert (overridden.url.host, overridden.url.database) == ("tr.example", "tracker2")
 
 
@@ -386,8 +472,9 @@ async def test_a_purger_without_a_conversation_store_never_stops_the_gateway(ses
     from bot.bootstrap import retention_purger
     from bot.settings import Settings
 
-    broken = Settings.from_env({"AFTERCARE_PROFILE": "production", "DATA_RETENTION_DAYS": "30",
-                                "DATABASE_URL": "sqlite:///nowhere.db"})  # production needs PostgreSQL
+    broken = Settings.from_env(
+        {"AFTERCARE_PROFILE": "production", "DATA_RETENTION_DAYS": "30", "DATABASE_URL": "sqlite:///nowhere.db"}
+    )  # production needs PostgreSQL
     purger = retention_purger(broken, session_factory)
     result = await purger.run_once()
     assert result.error == "the conversation store is not configured" and result.erased == []
@@ -396,12 +483,16 @@ async def test_a_purger_without_a_conversation_store_never_stops_the_gateway(ses
 
 def test_unlinking_at_once_cancels_notices_queued_for_the_old_chat(session_factory, clinic):
     uow = UnitOfWork(session_factory)
-    recorded = reports.record_report(uow, clinic.patient_id, clinic.treatment_id, "pus", decision(
-        Level.URGENT, "pus"), "rasa", now=NOW)
+    recorded = reports.record_report(
+        uow, clinic.patient_id, clinic.treatment_id, "pus", decision(Level.URGENT, "pus"), "rasa", now=NOW
+    )
     escalations.acknowledge(uow, recorded.escalation.id, clinic.treating_id, now=NOW)
     assert enrolment.unlink_chats(uow, clinic.patient_id, "cli:alice", now=NOW) == 1
     with UnitOfWork(session_factory) as uow:
         assert repository.patient_for_chat(uow, 5001) is None
-        notices = uow.session.execute(select(AlertDelivery).where(
-            AlertDelivery.recipient == f"patient:{clinic.patient_id}")).scalars().all()
+        notices = (
+            uow.session.execute(select(AlertDelivery).where(AlertDelivery.recipient == f"patient:{clinic.patient_id}"))
+            .scalars()
+            .all()
+        )
         assert [n.status for n in notices] == ["cancelled"]

@@ -1,22 +1,22 @@
 """Alerts that find a person (issue 12, part 5), on both backends: a chat that refuses alerts for good (bot
 blocked, chat not found) pages the next recipient in the SAME notifier pass, and when nobody at all can be
 reached the escalation is marked and the patient is told to phone the clinic, once."""
+
 from __future__ import annotations
 
 import datetime as dt
 import random
 
 from sqlalchemy import select, update
+from store_helpers import BACKUP_CHAT, NOW, ON_CALL_CHAT, PATIENT_CHAT, TREATING_CHAT, decision
 
-from bot.outbox.errors import PermanentSendError
 from bot.escalation.notifier import Notifier
 from bot.escalation.policy import EscalationPolicy
+from bot.outbox.errors import PermanentSendError
 from bot.store.models import AlertDelivery, AuditEvent, Escalation, Practitioner
 from bot.store.uow import UnitOfWork
 from bot.triage.model import Level
 from bot.usecases import escalations, reports
-
-from store_helpers import BACKUP_CHAT, NOW, ON_CALL_CHAT, PATIENT_CHAT, TREATING_CHAT, decision
 
 # The production timings: a failover must not wait for them.
 POLICY = EscalationPolicy(realert_after=dt.timedelta(minutes=10), backup_after=dt.timedelta(minutes=20))
@@ -43,13 +43,27 @@ class DeadChatsMessenger:
 
 
 def _notifier(session_factory, messenger) -> Notifier:
-    return Notifier(session_factory, messenger, POLICY, rng=random.Random(3), clinic_name="Glow Clinic",
-                    clinic_phone=CLINIC_PHONE, emergency_number=EMERGENCY)
+    return Notifier(
+        session_factory,
+        messenger,
+        POLICY,
+        rng=random.Random(3),
+        clinic_name="Glow Clinic",
+        clinic_phone=CLINIC_PHONE,
+        emergency_number=EMERGENCY,
+    )
 
 
 def _report(session_factory, clinic, level=Level.URGENT) -> int:
-    recorded = reports.record_report(UnitOfWork(session_factory), clinic.patient_id, clinic.treatment_id,
-                                     "pus and spreading", decision(level, "discharge"), "rasa", now=NOW)
+    recorded = reports.record_report(
+        UnitOfWork(session_factory),
+        clinic.patient_id,
+        clinic.treatment_id,
+        "pus and spreading",
+        decision(level, "discharge"),
+        "rasa",
+        now=NOW,
+    )
     return recorded.escalation.id
 
 
@@ -59,14 +73,19 @@ def _at(seconds: float) -> dt.datetime:
 
 def _rows(session_factory):
     with UnitOfWork(session_factory) as uow:
-        return [(r.recipient, r.kind, r.status) for r in
-                uow.session.execute(select(AlertDelivery).order_by(AlertDelivery.id)).scalars()]
+        return [
+            (r.recipient, r.kind, r.status)
+            for r in uow.session.execute(select(AlertDelivery).order_by(AlertDelivery.id)).scalars()
+        ]
 
 
 def _audit(session_factory, entity, action):
     with UnitOfWork(session_factory) as uow:
-        return list(uow.session.execute(select(AuditEvent).where(
-            AuditEvent.entity == entity, AuditEvent.action == action)).scalars())
+        return list(
+            uow.session.execute(
+                select(AuditEvent).where(AuditEvent.entity == entity, AuditEvent.action == action)
+            ).scalars()
+        )
 
 
 def _escalation(session_factory, escalation_id) -> Escalation:
@@ -81,8 +100,10 @@ async def test_treating_blocked_the_bot_on_call_is_paged_in_the_same_pass(sessio
     assert (stats.failed, stats.sent) == (1, 1) and stats.rounds == 2
     [alert] = messenger.to(ON_CALL_CHAT)  # at NOW + 1 s, not after ESCALATION_BACKUP_AFTER_MINUTES
     assert "could not be reached" in alert and "Jane Patient" in alert and f"ref E{escalation_id}/failover/1" in alert
-    assert _rows(session_factory) == [(f"practitioner:{clinic.treating_id}", "initial", "failed"),
-                                      (f"practitioner:{clinic.on_call_id}", "failover", "sent")]
+    assert _rows(session_factory) == [
+        (f"practitioner:{clinic.treating_id}", "initial", "failed"),
+        (f"practitioner:{clinic.on_call_id}", "failover", "sent"),
+    ]
     [failure] = _audit(session_factory, "alert_delivery", "failed")
     assert failure.detail["permanent"] is True and "blocked" in failure.detail["error"]
     assert failure.detail["recipient"] == f"practitioner:{clinic.treating_id}"

@@ -1,27 +1,34 @@
 """schedule_followups on both backends with an injected clock: reminders, backup, dedupe under concurrency."""
+
 from __future__ import annotations
 
 import datetime as dt
 import threading
 
 from sqlalchemy import select, update
+from store_helpers import BACKUP_CHAT, NOW, TREATING_CHAT, decision
 
-from bot.usecases.followups import schedule_followups
 from bot.escalation.policy import EscalationPolicy
 from bot.store import db, repository
 from bot.store.models import AlertDelivery, Escalation
 from bot.store.uow import UnitOfWork
 from bot.triage.model import Level
 from bot.usecases import escalations, reports
-
-from store_helpers import BACKUP_CHAT, NOW, TREATING_CHAT, decision
+from bot.usecases.followups import schedule_followups
 
 POLICY = EscalationPolicy(realert_after=dt.timedelta(minutes=10), backup_after=dt.timedelta(minutes=20))
 
 
 def _open_urgent(session_factory, clinic) -> int:
-    recorded = reports.record_report(UnitOfWork(session_factory), clinic.patient_id, clinic.treatment_id, "pus",
-                                     decision(Level.URGENT, "discharge"), "rasa", now=NOW)
+    recorded = reports.record_report(
+        UnitOfWork(session_factory),
+        clinic.patient_id,
+        clinic.treatment_id,
+        "pus",
+        decision(Level.URGENT, "discharge"),
+        "rasa",
+        now=NOW,
+    )
     return recorded.escalation.id
 
 
@@ -55,8 +62,9 @@ def test_reminder_then_backup_on_the_policy_clock(session_factory, clinic):
 def test_acknowledging_stops_and_cancels_reminders(session_factory, clinic):
     escalation_id = _open_urgent(session_factory, clinic)
     assert _schedule(session_factory, 10) == 1
-    escalations.acknowledge(UnitOfWork(session_factory), escalation_id, clinic.treating_id,
-                            now=NOW + dt.timedelta(minutes=12))
+    escalations.acknowledge(
+        UnitOfWork(session_factory), escalation_id, clinic.treating_id, now=NOW + dt.timedelta(minutes=12)
+    )
     assert _schedule(session_factory, 60) == 0
     kinds = {(kind, status) for _, kind, _, status in _rows(session_factory, escalation_id)}
     assert kinds == {("initial", "pending"), ("realert", "cancelled"), ("patient_ack_notice", "pending")}
@@ -86,8 +94,16 @@ def test_two_processes_scheduling_at_once_insert_each_row_once(db_url, session_f
 def test_dedupe_key_is_enforced_by_the_database(session_factory, clinic):
     escalation_id = _open_urgent(session_factory, clinic)
     with UnitOfWork(session_factory) as uow:
-        again = repository.queue_delivery(uow, escalation_id, f"practitioner:{clinic.treating_id}", TREATING_CHAT,
-                                          "initial", 0, NOW, practitioner_id=clinic.treating_id)
+        again = repository.queue_delivery(
+            uow,
+            escalation_id,
+            f"practitioner:{clinic.treating_id}",
+            TREATING_CHAT,
+            "initial",
+            0,
+            NOW,
+            practitioner_id=clinic.treating_id,
+        )
         uow.commit()
     assert again is False
     assert len(_rows(session_factory, escalation_id)) == 1

@@ -1,4 +1,5 @@
 """Alembic creates the schema (upgrade empty -> head), removes it (downgrade -> base), and matches the models."""
+
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata

@@ -1,5 +1,6 @@
 """The notifier on both backends: sending, retrying, giving up, cancelling, concurrent notifiers, and the
 FAULT tests (a flaky messenger and a notifier killed between sending and recording)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
+from store_fake_messenger import FlakyMessenger, RecordingMessenger, read_attempts, read_seen
+from store_helpers import NOW, ON_CALL_CHAT, PATIENT_CHAT, TREATING_CHAT, decision
 
 from bot import views
 from bot.escalation.notifier import Notifier
@@ -29,17 +32,21 @@ from bot.store.uow import UnitOfWork
 from bot.triage.model import Level
 from bot.usecases import escalations, reports
 
-from store_fake_messenger import FlakyMessenger, RecordingMessenger, read_attempts, read_seen
-from store_helpers import NOW, ON_CALL_CHAT, PATIENT_CHAT, TREATING_CHAT, decision
-
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[2]
 QUIET_POLICY = EscalationPolicy(realert_after=dt.timedelta(days=30), backup_after=dt.timedelta(days=30))
 
 
 def _report(session_factory, clinic, level=Level.URGENT, now=NOW) -> int:
-    recorded = reports.record_report(UnitOfWork(session_factory), clinic.patient_id, clinic.treatment_id,
-                                     "pus everywhere", decision(level, "discharge"), "rasa", now=now)
+    recorded = reports.record_report(
+        UnitOfWork(session_factory),
+        clinic.patient_id,
+        clinic.treatment_id,
+        "pus everywhere",
+        decision(level, "discharge"),
+        "rasa",
+        now=now,
+    )
     return recorded.escalation.id
 
 
@@ -91,23 +98,31 @@ async def test_permanent_error_fails_at_once_and_is_audited(session_factory, cli
     assert (row.status, row.attempts) == ("failed", 1)
     assert (failover.kind, failover.chat_id, failover.status) == ("failover", ON_CALL_CHAT, "sent")
     with UnitOfWork(session_factory) as uow:
-        actions = uow.session.execute(select(AuditEvent.action).where(
-            AuditEvent.entity == "alert_delivery", AuditEvent.entity_id == row.id)).scalars().all()
+        actions = (
+            uow.session.execute(
+                select(AuditEvent.action).where(AuditEvent.entity == "alert_delivery", AuditEvent.entity_id == row.id)
+            )
+            .scalars()
+            .all()
+        )
     assert actions == ["failed"]
 
 
 async def test_gives_up_after_max_attempts(session_factory, clinic):
     _report(session_factory, clinic)
     messenger = RecordingMessenger(script=[TransientSendError("502")] * 10)
-    notifier = _notifier(session_factory, messenger, max_attempts=3, base_backoff_seconds=1,
-                         max_backoff_seconds=1)
+    notifier = _notifier(session_factory, messenger, max_attempts=3, base_backoff_seconds=1, max_backoff_seconds=1)
     outcomes = [await notifier.run_once(_at(10 * i)) for i in range(3)]
     # the third attempt gives up and the on-call practitioner's failover page gets its first (failed) try
     assert [(s.retried, s.failed) for s in outcomes] == [(1, 0), (1, 0), (1, 1)]
     row, failover = _rows(session_factory)
     assert (row.status, row.attempts) == ("failed", 3)
-    assert (failover.kind, failover.chat_id, failover.status, failover.attempts) == ("failover", ON_CALL_CHAT,
-                                                                                     "pending", 1)
+    assert (failover.kind, failover.chat_id, failover.status, failover.attempts) == (
+        "failover",
+        ON_CALL_CHAT,
+        "pending",
+        1,
+    )
 
 
 async def test_reminder_for_acknowledged_escalation_is_cancelled_not_sent(session_factory, clinic):
@@ -119,8 +134,16 @@ async def test_reminder_for_acknowledged_escalation_is_cancelled_not_sent(sessio
     # Another process queues the reminder; the escalation is acknowledged before it is sent (set directly,
     # bypassing acknowledge(), which would have cancelled the row itself).
     with UnitOfWork(session_factory) as uow:
-        repository.queue_delivery(uow, escalation_id, f"practitioner:{clinic.treating_id}", TREATING_CHAT,
-                                  "realert", 1, _at(600), practitioner_id=clinic.treating_id)
+        repository.queue_delivery(
+            uow,
+            escalation_id,
+            f"practitioner:{clinic.treating_id}",
+            TREATING_CHAT,
+            "realert",
+            1,
+            _at(600),
+            practitioner_id=clinic.treating_id,
+        )
         uow.session.execute(update(Escalation).where(Escalation.id == escalation_id).values(state="acknowledged"))
         uow.commit()
     stats = await notifier.run_once(_at(601))
@@ -171,8 +194,10 @@ async def test_alert_that_cannot_be_worded_is_still_sent(session_factory, clinic
     messenger = RecordingMessenger()
     assert (await _notifier(session_factory, messenger).run_once(_at(0))).sent == 1
     chat_id, text, buttons = messenger.messages[0]
-    assert f"escalation #{escalation_id} needs attention" in text and buttons[0] == ("Acknowledge",
-                                                                                       f"ack:{escalation_id}")
+    assert f"escalation #{escalation_id} needs attention" in text and buttons[0] == (
+        "Acknowledge",
+        f"ack:{escalation_id}",
+    )
 
 
 async def test_run_forever_stops_when_asked(session_factory, clinic):
@@ -215,7 +240,8 @@ async def test_a_nudge_sends_a_new_alert_without_waiting_for_the_poll(session_fa
     stop.set()
     await asyncio.wait_for(task, 5)
     assert [(chat, buttons[0]) for chat, _, buttons in messenger.messages] == [
-        (TREATING_CHAT, ("Acknowledge", f"ack:{escalation_id}"))]
+        (TREATING_CHAT, ("Acknowledge", f"ack:{escalation_id}"))
+    ]
     assert len(passes) == 2  # one at start, one for the nudge: no busy loop
 
 
@@ -257,9 +283,11 @@ def _last_seen(seen_path: str):
 def _check_delivered_exactly_once(session_factory, expected: Counter, seen: Counter, attempts: Counter, label: str):
     rows = _rows(session_factory)
     resent = sum(count - 1 for count in seen.values())
-    print(f"\n[{label}] deliveries={len(rows)} attempts={sum(attempts.values())} "
-          f"outcomes={dict(attempts)} seen_by_recipients={sum(seen.values())} "
-          f"re-sends deduplicated={resent} failed={sum(r.status == 'failed' for r in rows)}")
+    print(
+        f"\n[{label}] deliveries={len(rows)} attempts={sum(attempts.values())} "
+        f"outcomes={dict(attempts)} seen_by_recipients={sum(seen.values())} "
+        f"re-sends deduplicated={resent} failed={sum(r.status == 'failed' for r in rows)}"
+    )
     assert set(seen) == set(expected), "a recipient missed an alert or got one not meant for them"
     assert all(row.status == "sent" for row in rows), "an alert was left undelivered"
     return resent
@@ -270,8 +298,15 @@ async def test_fault_flaky_messenger_and_cancelled_notifier(session_factory, cli
     expected = _create_escalations(session_factory, clinic, 18)
     seen_path = str(tmp_path / "seen.tsv")
     flaky = FlakyMessenger(seen_path, seed=11, hang_after=8)
-    first = _notifier(session_factory, flaky, max_attempts=20, base_backoff_seconds=1, max_backoff_seconds=20,
-                      batch_size=10, lease=dt.timedelta(seconds=60))
+    first = _notifier(
+        session_factory,
+        flaky,
+        max_attempts=20,
+        base_backoff_seconds=1,
+        max_backoff_seconds=20,
+        batch_size=10,
+        lease=dt.timedelta(seconds=60),
+    )
     task = asyncio.create_task(_drain(first, _at(100), session_factory))
     for _ in range(400):  # wait until the messenger is stuck right after a delivery
         if flaky.delivered > 8:
@@ -286,12 +321,19 @@ async def test_fault_flaky_messenger_and_cancelled_notifier(session_factory, cli
     with UnitOfWork(session_factory) as uow:
         lease_end = uow.session.execute(select(func.max(AlertDelivery.claimed_until))).scalar_one()
     assert lease_end is not None, "the interrupted delivery should still hold its lease"
-    second = _notifier(session_factory, FlakyMessenger(seen_path, seed=12), max_attempts=20,
-                       base_backoff_seconds=1, max_backoff_seconds=20, batch_size=10)
+    second = _notifier(
+        session_factory,
+        FlakyMessenger(seen_path, seed=12),
+        max_attempts=20,
+        base_backoff_seconds=1,
+        max_backoff_seconds=20,
+        batch_size=10,
+    )
     await _drain(second, lease_end + dt.timedelta(seconds=1), session_factory)
 
-    resent = _check_delivered_exactly_once(session_factory, expected, read_seen(seen_path),
-                                           read_attempts(seen_path), "cancelled task")
+    resent = _check_delivered_exactly_once(
+        session_factory, expected, read_seen(seen_path), read_attempts(seen_path), "cancelled task"
+    )
     assert resent >= 1
     assert read_seen(seen_path)[interrupted] >= 2  # the interrupted delivery was sent again, same reference
 
@@ -305,7 +347,9 @@ async def test_fault_notifier_process_killed_and_restarted(db_url, session_facto
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), str(HERE)]))
     child = subprocess.Popen(
         [sys.executable, str(HERE / "notifier_child.py"), db_url, seen_path, _at(100).isoformat(), "10", "21"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 30
@@ -323,15 +367,27 @@ async def test_fault_notifier_process_killed_and_restarted(db_url, session_facto
 
     with UnitOfWork(session_factory) as uow:
         lease_end = uow.session.execute(select(func.max(AlertDelivery.claimed_until))).scalar_one()
-        sent_before = uow.session.execute(select(func.count()).select_from(AlertDelivery).where(
-            AlertDelivery.status == "sent")).scalar_one()
+        sent_before = uow.session.execute(
+            select(func.count()).select_from(AlertDelivery).where(AlertDelivery.status == "sent")
+        ).scalar_one()
     assert lease_end is not None and sent_before < sum(expected.values())
-    restarted = _notifier(session_factory, FlakyMessenger(seen_path, seed=22), max_attempts=20,
-                          base_backoff_seconds=1, max_backoff_seconds=20, batch_size=10)
+    restarted = _notifier(
+        session_factory,
+        FlakyMessenger(seen_path, seed=22),
+        max_attempts=20,
+        base_backoff_seconds=1,
+        max_backoff_seconds=20,
+        batch_size=10,
+    )
     await _drain(restarted, lease_end + dt.timedelta(seconds=1), session_factory)
 
-    resent = _check_delivered_exactly_once(session_factory, expected, read_seen(seen_path),
-                                           read_attempts(seen_path), f"killed process, {db_url.split(':')[0]}")
+    resent = _check_delivered_exactly_once(
+        session_factory,
+        expected,
+        read_seen(seen_path),
+        read_attempts(seen_path),
+        f"killed process, {db_url.split(':')[0]}",
+    )
     assert resent >= 1
     assert read_seen(seen_path)[interrupted] >= 2
 

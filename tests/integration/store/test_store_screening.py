@@ -1,4 +1,5 @@
 """Appointments, the preparation row, and screening records with their practitioner alert, on both backends."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,6 +8,8 @@ import random
 
 import pytest
 from sqlalchemy import func, select
+from store_fake_messenger import RecordingMessenger
+from store_helpers import NOW, ON_CALL_CHAT, TREATING_CHAT
 
 from bot.escalation.notifier import Notifier
 from bot.escalation.policy import EscalationPolicy
@@ -15,20 +18,34 @@ from bot.store.models import AlertDelivery, Appointment, ScheduledCheckin, Scree
 from bot.store.uow import UnitOfWork
 from bot.usecases import appointments, enrolment, records
 
-from store_fake_messenger import RecordingMessenger
-from store_helpers import NOW, ON_CALL_CHAT, TREATING_CHAT
-
 APPOINTMENT_AT = NOW + dt.timedelta(days=10)
 LEAD = dt.timedelta(days=7)
-ALL_NO = {key: "no" for key in ("infection", "isotretinoin", "autoimmune_bleeding", "blood_thinners", "keloid",
-                                "pregnancy", "cold_sores")}
+ALL_NO = {
+    key: "no"
+    for key in (
+        "infection",
+        "isotretinoin",
+        "autoimmune_bleeding",
+        "blood_thinners",
+        "keloid",
+        "pregnancy",
+        "cold_sores",
+    )
+}
 QUIET_POLICY = EscalationPolicy(realert_after=dt.timedelta(days=30), backup_after=dt.timedelta(days=30))
 
 
 def _book(session_factory, clinic, at=APPOINTMENT_AT, lead=LEAD, practitioner_id=None) -> int:
-    appointment = appointments.add_appointment(UnitOfWork(session_factory), clinic.patient_id, at, "scalp",
-                                               "microinjection", practitioner_id or clinic.treating_id,
-                                               preparation_lead=lead, now=NOW)
+    appointment = appointments.add_appointment(
+        UnitOfWork(session_factory),
+        clinic.patient_id,
+        at,
+        "scalp",
+        "microinjection",
+        practitioner_id or clinic.treating_id,
+        preparation_lead=lead,
+        now=NOW,
+    )
     return appointment.id
 
 
@@ -45,16 +62,14 @@ def _count(session_factory, model, *where) -> int:
 def test_booking_schedules_the_preparation_guidance_lead_days_before(session_factory, clinic):
     appointment_id = _book(session_factory, clinic)
     with UnitOfWork(session_factory) as uow:
-        row = uow.session.execute(select(ScheduledCheckin).where(ScheduledCheckin.kind == "preparation")
-                                  ).scalar_one()
+        row = uow.session.execute(select(ScheduledCheckin).where(ScheduledCheckin.kind == "preparation")).scalar_one()
     assert (row.appointment_id, row.treatment_id, row.due_at) == (appointment_id, None, APPOINTMENT_AT - LEAD)
 
 
 def test_an_appointment_sooner_than_the_lead_gets_the_guidance_at_once(session_factory, clinic):
     _book(session_factory, clinic, at=NOW + dt.timedelta(days=2))
     with UnitOfWork(session_factory) as uow:
-        row = uow.session.execute(select(ScheduledCheckin).where(ScheduledCheckin.kind == "preparation")
-                                  ).scalar_one()
+        row = uow.session.execute(select(ScheduledCheckin).where(ScheduledCheckin.kind == "preparation")).scalar_one()
     assert row.due_at == NOW
 
 
@@ -63,22 +78,37 @@ def test_without_a_lead_nothing_is_scheduled(session_factory, clinic):
     assert _count(session_factory, ScheduledCheckin, ScheduledCheckin.kind == "preparation") == 0
 
 
-@pytest.mark.parametrize("change, error", [
-    (dict(at=NOW - dt.timedelta(minutes=1)), errors.AppointmentInPast),
-    (dict(at=APPOINTMENT_AT.replace(tzinfo=None)), errors.InvalidValue),
-    (dict(area="neck"), errors.InvalidValue),
-    (dict(method="laser"), errors.InvalidValue),
-    (dict(patient_id=999), errors.UnknownPatient),
-    (dict(practitioner_id=999), errors.UnknownPractitioner),
-])
+@pytest.mark.parametrize(
+    "change, error",
+    [
+        (dict(at=NOW - dt.timedelta(minutes=1)), errors.AppointmentInPast),
+        (dict(at=APPOINTMENT_AT.replace(tzinfo=None)), errors.InvalidValue),
+        (dict(area="neck"), errors.InvalidValue),
+        (dict(method="laser"), errors.InvalidValue),
+        (dict(patient_id=999), errors.UnknownPatient),
+        (dict(practitioner_id=999), errors.UnknownPractitioner),
+    ],
+)
 def test_bad_appointments_are_refused_with_a_message(session_factory, clinic, change, error):
-    values = dict(patient_id=clinic.patient_id, at=APPOINTMENT_AT, area="face", method="microneedling",
-                  practitioner_id=clinic.treating_id)
+    values = dict(
+        patient_id=clinic.patient_id,
+        at=APPOINTMENT_AT,
+        area="face",
+        method="microneedling",
+        practitioner_id=clinic.treating_id,
+    )
     values.update(change)
     with pytest.raises(error) as raised:
-        appointments.add_appointment(UnitOfWork(session_factory), values["patient_id"], values["at"],
-                                     values["area"], values["method"], values["practitioner_id"],
-                                     preparation_lead=LEAD, now=NOW)
+        appointments.add_appointment(
+            UnitOfWork(session_factory),
+            values["patient_id"],
+            values["at"],
+            values["area"],
+            values["method"],
+            values["practitioner_id"],
+            preparation_lead=LEAD,
+            now=NOW,
+        )
     assert str(raised.value)
     assert _count(session_factory, Appointment) == 0
 
@@ -111,7 +141,11 @@ def test_a_yes_and_a_not_sure_alert_the_appointments_practitioner_once(session_f
     assert recorded.screening.flagged == ["blood_thinners", "pregnancy"]
     [delivery] = recorded.deliveries
     assert (delivery.kind, delivery.chat_id, delivery.escalation_id, delivery.status) == (
-        "screening", ON_CALL_CHAT, None, "pending")
+        "screening",
+        ON_CALL_CHAT,
+        None,
+        "pending",
+    )
     assert delivery.dedupe_key == f"s{recorded.screening.id}/practitioner:{clinic.on_call_id}/screening/0"
 
 
@@ -196,6 +230,5 @@ def test_the_staff_patient_summary_shows_the_appointment_and_the_answers_to_revi
     _screen(session_factory, clinic, dict(ALL_NO, isotretinoin="yes", pregnancy="unsure"))
     text = format_patient_summary(records.view_patient(UnitOfWork(session_factory), clinic.patient_id))
     assert f"Next appointment: {APPOINTMENT_AT:%Y-%m-%dT%H:%M} UTC, scalp, microinjection" in text
-    assert ("review: isotretinoin (Accutane) in the last 6-12 months: yes; pregnant or breastfeeding: not sure"
-            in text)
+    assert "review: isotretinoin (Accutane) in the last 6-12 months: yes; pregnant or breastfeeding: not sure" in text
     assert "keloid" not in text

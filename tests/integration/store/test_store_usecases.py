@@ -1,5 +1,6 @@
 """The use cases on both backends (each opens and commits its own unit of work): people, linking, reports,
 escalations, check-ins, export; and the read models they return."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -7,6 +8,7 @@ import json
 
 import pytest
 from sqlalchemy import func, select
+from store_helpers import NOW, ON_CALL_CHAT, PATIENT_CHAT, T0, TREATING_CHAT, decision
 
 from bot import views
 from bot.store import errors, repository
@@ -14,8 +16,6 @@ from bot.store.models import AlertDelivery, AuditEvent, Escalation, Patient, Sym
 from bot.store.uow import UnitOfWork
 from bot.triage.model import Decision, Finding, Level
 from bot.usecases import checkins, enrolment, escalations, records, reports
-
-from store_helpers import NOW, ON_CALL_CHAT, PATIENT_CHAT, T0, TREATING_CHAT, decision
 
 
 def _count(session_factory, model, *where) -> int:
@@ -35,14 +35,16 @@ def _audit_actions(session_factory, entity, entity_id):
         return [row for row in uow.session.execute(query.order_by(AuditEvent.id)).scalars()]
 
 
-# Practitioners ------------------------------------------------------------------------------------------------------
+# Practitioners --------------------------------------------------------------------------------------------------------
 def test_add_and_list_practitioners(session_factory):
     uow = UnitOfWork(session_factory)
     enrolment.add_practitioner(uow, "Dr A", "treating", 11)
     enrolment.add_practitioner(uow, "Dr B", "backup")
     people = enrolment.list_practitioners(uow)
-    assert [(p.name, p.role, p.telegram_chat_id) for p in people] == [("Dr A", "treating", 11),
-                                                                       ("Dr B", "backup", None)]
+    assert [(p.name, p.role, p.telegram_chat_id) for p in people] == [
+        ("Dr A", "treating", 11),
+        ("Dr B", "backup", None),
+    ]
     assert enrolment.practitioner_for_chat(uow, 11).name == "Dr A"
     assert enrolment.practitioner_for_chat(uow, 99) is None
 
@@ -80,8 +82,14 @@ def test_add_patient_with_treatment_returns_link_code(session_factory, clinic):
     ],
 )
 def test_add_patient_rejects_bad_input_and_stores_nothing(session_factory, clinic, change, error):
-    arguments = dict(display_name="Bob", performed_at=T0, area="scalp", method="combined",
-                     practitioner_id=clinic.treating_id, now=NOW)
+    arguments = dict(
+        display_name="Bob",
+        performed_at=T0,
+        area="scalp",
+        method="combined",
+        practitioner_id=clinic.treating_id,
+        now=NOW,
+    )
     arguments.update(change)
     with pytest.raises(error):
         enrolment.add_patient_with_treatment(UnitOfWork(session_factory), **arguments)
@@ -89,14 +97,21 @@ def test_add_patient_rejects_bad_input_and_stores_nothing(session_factory, clini
 
 
 def test_latest_treatment_picks_most_recent(session_factory, clinic):
-    later = enrolment.add_treatment(UnitOfWork(session_factory), clinic.patient_id, T0 + dt.timedelta(days=1),
-                                    "scalp", "microinjection", clinic.treating_id, now=NOW)
+    later = enrolment.add_treatment(
+        UnitOfWork(session_factory),
+        clinic.patient_id,
+        T0 + dt.timedelta(days=1),
+        "scalp",
+        "microinjection",
+        clinic.treating_id,
+        now=NOW,
+    )
     with UnitOfWork(session_factory) as uow:
         assert repository.latest_treatment(uow, clinic.patient_id).id == later.id
         assert repository.latest_treatment(uow, 12345) is None
 
 
-# Linking chats ------------------------------------------------------------------------------------------------------------
+# Linking chats --------------------------------------------------------------------------------------------------------
 def test_link_code_links_chat_once(session_factory, clinic):
     uow = UnitOfWork(session_factory)
     assert enrolment.patient_for_chat(uow, PATIENT_CHAT).id == clinic.patient_id
@@ -122,22 +137,45 @@ def test_chat_linked_to_one_patient_only(session_factory, clinic):
         enrolment.redeem_link_code(uow, other.link_code, PATIENT_CHAT, now=NOW)
 
 
-# Reports -------------------------------------------------------------------------------------------------------------------
+# Reports --------------------------------------------------------------------------------------------------------------
 def test_non_escalating_report_has_no_escalation(session_factory, clinic):
-    recorded = reports.record_report(UnitOfWork(session_factory), clinic.patient_id, clinic.treatment_id,
-                                     "a bit red", decision(Level.NORMAL, "redness"), "rasa", now=NOW)
+    recorded = reports.record_report(
+        UnitOfWork(session_factory),
+        clinic.patient_id,
+        clinic.treatment_id,
+        "a bit red",
+        decision(Level.NORMAL, "redness"),
+        "rasa",
+        now=NOW,
+    )
     assert recorded.escalation is None and recorded.deliveries == ()
     assert _count(session_factory, Escalation) == 0
     with UnitOfWork(session_factory) as uow:
         report = uow.session.get(SymptomReport, recorded.report.id)
-        assert report.findings == [{"symptom": "redness", "negated": False, "severity": ["severe"], "trend": [],
-                                    "area": None, "text": "redness words", "context": None}]
+        assert report.findings == [
+            {
+                "symptom": "redness",
+                "negated": False,
+                "severity": ["severe"],
+                "trend": [],
+                "area": None,
+                "text": "redness words",
+                "context": None,
+            }
+        ]
         assert report.level == "normal" and report.criteria == ["normal_rule"]
 
 
 def test_urgent_report_alerts_treating_practitioner_only(session_factory, clinic):
-    recorded = reports.record_report(UnitOfWork(session_factory), clinic.patient_id, clinic.treatment_id,
-                                     "pus and fever", decision(Level.URGENT, "discharge", "fever"), "rasa", now=NOW)
+    recorded = reports.record_report(
+        UnitOfWork(session_factory),
+        clinic.patient_id,
+        clinic.treatment_id,
+        "pus and fever",
+        decision(Level.URGENT, "discharge", "fever"),
+        "rasa",
+        now=NOW,
+    )
     assert recorded.escalation.state == "open"
     rows = _deliveries(session_factory, recorded.escalation.id)
     assert [(d.recipient, d.chat_id, d.kind, d.round, d.status) for d in rows] == [
@@ -146,9 +184,15 @@ def test_urgent_report_alerts_treating_practitioner_only(session_factory, clinic
 
 
 def test_emergency_alerts_treating_and_on_call_at_once(session_factory, clinic):
-    recorded = reports.record_report(UnitOfWork(session_factory), clinic.patient_id, clinic.treatment_id,
-                                     "can't breathe", decision(Level.EMERGENCY, "breathing_difficulty"),
-                                     "safety_net", now=NOW)
+    recorded = reports.record_report(
+        UnitOfWork(session_factory),
+        clinic.patient_id,
+        clinic.treatment_id,
+        "can't breathe",
+        decision(Level.EMERGENCY, "breathing_difficulty"),
+        "safety_net",
+        now=NOW,
+    )
     rows = _deliveries(session_factory, recorded.escalation.id)
     assert sorted(d.chat_id for d in rows) == [TREATING_CHAT, ON_CALL_CHAT]
     assert {d.kind for d in rows} == {"initial"}
@@ -160,8 +204,9 @@ def test_report_and_outbox_are_one_transaction(session_factory, clinic):
     when it returns; here the step runs in a unit of work that fails before its commit."""
     with pytest.raises(RuntimeError):
         with UnitOfWork(session_factory) as uow:
-            recorded = reports._record_report(uow, clinic.patient_id, clinic.treatment_id, "pus",
-                                              decision(Level.URGENT, "discharge"), "rasa", now=NOW)
+            recorded = reports._record_report(
+                uow, clinic.patient_id, clinic.treatment_id, "pus", decision(Level.URGENT, "discharge"), "rasa", now=NOW
+            )
             assert recorded.deliveries  # written inside the transaction...
             raise RuntimeError("crash before commit")
     # ...and gone with it.
@@ -172,23 +217,39 @@ def test_report_and_outbox_are_one_transaction(session_factory, clinic):
 
 
 def test_earlier_reports_and_patient_context(session_factory, clinic):
-    first = Decision(level=Level.MONITOR, criteria=("x",), findings=(
-        Finding("swelling"), Finding("discharge", negated=True)))
-    reports.record_report(UnitOfWork(session_factory), clinic.patient_id, clinic.treatment_id, "swollen, no pus",
-                          first, "rasa", now=T0 + dt.timedelta(hours=30))
+    first = Decision(
+        level=Level.MONITOR, criteria=("x",), findings=(Finding("swelling"), Finding("discharge", negated=True))
+    )
+    reports.record_report(
+        UnitOfWork(session_factory),
+        clinic.patient_id,
+        clinic.treatment_id,
+        "swollen, no pus",
+        first,
+        "rasa",
+        now=T0 + dt.timedelta(hours=30),
+    )
     with UnitOfWork(session_factory) as uow:
         earlier = views.earlier_reports(uow, repository.get_treatment(uow, clinic.treatment_id))
     assert [(e.symptom, e.hours_since_treatment, e.level) for e in earlier] == [("swelling", 30.0, Level.MONITOR)]
-    _, context = records.patient_context(UnitOfWork(session_factory), clinic.patient_id,
-                                         now=T0 + dt.timedelta(hours=48))
+    _, context = records.patient_context(
+        UnitOfWork(session_factory), clinic.patient_id, now=T0 + dt.timedelta(hours=48)
+    )
     assert (context.hours_since_treatment, context.area, context.method) == (48.0, "face", "microneedling")
     assert context.earlier == earlier
 
 
-# Acknowledge / resolve ----------------------------------------------------------------------------------------------------
+# Acknowledge / resolve ------------------------------------------------------------------------------------------------
 def _urgent(session_factory, clinic, now=NOW):
-    recorded = reports.record_report(UnitOfWork(session_factory), clinic.patient_id, clinic.treatment_id, "pus",
-                                     decision(Level.URGENT, "discharge"), "rasa", now=now)
+    recorded = reports.record_report(
+        UnitOfWork(session_factory),
+        clinic.patient_id,
+        clinic.treatment_id,
+        "pus",
+        decision(Level.URGENT, "discharge"),
+        "rasa",
+        now=now,
+    )
     return recorded.escalation.id
 
 
@@ -196,8 +257,9 @@ def test_acknowledge_is_idempotent_audited_and_tells_the_patient(session_factory
     escalation_id = _urgent(session_factory, clinic)
     later = NOW + dt.timedelta(minutes=3)
     first = escalations.acknowledge(UnitOfWork(session_factory), escalation_id, clinic.treating_id, now=later)
-    second = escalations.acknowledge(UnitOfWork(session_factory), escalation_id, clinic.on_call_id,
-                                     now=later + dt.timedelta(minutes=1))
+    second = escalations.acknowledge(
+        UnitOfWork(session_factory), escalation_id, clinic.on_call_id, now=later + dt.timedelta(minutes=1)
+    )
     assert (first.changed, second.changed) == (True, False)
     assert second.escalation.acknowledged_by == clinic.treating_id and second.escalation.acknowledged_at == later
     notices = [d for d in _deliveries(session_factory, escalation_id) if d.kind == "patient_ack_notice"]
@@ -240,13 +302,12 @@ def test_open_escalations(session_factory, clinic):
     assert summary["patient_id"] == clinic.patient_id and summary["level"] == "urgent"
 
 
-# Photos, check-ins, export -------------------------------------------------------------------------------------------------
+# Photos, check-ins, export --------------------------------------------------------------------------------------------
 def test_photos_checkins_and_export(session_factory, clinic):
     escalation_id = _urgent(session_factory, clinic)
     uow = UnitOfWork(session_factory)
     reports.attach_photo(uow, clinic.patient_id, "AgACAgQAAxkBAAI", escalation_id=escalation_id, now=NOW)
-    checkin = checkins.schedule_checkin(uow, clinic.patient_id, clinic.treatment_id, T0 + dt.timedelta(hours=24),
-                                        "24h")
+    checkin = checkins.schedule_checkin(uow, clinic.patient_id, clinic.treatment_id, T0 + dt.timedelta(hours=24), "24h")
     with UnitOfWork(session_factory) as open_uow:
         assert [c.id for c in repository.due_checkins(open_uow, NOW)] == [checkin.id]
         repository.mark_checkin_sent(open_uow, checkin.id, NOW)
@@ -268,8 +329,9 @@ def test_photos_checkins_and_export(session_factory, clinic):
 
 def test_photo_joins_the_open_escalation_and_keeps_its_caption(session_factory, clinic):
     escalation_id = _urgent(session_factory, clinic)
-    photo = reports.attach_photo(UnitOfWork(session_factory), clinic.patient_id, "file-1", caption="left cheek",
-                                 now=NOW)
+    photo = reports.attach_photo(
+        UnitOfWork(session_factory), clinic.patient_id, "file-1", caption="left cheek", now=NOW
+    )
     assert (photo.escalation_id, photo.caption) == (escalation_id, "left cheek")
 
 
@@ -281,8 +343,9 @@ def _due_checkins(session_factory, now):
 def test_pause_and_resume_checkins(session_factory, clinic):
     uow = UnitOfWork(session_factory)
     for hours in (24, 72):
-        checkins.schedule_checkin(uow, clinic.patient_id, clinic.treatment_id, T0 + dt.timedelta(hours=hours),
-                                  f"{hours}h")
+        checkins.schedule_checkin(
+            uow, clinic.patient_id, clinic.treatment_id, T0 + dt.timedelta(hours=hours), f"{hours}h"
+        )
     assert checkins.set_checkins_paused(uow, clinic.patient_id, True) == 2
     assert checkins.set_checkins_paused(uow, clinic.patient_id, True) == 0
     assert _due_checkins(session_factory, NOW + dt.timedelta(days=9)) == []

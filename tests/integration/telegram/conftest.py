@@ -6,20 +6,29 @@
            open escalation;
 * `bot`    the application from build_application(), polling the stand-in.
 """
+
 from __future__ import annotations
 
 from typing import AsyncIterator
 
 import pytest
+from telegram_helpers import (
+    LINK_CODE,
+    PATIENT_CHAT,
+    STAFF_CHAT,
+    STRANGER_CHAT,
+    TOKEN,
+    FakeRasa,
+    RunningBot,
+    make_settings,
+    start_polling,
+    stop,
+)
 
 from bot.telegram.app import build_application
 from bot.telegram.memory import MemoryDeps
 from bot.telegram.ports import LinkedPatient, StaffMember
 from devtools.telegram_standin import BotApiStandIn
-from telegram_helpers import (
-    LINK_CODE, PATIENT_CHAT, STAFF_CHAT, STRANGER_CHAT, TOKEN, FakeRasa, RunningBot, make_settings, start_polling,
-    stop,
-)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 A module with its own name rather than conftest.py, so that `from telegram_helpers import ...` can never pick
 up another directory's conftest.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -81,9 +82,13 @@ class RunningBot:
 
 def make_settings(tg: BotApiStandIn, rasa_url: str, **overrides: Any) -> Settings:
     settings = Settings(
-        clinic_name="Glow Clinic", clinic_phone=CLINIC_PHONE, emergency_number=EMERGENCY,
-        rasa_url=rasa_url, rasa_timeout_seconds=2.0,
-        telegram_bot_token=tg.token, telegram_api_base_url=tg.base_url,
+        clinic_name="Glow Clinic",
+        clinic_phone=CLINIC_PHONE,
+        emergency_number=EMERGENCY,
+        rasa_url=rasa_url,
+        rasa_timeout_seconds=2.0,
+        telegram_bot_token=tg.token,
+        telegram_api_base_url=tg.base_url,
     )
     return replace(settings, **overrides)
 

@@ -8,6 +8,7 @@ flag as Rasa's triage action would.
 * A 5,000-character message with "pus" near its end escalates (the red-flag word is past Rasa's 1,000-character
   cut: the whole text is screened and triaged).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,9 +19,11 @@ from typing import AsyncIterator, Dict, List
 
 import pytest
 from sqlalchemy import func, select
+from telegram_helpers import CLINIC_PHONE, EMERGENCY, TOKEN, FakeRasa, start_polling, stop
 
-from bot.nlp.analyze import analyze_text
 from bot.bootstrap import clinic_service
+from bot.bootstrap.gateway import gateway_deps
+from bot.nlp.analyze import analyze_text
 from bot.settings import Settings
 from bot.store import db
 from bot.store.models import Escalation
@@ -28,9 +31,7 @@ from bot.store.uow import UnitOfWork
 from bot.telegram import texts
 from bot.telegram.app import build_application, start_background, stop_background
 from bot.usecases import enrolment
-from bot.bootstrap.gateway import gateway_deps
 from devtools.telegram_standin import ApiCall, BotApiStandIn
-from telegram_helpers import CLINIC_PHONE, EMERGENCY, TOKEN, FakeRasa, start_polling, stop
 
 DOCTOR_CHAT = 6201
 QUIET_CHAT, FLOODED_CHAT, FLOODER_CHAT = 6101, 6102, 6103  # Ann (quiet run), Cleo (during the flood), Bob floods
@@ -50,8 +51,9 @@ def clinic(tmp_path) -> Dict:
     uow = UnitOfWork(factory)
     doctor = enrolment.add_practitioner(uow, "Dr Lee", role="treating", chat_id=DOCTOR_CHAT, actor="test")
     for chat, name in [(QUIET_CHAT, "Ann Quiet"), (FLOODED_CHAT, "Cleo Flooded"), (FLOODER_CHAT, "Bob Flood")]:
-        new = enrolment.add_patient_with_treatment(uow, name, now - dt.timedelta(hours=30), "face",
-                                                   "microneedling", doctor.id, now=now)
+        new = enrolment.add_patient_with_treatment(
+            uow, name, now - dt.timedelta(hours=30), "face", "microneedling", doctor.id, now=now
+        )
         enrolment.redeem_link_code(uow, new.link_code, chat, now=now)
         ids[chat] = new.patient.id
     yield {"url": url, "factory": factory, "ids": ids}
@@ -62,9 +64,16 @@ def clinic(tmp_path) -> Dict:
 async def gateway(tg: BotApiStandIn, rasa: FakeRasa, clinic: Dict) -> AsyncIterator[Dict]:
     for chat in (QUIET_CHAT, FLOODED_CHAT, FLOODER_CHAT, DOCTOR_CHAT):
         tg.open_chat(chat, f"user{chat}")
-    settings = Settings.from_env(env={"DATABASE_URL": clinic["url"], "RASA_URL": rasa.url,
-                                      "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": tg.base_url,
-                                      "CLINIC_PHONE": CLINIC_PHONE, "EMERGENCY_NUMBER": EMERGENCY})
+    settings = Settings.from_env(
+        env={
+            "DATABASE_URL": clinic["url"],
+            "RASA_URL": rasa.url,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": tg.base_url,
+            "CLINIC_PHONE": CLINIC_PHONE,
+            "EMERGENCY_NUMBER": EMERGENCY,
+        }
+    )
     settings = replace(settings, rasa_timeout_seconds=10.0)
     service = clinic_service(settings)
     deps = gateway_deps(settings, service)
@@ -78,8 +87,9 @@ async def gateway(tg: BotApiStandIn, rasa: FakeRasa, clinic: Dict) -> AsyncItera
         if body["sender"] == flooder:
             return [{"text": "Thanks for telling me."}]
         text = body["message"]  # Rasa's triage action: records the report and queues the alert
-        outcome = service.assess(body["sender"], text, analyze_text(text, settings.spacy_model_path),
-                                 intent_confidence=0.95)
+        outcome = service.assess(
+            body["sender"], text, analyze_text(text, settings.spacy_model_path), intent_confidence=0.95
+        )
         service.record(outcome, source="rasa")
         return [{"text": ALERTED}]
 
@@ -98,21 +108,28 @@ async def red_flag_timings(tg: BotApiStandIn, chat: int, name: str) -> Dict[str,
     mark = tg.mark()
     start = time.perf_counter()
     tg.inject_text(chat, RED_FLAG)
-    answer = await tg.wait_for_sent(lambda c: c.text == ALERTED, method="sendMessage", chat_id=chat, since=mark,
-                                    timeout=60)
-    alert = await tg.wait_for_sent(lambda c: name in c.text, method="sendMessage", chat_id=DOCTOR_CHAT, since=mark,
-                                   timeout=60)
+    answer = await tg.wait_for_sent(
+        lambda c: c.text == ALERTED, method="sendMessage", chat_id=chat, since=mark, timeout=60
+    )
+    alert = await tg.wait_for_sent(
+        lambda c: name in c.text, method="sendMessage", chat_id=DOCTOR_CHAT, since=mark, timeout=60
+    )
     ack = next(data for _, data in alert.buttons if data.startswith("ack:"))
     mark = tg.mark()
     pressed = time.perf_counter()
     tg.press_button(DOCTOR_CHAT, alert.result["message_id"], ack)
     answered: ApiCall = await tg.wait_for_sent(method="answerCallbackQuery", since=mark, timeout=60)
-    return {"answer": answer.at - start, "alert": alert.at - start, "staff button": answered.at - pressed,
-            "ack text": answered.params.get("text", "")}
+    return {
+        "answer": answer.at - start,
+        "alert": alert.at - start,
+        "staff button": answered.at - pressed,
+        "ack text": answered.params.get("text", ""),
+    }
 
 
 async def test_a_flooding_chat_does_not_delay_another_patients_red_flag_or_a_staff_button(
-        tg: BotApiStandIn, rasa: FakeRasa, clinic: Dict, gateway: Dict) -> None:
+    tg: BotApiStandIn, rasa: FakeRasa, clinic: Dict, gateway: Dict
+) -> None:
     quiet = await red_flag_timings(tg, QUIET_CHAT, "Ann Quiet")
 
     flood_mark = tg.mark()
@@ -122,11 +139,15 @@ async def test_a_flooding_chat_does_not_delay_another_patients_red_flag_or_a_sta
     flooded = await red_flag_timings(tg, FLOODED_CHAT, "Cleo Flooded")
     flooder_requests_meanwhile = sum(1 for r in rasa.requests if r["sender"].endswith(str(clinic["ids"][FLOODER_CHAT])))
 
-    print(f"\nquiet:   answer {quiet['answer']:.3f}s  alert {quiet['alert']:.3f}s  staff button "
-          f"{quiet['staff button']:.3f}s")
-    print(f"flooded: answer {flooded['answer']:.3f}s  alert {flooded['alert']:.3f}s  staff button "
-          f"{flooded['staff button']:.3f}s  ({FLOOD} messages from one chat; {flooder_requests_meanwhile} of them "
-          f"reached Rasa by then)")
+    print(
+        f"\nquiet:   answer {quiet['answer']:.3f}s  alert {quiet['alert']:.3f}s  staff button "
+        f"{quiet['staff button']:.3f}s"
+    )
+    print(
+        f"flooded: answer {flooded['answer']:.3f}s  alert {flooded['alert']:.3f}s  staff button "
+        f"{flooded['staff button']:.3f}s  ({FLOOD} messages from one chat; {flooder_requests_meanwhile} of them "
+        f"reached Rasa by then)"
+    )
     for key in ("answer", "alert", "staff button"):
         assert flooded[key] <= 2 * quiet[key] + 1.0, (key, quiet, flooded)
     assert flooded["staff button"] < 2.0
@@ -141,8 +162,9 @@ async def test_a_flooding_chat_does_not_delay_another_patients_red_flag_or_a_sta
     del flood_mark
 
 
-async def test_a_red_flag_inside_a_flood_is_kept(tg: BotApiStandIn, rasa: FakeRasa, clinic: Dict,
-                                                  gateway: Dict) -> None:
+async def test_a_red_flag_inside_a_flood_is_kept(
+    tg: BotApiStandIn, rasa: FakeRasa, clinic: Dict, gateway: Dict
+) -> None:
     """Over its limits, a chat's messages are dropped, but not one that mentions a red-flag word."""
     for index in range(40):
         tg.inject_text(FLOODER_CHAT, f"hello again, message {index}")
@@ -158,14 +180,16 @@ async def test_a_red_flag_inside_a_flood_is_kept(tg: BotApiStandIn, rasa: FakeRa
 
 
 async def test_a_red_flag_past_the_cut_of_a_long_message_escalates(
-        tg: BotApiStandIn, rasa: FakeRasa, clinic: Dict, gateway: Dict) -> None:
+    tg: BotApiStandIn, rasa: FakeRasa, clinic: Dict, gateway: Dict
+) -> None:
     filler = "The redness on my cheeks is a little better today and the skin feels dry. "
     text = (filler * 70)[:4950] + " Now there is pus."
     assert len(text) >= 4960 and text.index("pus") > 4900
     mark = tg.mark()
     tg.inject_text(QUIET_CHAT, text)
-    alert = await tg.wait_for_sent(lambda c: "Ann Quiet" in c.text, method="sendMessage", chat_id=DOCTOR_CHAT,
-                                   since=mark, timeout=60)
+    alert = await tg.wait_for_sent(
+        lambda c: "Ann Quiet" in c.text, method="sendMessage", chat_id=DOCTOR_CHAT, since=mark, timeout=60
+    )
     assert "URGENT" in alert.text.upper()
     to_patient = [c.text for c in tg.sent("sendMessage", chat_id=QUIET_CHAT)]
     assert to_patient[0] == texts.truncated(1000)
@@ -177,11 +201,13 @@ async def test_a_red_flag_past_the_cut_of_a_long_message_escalates(
 
 
 async def test_a_long_message_without_red_flags_past_the_cut_goes_to_rasa_cut(
-        tg: BotApiStandIn, rasa: FakeRasa, clinic: Dict, gateway: Dict) -> None:
+    tg: BotApiStandIn, rasa: FakeRasa, clinic: Dict, gateway: Dict
+) -> None:
     text = "my skin feels a bit tight and dry today " * 120
     mark = tg.mark()
     tg.inject_text(QUIET_CHAT, text)
-    await tg.wait_for_sent(lambda c: c.text == ALERTED, method="sendMessage", chat_id=QUIET_CHAT, since=mark,
-                           timeout=30)
+    await tg.wait_for_sent(
+        lambda c: c.text == ALERTED, method="sendMessage", chat_id=QUIET_CHAT, since=mark, timeout=30
+    )
     relayed = [r["message"] for r in rasa.requests]
     assert len(relayed) == 1 and len(relayed[0]) <= 1000 and relayed[0].endswith("…")

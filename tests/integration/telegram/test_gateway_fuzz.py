@@ -21,6 +21,7 @@ Properties, checked on every update:
 Bounded: a fixed number of batches (`derandomize=True`: the same updates on every run), at least 10,000 updates,
 well under 3 minutes on 2 cores. The count and the time are printed.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,16 +32,17 @@ import os
 import time
 from typing import Any, Dict, List, Optional
 
-from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from telegram import Update
 from telegram.ext import BaseRateLimiter
+from telegram_helpers import TOKEN, FakeRasa, make_settings, start_polling, stop
 
 from bot.telegram.app import ALLOWED_UPDATES, build_application
 from bot.telegram.memory import MemoryDeps
 from bot.telegram.ordering import FairUpdateProcessor
 from bot.telegram.ports import LinkedPatient, StaffMember
 from devtools.telegram_standin import ApiCall, BotApiStandIn
-from telegram_helpers import TOKEN, FakeRasa, make_settings, start_polling, stop
 
 BATCHES = int(os.environ.get("AFTERCARE_FUZZ_BATCHES", 220))  # fewer for a quick local look
 BATCH_SIZE = (46, 60)
@@ -61,21 +63,80 @@ CURRENT_UPDATE: contextvars.ContextVar[Optional[Update]] = contextvars.ContextVa
 # --- strategies ---------------------------------------------------------------------------------------------------
 ODD_IDS = ["²", "-1", "99999999999999999999", "1.5", "0", "12", "7", "٣", "1e3", "0x10", " 12", "12abc", "", "١٢"]
 FRAGMENTS = [
-    "pus", "there is pus and it is spreading", "fever 39", "can't breathe", "my vision is blurry", "hello",
-    "thanks", "\x00", "\x00\x00pus\x00", "שלום", "مرحبا بك", "\u202eevil\u202c", "\u200f\u200e", "😀🔥💉",
-    "👩🏽‍⚕️", "🏳️‍🌈", "\ufeff", "\r\n", "\t", "…", "\ud7ff", "𝔭𝔲𝔰", "ＰＵＳ", "p\u0307us", "<b>", "&amp;",
-    "*bold*", "_", "[x](tg://user?id=1)", "/", "@AftercareClinicBot", "no pus", "what if I get a fever?",
+    "pus",
+    "there is pus and it is spreading",
+    "fever 39",
+    "can't breathe",
+    "my vision is blurry",
+    "hello",
+    "thanks",
+    "\x00",
+    "\x00\x00pus\x00",
+    "שלום",
+    "مرحبا بك",
+    "\u202eevil\u202c",
+    "\u200f\u200e",
+    "😀🔥💉",
+    "👩🏽‍⚕️",
+    "🏳️‍🌈",
+    "\ufeff",
+    "\r\n",
+    "\t",
+    "…",
+    "\ud7ff",
+    "𝔭𝔲𝔰",
+    "ＰＵＳ",
+    "p\u0307us",
+    "<b>",
+    "&amp;",
+    "*bold*",
+    "_",
+    "[x](tg://user?id=1)",
+    "/",
+    "@AftercareClinicBot",
+    "no pus",
+    "what if I get a fever?",
 ]
-COMMANDS = ["/start", "/help", "/stop", "/resume", "/open", "/patient", "/resolve", "/unknown", "/start@AftercareClinicBot",
-            "/patient@AftercareClinicBot", "/START", "/ack"]
-ENTITY_TYPES = ["bot_command", "mention", "hashtag", "url", "bold", "italic", "code", "pre", "text_link",
-                "text_mention", "custom_emoji", "spoiler", "blockquote", "made_up_type", "expandable_blockquote"]
+COMMANDS = [
+    "/start",
+    "/help",
+    "/stop",
+    "/resume",
+    "/open",
+    "/patient",
+    "/resolve",
+    "/unknown",
+    "/start@AftercareClinicBot",
+    "/patient@AftercareClinicBot",
+    "/START",
+    "/ack",
+]
+ENTITY_TYPES = [
+    "bot_command",
+    "mention",
+    "hashtag",
+    "url",
+    "bold",
+    "italic",
+    "code",
+    "pre",
+    "text_link",
+    "text_mention",
+    "custom_emoji",
+    "spoiler",
+    "blockquote",
+    "made_up_type",
+    "expandable_blockquote",
+]
 
 # Telegram sends UTF-16 surrogates paired; lone ones cannot be encoded to JSON by Telegram, so leave them out.
 text_chars = st.characters(blacklist_categories=("Cs",))
 short_text = st.text(text_chars, max_size=40)
-huge_text = st.builds(lambda piece, times: (piece or "a") * times, st.text(text_chars, min_size=1, max_size=8),
-                      st.sampled_from([1_200, 4_096, 12_500, 100_000 // 8]))
+huge_text = st.builds(
+    lambda piece, times: (piece or "a") * times,
+    st.text(text_chars, min_size=1, max_size=8),
+    st.sampled_from([1_200, 4_096, 12_500, 100_000 // 8]),
+)
 
 
 @st.composite
@@ -106,8 +167,11 @@ def entities(draw, text: str) -> Optional[List[Dict[str, Any]]]:
         return [{"type": "bot_command", "offset": 0, "length": draw(st.sampled_from([length, length + 50, 1, 0]))}]
     found = []
     for _ in range(draw(st.integers(1, 4))):
-        entity = {"type": draw(st.sampled_from(ENTITY_TYPES)), "offset": draw(st.integers(-5, 300)),
-                  "length": draw(st.integers(-5, 300))}
+        entity = {
+            "type": draw(st.sampled_from(ENTITY_TYPES)),
+            "offset": draw(st.integers(-5, 300)),
+            "length": draw(st.integers(-5, 300)),
+        }
         if entity["type"] == "text_link" and draw(st.booleans()):
             entity["url"] = draw(st.sampled_from(["https://example.org", "tg://user?id=1", "", "javascript:x"]))
         if entity["type"] == "text_mention" and draw(st.booleans()):
@@ -135,7 +199,9 @@ def chat_and_sender(draw):
     if kind < 9:
         group = draw(st.sampled_from(GROUPS))
         sender = draw(st.sampled_from(people))  # staff and patients write in groups too
-        return {"id": group, "type": draw(st.sampled_from(["group", "supergroup"])), "title": "Aftercare chat"}, user(sender)
+        return {"id": group, "type": draw(st.sampled_from(["group", "supergroup"])), "title": "Aftercare chat"}, user(
+            sender
+        )
     return {"id": CHANNEL, "type": "channel", "title": "Clinic news"}, None
 
 
@@ -154,8 +220,16 @@ def message_json(draw, message_id: int) -> Dict[str, Any]:
         if found is not None:
             message["entities"] = found
     elif content < 15:
-        message["photo"] = [{"file_id": f"AgAC{message_id}-{w}", "file_unique_id": f"u{message_id}{w}",
-                             "width": w, "height": w, "file_size": w * 10} for w in (90, 960)]
+        message["photo"] = [
+            {
+                "file_id": f"AgAC{message_id}-{w}",
+                "file_unique_id": f"u{message_id}{w}",
+                "width": w,
+                "height": w,
+                "file_size": w * 10,
+            }
+            for w in (90, 960)
+        ]
         caption = draw(st.one_of(st.none(), texts()))
         if caption is not None:
             message["caption"] = caption
@@ -163,8 +237,16 @@ def message_json(draw, message_id: int) -> Dict[str, Any]:
             if found is not None:
                 message["caption_entities"] = found
     elif content == 15:
-        message["sticker"] = {"file_id": "CAAC", "file_unique_id": "s1", "type": "regular", "width": 512,
-                              "height": 512, "is_animated": False, "is_video": False, "emoji": "👍"}
+        message["sticker"] = {
+            "file_id": "CAAC",
+            "file_unique_id": "s1",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": "👍",
+        }
     elif content == 16:
         message["location"] = {"latitude": draw(st.floats(-90, 90)), "longitude": draw(st.floats(-180, 180))}
     elif content == 17:
@@ -183,11 +265,28 @@ def callback_json(draw, query_id: int, message_id: int) -> Dict[str, Any]:
         sender = user(draw(st.sampled_from(list(STAFF) + list(PATIENTS))))
     data_kind = draw(st.integers(0, 9))
     if data_kind < 5:
-        data = f"{draw(st.sampled_from(['ack', 'resolve', 'done', 'ACK', 'ack ', 'rasa', 'rasa#', 'x']))}:" \
-               f"{draw(st.sampled_from(ODD_IDS))}"
+        data = (
+            f"{draw(st.sampled_from(['ack', 'resolve', 'done', 'ACK', 'ack ', 'rasa', 'rasa#', 'x']))}:"
+            f"{draw(st.sampled_from(ODD_IDS))}"
+        )
     elif data_kind < 7:
-        data = draw(st.sampled_from(["rasa:/affirm", "rasa:/deny", "rasa#1", "rasa#999", "rasa:", "rasa#",
-                                     "rasa:/inform{\"x\": 1}", "ack:12", "resolve:12", "done:12", "ack:13"]))
+        data = draw(
+            st.sampled_from(
+                [
+                    "rasa:/affirm",
+                    "rasa:/deny",
+                    "rasa#1",
+                    "rasa#999",
+                    "rasa:",
+                    "rasa#",
+                    'rasa:/inform{"x": 1}',
+                    "ack:12",
+                    "resolve:12",
+                    "done:12",
+                    "ack:13",
+                ]
+            )
+        )
     else:
         data = draw(st.text(text_chars, max_size=64))
     query: Dict[str, Any] = {"id": str(query_id), "from": sender, "chat_instance": str(chat["id"])}
@@ -197,9 +296,14 @@ def callback_json(draw, query_id: int, message_id: int) -> Dict[str, Any]:
         query["game_short_name"] = "g"
     with_message = draw(st.integers(0, 2))
     if with_message == 1:
-        query["message"] = {"message_id": message_id, "date": 1_700_000_000, "chat": chat,
-                            "from": {"id": 123456, "is_bot": True, "first_name": "Bot"}, "text": "Alert",
-                            "reply_markup": {"inline_keyboard": [[{"text": "b", "callback_data": data or "x"}]]}}
+        query["message"] = {
+            "message_id": message_id,
+            "date": 1_700_000_000,
+            "chat": chat,
+            "from": {"id": 123456, "is_bot": True, "first_name": "Bot"},
+            "text": "Alert",
+            "reply_markup": {"inline_keyboard": [[{"text": "b", "callback_data": data or "x"}]]},
+        }
     elif with_message == 2:
         query["message"] = {"message_id": message_id, "date": 0, "chat": chat}  # too old: inaccessible
     return query
@@ -215,20 +319,36 @@ def update_json(draw, number: int) -> Dict[str, Any]:
     if kind < 90:
         return {"callback_query": draw(callback_json(number, number))}
     if kind < 94:
-        return {"channel_post": {**draw(message_json(number)), "chat": {"id": CHANNEL, "type": "channel",
-                                                                          "title": "Clinic news"}}}
+        return {
+            "channel_post": {
+                **draw(message_json(number)),
+                "chat": {"id": CHANNEL, "type": "channel", "title": "Clinic news"},
+            }
+        }
     if kind < 96:
-        return {"inline_query": {"id": str(number), "from": user(draw(st.sampled_from(STRANGERS))),
-                                 "query": draw(short_text), "offset": ""}}
+        return {
+            "inline_query": {
+                "id": str(number),
+                "from": user(draw(st.sampled_from(STRANGERS))),
+                "query": draw(short_text),
+                "offset": "",
+            }
+        }
     if kind < 98:
-        return {"message_reaction": {"chat": private_chat(1001), "message_id": 1, "date": 1_700_000_000,
-                                     "user": user(1001), "old_reaction": [],
-                                     "new_reaction": [{"type": "emoji", "emoji": "👍"}]}}
+        return {
+            "message_reaction": {
+                "chat": private_chat(1001),
+                "message_id": 1,
+                "date": 1_700_000_000,
+                "user": user(1001),
+                "old_reaction": [],
+                "new_reaction": [{"type": "emoji", "emoji": "👍"}],
+            }
+        }
     return {draw(st.sampled_from(["future_update_kind", "business_thing"])): {"id": number, "stuff": draw(short_text)}}
 
 
-batches = st.integers(BATCH_SIZE[0], BATCH_SIZE[1]).flatmap(
-    lambda n: st.tuples(*[update_json(i) for i in range(n)]))
+batches = st.integers(BATCH_SIZE[0], BATCH_SIZE[1]).flatmap(lambda n: st.tuples(*[update_json(i) for i in range(n)]))
 
 
 # --- the gateway under test ----------------------------------------------------------------------------------------
@@ -277,6 +397,7 @@ def watch_ports(memory: MemoryDeps, violations: Violations) -> None:
             if member is None or member.id != practitioner_id:
                 violations.add(f"staff action {name}{args} from chat {chat}")
             return await original(*args, **kwargs)
+
         return call
 
     for name in ("acknowledge", "resolve", "open_escalations", "patient_summary"):
@@ -289,6 +410,7 @@ def watch_ports(memory: MemoryDeps, violations: Violations) -> None:
             if linked is None or linked.id != patient_id:
                 violations.add(f"{name} for patient {patient_id} from chat {chat}")
             return await original(patient_id, *args, **kwargs)
+
         return call
 
     memory.checkins.pause = patient_call("pause", memory.checkins.pause)
@@ -329,9 +451,16 @@ def rasa_answer(body: Dict[str, Any]) -> List[Dict[str, Any]]:
     if choice == 0:
         return []
     if choice == 1:
-        return [{"text": f"Question for {sender}.", "buttons": [
-            {"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"},
-            {"title": "Long", "payload": "/inform" + json.dumps({"detail": "x" * 80})}]}]
+        return [
+            {
+                "text": f"Question for {sender}.",
+                "buttons": [
+                    {"title": "Yes", "payload": "/affirm"},
+                    {"title": "No", "payload": "/deny"},
+                    {"title": "Long", "payload": "/inform" + json.dumps({"detail": "x" * 80})},
+                ],
+            }
+        ]
     if choice == 2:
         return [{"text": ""}, {"custom": {"x": 1}}, {"text": f"Answer for {sender}."}]
     return [{"text": f"Answer for {sender}."}]
@@ -344,8 +473,11 @@ class ErrorLog(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         # "EXC" marks a record that carries an exception (log.exception, or PTB reporting a handler's error).
-        self.records.append(f"EXC {record.name}: {record.getMessage()[:300]} {record.exc_info[1]!r}"
-                            if record.exc_info else f"{record.name}: {record.getMessage()[:300]}")
+        self.records.append(
+            f"EXC {record.name}: {record.getMessage()[:300]} {record.exc_info[1]!r}"
+            if record.exc_info
+            else f"{record.name}: {record.getMessage()[:300]}"
+        )
 
 
 async def wait_idle(app, tg: BotApiStandIn, timeout: float = 60.0) -> None:
@@ -353,8 +485,7 @@ async def wait_idle(app, tg: BotApiStandIn, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     quiet = 0
     while time.monotonic() < deadline:
-        busy = (tg.pending_updates() or not app.update_queue.empty()
-                or app.update_processor.current_concurrent_updates)
+        busy = tg.pending_updates() or not app.update_queue.empty() or app.update_processor.current_concurrent_updates
         quiet = 0 if busy else quiet + 1
         if quiet >= 3:
             return
@@ -408,7 +539,7 @@ def test_generated_updates_through_the_real_gateway() -> None:
             try:
                 Update.de_json({"update_id": 1, **raw}, app.bot)
             except Exception as error:  # the generator must only produce what Telegram could send
-                raise AssertionError(f"generated update does not parse: {error!r} {json.dumps(raw)[:500]}")
+                raise AssertionError(f"generated update does not parse: {error!r} {json.dumps(raw)[:500]}") from error
             if kind in ALLOWED_UPDATES:
                 tg.inject_update(raw)
                 counted["via stand-in"] += 1
@@ -420,8 +551,15 @@ def test_generated_updates_through_the_real_gateway() -> None:
         await wait_idle(app, tg)
 
     # No shrinking: a failure prints its batch as generated, and the run stays bounded in time.
-    @settings(max_examples=BATCHES, deadline=None, derandomize=True, database=None, print_blob=True,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=BATCHES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        print_blob=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(batches)
     def run_batch(batch) -> None:
         counted["batches"] += 1
@@ -433,6 +571,7 @@ def test_generated_updates_through_the_real_gateway() -> None:
     try:
         run_batch()
     finally:
+
         async def teardown():
             await stop(app)
             await rasa.stop()
@@ -443,10 +582,12 @@ def test_generated_updates_through_the_real_gateway() -> None:
         logging.getLogger().removeHandler(error_log)
     elapsed = time.perf_counter() - started
     rasa_requests = len(rasa.requests)
-    print(f"\nfuzz: {counted['updates']} updates in {counted['batches']} batches ({counted['via stand-in']} through "
-          f"the stand-in, {counted['via queue']} on the update queue), {rasa_requests} relayed to Rasa, "
-          f"{len(tg.sent())} Bot API calls, {app.update_processor.staff_updates} on the staff lane, "
-          f"in {elapsed:.1f}s")
+    print(
+        f"\nfuzz: {counted['updates']} updates in {counted['batches']} batches ({counted['via stand-in']} through "
+        f"the stand-in, {counted['via queue']} on the update queue), {rasa_requests} relayed to Rasa, "
+        f"{len(tg.sent())} Bot API calls, {app.update_processor.staff_updates} on the staff lane, "
+        f"in {elapsed:.1f}s"
+    )
     assert counted["updates"] >= MIN_UPDATES or BATCHES < 220
     assert elapsed < TIME_LIMIT
     assert not errors and not error_log.records and not violations.found
@@ -470,13 +611,17 @@ async def test_the_fuzz_checks_catch_what_they_look_for() -> None:
     check_reply(ApiCall("sendMessage", {"chat_id": 1003, "text": "Answer for patient-7."}, 0.0), memory, violations)
     check_reply(ApiCall("sendMessage", {"chat_id": 3001, "text": "Alice Example, hello"}, 0.0), memory, violations)
     check_reply(ApiCall("sendMessage", {"chat_id": 1001, "text": "Answer for patient-7."}, 0.0), memory, violations)
-    check_reply(ApiCall("sendMessage", {"chat_id": 2001, "text": "Alice Example (patient 7)"}, 0.0), memory,
-                violations)
+    check_reply(ApiCall("sendMessage", {"chat_id": 2001, "text": "Alice Example (patient 7)"}, 0.0), memory, violations)
     assert len(violations.found) == 2
 
     def update_from(chat: int) -> Update:
-        return Update.de_json({"update_id": 1, "message": {"message_id": 1, "date": 0, "text": "x",
-                                                             "chat": private_chat(chat), "from": user(chat)}}, None)
+        return Update.de_json(
+            {
+                "update_id": 1,
+                "message": {"message_id": 1, "date": 0, "text": "x", "chat": private_chat(chat), "from": user(chat)},
+            },
+            None,
+        )
 
     CURRENT_UPDATE.set(update_from(3001))  # a stranger's update acknowledging as Dr Lee
     await memory.escalations.acknowledge(12, 3)
@@ -503,19 +648,19 @@ def clip(raw: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def test_generated_updates_through_the_gateway_on_the_real_store(tmp_path) -> None:
-    """The same kind of updates through the production ports (bot.bootstrap.gateway.gateway_deps: the SQLite store, the spaCy
-    pipeline and the triage core for the answer check and the safety net): staff commands with odd ids reach the
+    """The same kind of updates through the production ports (bot.bootstrap.gateway.gateway_deps: the SQLite store, the
+    spaCy pipeline and the triage core for the answer check and the safety net): staff commands with odd ids reach the
     store's queries, red flags the safety net (the fake Rasa sometimes answers nothing), which records and
     escalates. No unhandled exception, and no staff action from a chat that is not a practitioner's."""
     import datetime as dt
     from dataclasses import replace as replace_deps
 
     from bot.bootstrap import clinic_service
+    from bot.bootstrap.gateway import gateway_deps
     from bot.settings import Settings
     from bot.store import db
     from bot.store.uow import UnitOfWork
     from bot.usecases import enrolment
-    from bot.bootstrap.gateway import gateway_deps
 
     url = f"sqlite:///{tmp_path / 'clinic.db'}"
     db.upgrade(url)
@@ -528,8 +673,9 @@ def test_generated_updates_through_the_gateway_on_the_real_store(tmp_path) -> No
         person = enrolment.add_practitioner(uow, member.name, role="treating", chat_id=chat, actor="test")
         staff_ids[chat] = person.id
     for chat, patient in PATIENTS.items():
-        new = enrolment.add_patient_with_treatment(uow, patient.display_name, now - dt.timedelta(hours=30),
-                                                   "face", "microneedling", staff_ids[2001], now=now)
+        new = enrolment.add_patient_with_treatment(
+            uow, patient.display_name, now - dt.timedelta(hours=30), "face", "microneedling", staff_ids[2001], now=now
+        )
         enrolment.redeem_link_code(uow, new.link_code, chat, now=now)
         links[chat] = LinkedPatient(new.patient.id, patient.display_name)
 
@@ -552,9 +698,16 @@ def test_generated_updates_through_the_gateway_on_the_real_store(tmp_path) -> No
         rasa = FakeRasa()
         rasa.replies = rasa_answer
         await rasa.start()
-        settings_ = Settings.from_env(env={"DATABASE_URL": url, "RASA_URL": rasa.url, "TELEGRAM_BOT_TOKEN": TOKEN,
-                                           "TELEGRAM_API_BASE_URL": tg.base_url, "CLINIC_PHONE": "+44 20 7946 0000",
-                                           "EMERGENCY_NUMBER": "999"})
+        settings_ = Settings.from_env(
+            env={
+                "DATABASE_URL": url,
+                "RASA_URL": rasa.url,
+                "TELEGRAM_BOT_TOKEN": TOKEN,
+                "TELEGRAM_API_BASE_URL": tg.base_url,
+                "CLINIC_PHONE": "+44 20 7946 0000",
+                "EMERGENCY_NUMBER": "999",
+            }
+        )
         settings_ = replace_deps(settings_, rasa_timeout_seconds=2.0)
         deps = gateway_deps(settings_, clinic_service(settings_), run_notifier=False)
         escalations = deps.escalations
@@ -588,13 +741,21 @@ def test_generated_updates_through_the_gateway_on_the_real_store(tmp_path) -> No
             if kind in ALLOWED_UPDATES:
                 tg.inject_update(raw)
             else:
-                await app.update_queue.put(Update.de_json({"update_id": 900_000_000 + counted["updates"], **raw},
-                                                          app.bot))
+                await app.update_queue.put(
+                    Update.de_json({"update_id": 900_000_000 + counted["updates"], **raw}, app.bot)
+                )
             counted["updates"] += 1
         await wait_idle(app, tg, timeout=120)
 
-    @settings(max_examples=STORE_BATCHES, deadline=None, derandomize=True, database=None, print_blob=True,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=STORE_BATCHES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        print_blob=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(batches)
     def run_batch(batch) -> None:
         loop.run_until_complete(feed(batch))
@@ -608,6 +769,7 @@ def test_generated_updates_through_the_gateway_on_the_real_store(tmp_path) -> No
     try:
         run_batch()
     finally:
+
         async def teardown():
             await stop(app)
             await rasa.stop()
@@ -622,11 +784,14 @@ def test_generated_updates_through_the_gateway_on_the_real_store(tmp_path) -> No
         from sqlalchemy import func, select
 
         from bot.store.models import Escalation, SymptomReport
+
         reports = uow.session.execute(select(func.count()).select_from(SymptomReport)).scalar_one()
         escalated = uow.session.execute(select(func.count()).select_from(Escalation)).scalar_one()
-    print(f"\nfuzz on the real store: {counted['updates']} updates, {len(rasa.requests)} relayed to Rasa, "
-          f"{reports} reports and {escalated} escalations recorded by the safety net, "
-          f"{len(error_log.records)} operator alarms at ERROR (none with an exception), in {elapsed:.1f}s")
+    print(
+        f"\nfuzz on the real store: {counted['updates']} updates, {len(rasa.requests)} relayed to Rasa, "
+        f"{reports} reports and {escalated} escalations recorded by the safety net, "
+        f"{len(error_log.records)} operator alarms at ERROR (none with an exception), in {elapsed:.1f}s"
+    )
     for body in rasa.requests:
         linked = links.get(body["metadata"]["chat_id"])
         assert linked is not None and body["sender"] == f"patient-{linked.id}", body["sender"]

@@ -1,14 +1,15 @@
 """The gateway's Rasa client with several workers (RASA_URL="http://a,http://b"): who gets which patient, and
 what happens when a worker is down or slow."""
+
 from __future__ import annotations
 
 from typing import AsyncIterator, List
 
 import pytest
+from telegram_helpers import FakeRasa, free_port
 
 from bot.settings import worker_urls
 from bot.telegram.rasa import RasaClient, RasaUnavailable, sender_id
-from telegram_helpers import FakeRasa, free_port
 
 
 @pytest.fixture

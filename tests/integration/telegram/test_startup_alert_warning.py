@@ -1,21 +1,22 @@
 """The gateway warns at start when an alert could reach nobody (issue 12, part 5): a WARNING in the log and a
 line in the terminal. The real composition (bot.bootstrap.gateway.gateway_deps over a temporary SQLite database) and the
 Bot API stand-in; `_on_startup` is what python-telegram-bot's post_init runs."""
+
 from __future__ import annotations
 
 from typing import Sequence, Tuple
 
 import pytest
+from telegram_helpers import TOKEN
 
 from bot.bootstrap import clinic_service
+from bot.bootstrap.gateway import gateway_deps
 from bot.settings import Settings
 from bot.store import db
 from bot.store.uow import UnitOfWork
 from bot.telegram.app import _on_startup, build_application
-from bot.bootstrap.gateway import gateway_deps
 from bot.usecases import enrolment
 from devtools.telegram_standin import BotApiStandIn
-from telegram_helpers import TOKEN
 
 
 async def _start(tmp_path, tg: BotApiStandIn, staff: Sequence[Tuple[str, str, object]]) -> None:
@@ -25,10 +26,10 @@ async def _start(tmp_path, tg: BotApiStandIn, staff: Sequence[Tuple[str, str, ob
     for name, role, chat in staff:
         enrolment.add_practitioner(UnitOfWork(factory), name, role, chat)
     factory.kw["bind"].dispose()
-    settings = Settings.from_env(env={"DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": TOKEN,
-                                      "TELEGRAM_API_BASE_URL": tg.base_url})
-    app = build_application(settings, gateway_deps(settings, clinic_service(settings),
-                                                   run_notifier=False))
+    settings = Settings.from_env(
+        env={"DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": tg.base_url}
+    )
+    app = build_application(settings, gateway_deps(settings, clinic_service(settings), run_notifier=False))
     await app.initialize()
     try:
         await _on_startup(app)

@@ -3,6 +3,7 @@
 The treating practitioner has blocked the bot: Telegram answers 403, and the on-call practitioner must get the
 alert in the SAME notifier pass (not ESCALATION_BACKUP_AFTER_MINUTES later). With nobody reachable at all, the
 patient is told, exactly once, to call the clinic now."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 from telegram import Bot
+from telegram_helpers import CLINIC_PHONE, EMERGENCY
 
 from bot.escalation.notifier import Notifier
 from bot.escalation.policy import EscalationPolicy
@@ -22,7 +24,6 @@ from bot.telegram.messenger import TelegramMessenger
 from bot.triage.model import Decision, Finding, Level
 from bot.usecases import enrolment, reports
 from devtools.telegram_standin import BotApiStandIn
-from telegram_helpers import CLINIC_PHONE, EMERGENCY
 
 TREATING_CHAT, ON_CALL_CHAT, PATIENT_CHAT = 4101, 4102, 4201
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
@@ -45,18 +46,32 @@ async def setup(tmp_path, tg: BotApiStandIn):
     uow = UnitOfWork(factory)
     treating = enrolment.add_practitioner(uow, "Dr Treating", "treating", TREATING_CHAT)
     enrolment.add_practitioner(uow, "Dr OnCall", "on_call", ON_CALL_CHAT)
-    new = enrolment.add_patient_with_treatment(uow, "Ann Example", NOW - dt.timedelta(days=2), "face",
-                                               "microneedling", treating.id, now=NOW)
+    new = enrolment.add_patient_with_treatment(
+        uow, "Ann Example", NOW - dt.timedelta(days=2), "face", "microneedling", treating.id, now=NOW
+    )
     enrolment.redeem_link_code(uow, new.link_code, PATIENT_CHAT, now=NOW)
     finding = Finding(symptom="discharge", severity=("severe",), text="green pus")
-    recorded = reports.record_report(uow, new.patient.id, new.treatment.id, "green pus from two holes",
-                                     Decision(level=Level.URGENT, criteria=("infection",),
-                                              findings=(finding,)), "rasa", now=NOW)
+    recorded = reports.record_report(
+        uow,
+        new.patient.id,
+        new.treatment.id,
+        "green pus from two holes",
+        Decision(level=Level.URGENT, criteria=("infection",), findings=(finding,)),
+        "rasa",
+        now=NOW,
+    )
     for chat in (TREATING_CHAT, ON_CALL_CHAT, PATIENT_CHAT):
         tg.open_chat(chat)
     async with Bot(tg.token, base_url=tg.base_url) as bot:
-        notifier = Notifier(factory, TelegramMessenger(bot), POLICY, rng=random.Random(1), clinic_name="Glow Clinic",
-                            clinic_phone=CLINIC_PHONE, emergency_number=EMERGENCY)
+        notifier = Notifier(
+            factory,
+            TelegramMessenger(bot),
+            POLICY,
+            rng=random.Random(1),
+            clinic_name="Glow Clinic",
+            clinic_phone=CLINIC_PHONE,
+            emergency_number=EMERGENCY,
+        )
         yield Setup(factory, recorded.escalation.id, notifier)
     factory.kw["bind"].dispose()
 

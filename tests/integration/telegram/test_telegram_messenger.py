@@ -1,13 +1,14 @@
 """TelegramMessenger translates what Telegram answers into the notifier's three errors."""
+
 from __future__ import annotations
 
 import pytest
 from telegram import Bot
+from telegram_helpers import STAFF_CHAT, RunningBot
 
 from bot.outbox.errors import PermanentSendError, RetryAfter, TransientSendError
 from bot.telegram.messenger import TelegramMessenger
 from devtools.telegram_standin import BotApiStandIn
-from telegram_helpers import STAFF_CHAT, RunningBot
 
 BUTTONS = [("Acknowledge", "ack:5"), ("Resolve", "resolve:5")]
 
@@ -17,7 +18,7 @@ async def test_success_returns_the_message_id_and_sends_plain_text(bot: RunningB
     text = 'Patient wrote: "<b>sore</b> & swollen"'
     message_id = await messenger.send_alert(STAFF_CHAT, text, BUTTONS)
 
-    call, = bot.tg.sent("sendMessage", chat_id=STAFF_CHAT)
+    (call,) = bot.tg.sent("sendMessage", chat_id=STAFF_CHAT)
     assert message_id == str(call.message_id)
     assert call.text == text and "parse_mode" not in call.params  # patient words are never parsed as HTML
     assert call.buttons == BUTTONS
@@ -66,5 +67,5 @@ async def test_works_with_a_plain_bot_too(tg: BotApiStandIn) -> None:
 async def test_an_overlong_alert_is_shortened_but_keeps_its_reference_line(bot: RunningBot) -> None:
     text = "URGENT\n" + "Patient wrote: " + "swelling " * 600 + "\nref E5/initial/0"
     await TelegramMessenger(bot.app.bot).send_alert(STAFF_CHAT, text, BUTTONS)
-    call, = bot.tg.sent("sendMessage", chat_id=STAFF_CHAT)
+    (call,) = bot.tg.sent("sendMessage", chat_id=STAFF_CHAT)
     assert len(call.text) <= 4096 and call.text.endswith("…\nref E5/initial/0")

@@ -1,4 +1,5 @@
 """Patients' side of the gateway, end to end through the real PTB client and the Bot API stand-in."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,11 +7,18 @@ import datetime as dt
 import logging
 
 import pytest
+from telegram_helpers import (
+    CLINIC_PHONE,
+    EMERGENCY,
+    LINK_CODE,
+    NEW_CHAT,
+    PATIENT_CHAT,
+    STAFF_CHAT,
+    RunningBot,
+    free_port,
+)
 
 from bot.telegram.handlers.patient import MAX_RELAY_CHARS
-from telegram_helpers import (
-    CLINIC_PHONE, EMERGENCY, LINK_CODE, NEW_CHAT, PATIENT_CHAT, STAFF_CHAT, RunningBot, free_port,
-)
 
 
 async def test_start_with_code_links_the_chat_after_the_disclaimer(bot: RunningBot) -> None:
@@ -18,8 +26,9 @@ async def test_start_with_code_links_the_chat_after_the_disclaimer(bot: RunningB
     bot.tg.inject_start(NEW_CHAT, LINK_CODE, user={"first_name": "Bea"})
 
     disclaimer = await bot.tg.wait_for_sent(method="sendMessage", chat_id=NEW_CHAT, since=mark)
-    greeting = await bot.tg.wait_for_sent(lambda c: "linked" in c.text, method="sendMessage", chat_id=NEW_CHAT,
-                                          since=mark)
+    greeting = await bot.tg.wait_for_sent(
+        lambda c: "linked" in c.text, method="sendMessage", chat_id=NEW_CHAT, since=mark
+    )
 
     assert "automated" in disclaimer.text and "not a doctor" in disclaimer.text
     assert CLINIC_PHONE in disclaimer.text and EMERGENCY in disclaimer.text
@@ -50,8 +59,10 @@ async def test_unlinked_chat_gets_an_explanation_and_no_patient_data(bot: Runnin
 
 async def test_text_is_relayed_to_rasa_with_typing_and_buttons(bot: RunningBot) -> None:
     bot.rasa.replies = lambda body: [
-        {"text": "Is the redness spreading?",
-         "buttons": [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]},
+        {
+            "text": "Is the redness spreading?",
+            "buttons": [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
+        },
     ]
     mark = bot.tg.mark()
     update = bot.tg.inject_text(PATIENT_CHAT, "my cheeks are red")
@@ -60,7 +71,8 @@ async def test_text_is_relayed_to_rasa_with_typing_and_buttons(bot: RunningBot) 
     assert question.text == "Is the redness spreading?"
     assert question.buttons == [("Yes", "rasa:/affirm"), ("No", "rasa:/deny")]
     assert bot.rasa.requests[0] == {
-        "sender": "patient-7", "message": "my cheeks are red",
+        "sender": "patient-7",
+        "message": "my cheeks are red",
         "metadata": {"chat_id": PATIENT_CHAT, "message_id": update["message"]["message_id"], "disclaimer_shown": True},
     }
     typing = bot.tg.sent("sendChatAction", chat_id=PATIENT_CHAT)
@@ -83,7 +95,7 @@ async def test_long_payloads_fit_telegrams_64_byte_callback_limit(bot: RunningBo
     mark = bot.tg.mark()
     bot.tg.inject_text(PATIENT_CHAT, "it is swollen")
     question = await bot.tg.wait_for_sent(method="sendMessage", chat_id=PATIENT_CHAT, since=mark)
-    (_, data), = question.buttons
+    ((_, data),) = question.buttons
     assert len(data.encode()) <= 64
 
     bot.tg.press_button(PATIENT_CHAT, question.message_id, data)
@@ -157,13 +169,18 @@ async def test_photos_are_stored_and_a_caption_is_read_like_text(bot: RunningBot
     assert bot.rasa.requests[0]["message"] == "this red patch is new"
 
 
-@pytest.mark.parametrize("inject, expected", [
-    (lambda tg: tg.inject_sticker(PATIENT_CHAT), "only read text"),
-    (lambda tg: tg.inject_voice(PATIENT_CHAT), "can't listen"),
-    (lambda tg: tg.inject_message(PATIENT_CHAT, location={"latitude": 51.5, "longitude": -0.1}), "only read text"),
-    (lambda tg: tg.inject_message(PATIENT_CHAT, document={"file_id": "BQAD1", "file_unique_id": "d1"}),
-     "only read text"),
-])
+@pytest.mark.parametrize(
+    "inject, expected",
+    [
+        (lambda tg: tg.inject_sticker(PATIENT_CHAT), "only read text"),
+        (lambda tg: tg.inject_voice(PATIENT_CHAT), "can't listen"),
+        (lambda tg: tg.inject_message(PATIENT_CHAT, location={"latitude": 51.5, "longitude": -0.1}), "only read text"),
+        (
+            lambda tg: tg.inject_message(PATIENT_CHAT, document={"file_id": "BQAD1", "file_unique_id": "d1"}),
+            "only read text",
+        ),
+    ],
+)
 async def test_other_kinds_of_message_get_a_short_answer(bot: RunningBot, inject, expected: str) -> None:
     mark = bot.tg.mark()
     inject(bot.tg)
@@ -237,8 +254,10 @@ async def test_no_message_text_or_names_in_the_logs(bot: RunningBot, caplog: pyt
 
 
 async def test_rasa_images_are_sent_as_photos(bot: RunningBot) -> None:
-    bot.rasa.replies = lambda body: [{"text": "This is what normal redness looks like:"},
-                                     {"image": "https://clinic.example/redness.jpg"}]
+    bot.rasa.replies = lambda body: [
+        {"text": "This is what normal redness looks like:"},
+        {"image": "https://clinic.example/redness.jpg"},
+    ]
     mark = bot.tg.mark()
     bot.tg.inject_text(PATIENT_CHAT, "what is normal?")
 
@@ -257,5 +276,5 @@ async def test_one_chat_is_answered_in_order_while_other_chats_are_not_held_up(b
     second = await bot.tg.wait_for_sent(lambda c: c.text == "answer to second", since=mark)
     answers = [c.text for c in bot.tg.sent("sendMessage", chat_id=PATIENT_CHAT)[-2:]]
     assert answers == ["answer to first", "answer to second"]
-    staff_reply, = bot.tg.sent("sendMessage", chat_id=STAFF_CHAT)
+    (staff_reply,) = bot.tg.sent("sendMessage", chat_id=STAFF_CHAT)
     assert staff_reply.time < second.time - 0.3  # the practitioner did not wait for the patient's Rasa call

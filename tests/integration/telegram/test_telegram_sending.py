@@ -1,4 +1,5 @@
 """The small pure helpers of the gateway: throttling, splitting, shortening, button payloads."""
+
 from __future__ import annotations
 
 import time

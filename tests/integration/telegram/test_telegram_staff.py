@@ -1,16 +1,21 @@
 """Practitioners' side: alert buttons, staff commands, and refusing everybody else."""
+
 from __future__ import annotations
+
+from telegram_helpers import PATIENT_CHAT, STAFF_CHAT, STRANGER_CHAT, RunningBot
 
 from bot.escalation.alerts import action_buttons
 from bot.telegram.messenger import TelegramMessenger
-from telegram_helpers import PATIENT_CHAT, STAFF_CHAT, STRANGER_CHAT, RunningBot
 
 
 async def _alert(bot: RunningBot, chat_id: int, escalation_id: int = 12) -> int:
     """Deliver an alert the way the notifier does, returning its message id."""
     messenger = TelegramMessenger(bot.app.bot)
-    return int(await messenger.send_alert(chat_id, "⚠️ URGENT: aftercare alert\nref E12/initial/0",
-                                          action_buttons(escalation_id)))
+    return int(
+        await messenger.send_alert(
+            chat_id, "⚠️ URGENT: aftercare alert\nref E12/initial/0", action_buttons(escalation_id)
+        )
+    )
 
 
 async def test_acknowledge_then_resolve_from_the_alert_buttons(bot: RunningBot) -> None:
@@ -99,8 +104,12 @@ async def test_staff_commands_are_refused_to_patients_and_strangers(bot: Running
 
 
 async def test_practitioners_get_the_staff_help_not_the_patient_flow(bot: RunningBot) -> None:
-    for send in (lambda: bot.tg.inject_text(STAFF_CHAT, "/start"), lambda: bot.tg.inject_text(STAFF_CHAT, "hi"),
-                 lambda: bot.tg.inject_sticker(STAFF_CHAT), lambda: bot.tg.inject_photo(STAFF_CHAT)):
+    for send in (
+        lambda: bot.tg.inject_text(STAFF_CHAT, "/start"),
+        lambda: bot.tg.inject_text(STAFF_CHAT, "hi"),
+        lambda: bot.tg.inject_sticker(STAFF_CHAT),
+        lambda: bot.tg.inject_photo(STAFF_CHAT),
+    ):
         mark = bot.tg.mark()
         send()
         answer = await bot.tg.wait_for_sent(method="sendMessage", chat_id=STAFF_CHAT, since=mark)

@@ -1,15 +1,15 @@
 """Staff commands parse ids strictly (issue 12): "²", "1.5", "-3", a number beyond the database's integer and a
 missing id get a reply that says what is wrong, and never reach the records; forged button data neither."""
+
 from __future__ import annotations
 
 from typing import List, Tuple
 
 import pytest
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
-from bot.ids import BadId, MAX_ID, parse_id
 from telegram_helpers import STAFF_CHAT, RunningBot
+
+from bot.ids import MAX_ID, BadId, parse_id
 
 BAD = ["²", "1.5", "-3", "99999999999999999999", "٣", "0x7", "7,", "007"]
 
@@ -72,11 +72,15 @@ async def test_bad_escalation_ids_in_resolve_are_refused(bot: RunningBot) -> Non
 
 
 async def test_forged_alert_buttons_are_refused(bot: RunningBot) -> None:
-    forged = [("ack:99999999999999999999", "ids go up to"), ("resolve:0", "is not an escalation id"),
-              ("ack:٣", "")]
+    forged = [("ack:99999999999999999999", "ids go up to"), ("resolve:0", "is not an escalation id"), ("ack:٣", "")]
     # a message carrying forged callback data (a modified client can send any data under any message)
-    sent = await bot.app.bot.send_message(STAFF_CHAT, "alert", reply_markup=InlineKeyboardMarkup(
-        [[InlineKeyboardButton(f"b{i}", callback_data=data)] for i, (data, _) in enumerate(forged)]))
+    sent = await bot.app.bot.send_message(
+        STAFF_CHAT,
+        "alert",
+        reply_markup=InlineKeyboardMarkup(
+            [[InlineKeyboardButton(f"b{i}", callback_data=data)] for i, (data, _) in enumerate(forged)]
+        ),
+    )
     message_id = sent.message_id
     for data, expected in forged:
         mark = bot.tg.mark()

@@ -1,4 +1,5 @@
 """The Bot API stand-in answers like Telegram at the HTTP level (so the gateway tests mean something)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,9 +14,9 @@ from pathlib import Path
 import aiohttp
 import httpx
 from telegram import BotCommand, InputFile
+from telegram_helpers import TOKEN, free_port
 
 from devtools.telegram_standin import BotApiStandIn
-from telegram_helpers import TOKEN, free_port
 
 
 async def _call(tg: BotApiStandIn, method: str, token: str = TOKEN, **params):
@@ -27,7 +28,9 @@ async def _call(tg: BotApiStandIn, method: str, token: str = TOKEN, **params):
 async def test_unknown_methods_and_bad_tokens_answer_like_telegram(tg: BotApiStandIn) -> None:
     assert await _call(tg, "sendTelepathy") == (404, {"ok": False, "error_code": 404, "description": "Not Found"})
     assert await _call(tg, "getMe", token="123456:wrong") == (
-        401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+        401,
+        {"ok": False, "error_code": 401, "description": "Unauthorized"},
+    )
     assert (await _call(tg, "getMe", token="garbage"))[0] == 404
     status, body = await _call(tg, "GETME")  # method names are case-insensitive
     assert status == 200 and body["result"]["is_bot"] is True
@@ -79,13 +82,16 @@ async def test_get_updates_conflicts_with_a_webhook(tg: BotApiStandIn) -> None:
 async def test_telegram_checks_are_emulated(tg: BotApiStandIn) -> None:
     tg.open_chat(5)
     assert (await _call(tg, "sendMessage", chat_id=6, text="x"))[1]["description"] == "Bad Request: chat not found"
-    assert (await _call(tg, "sendMessage", chat_id=5, text=""))[1]["description"] == "Bad Request: message text is empty"
+    assert (await _call(tg, "sendMessage", chat_id=5, text=""))[1][
+        "description"
+    ] == "Bad Request: message text is empty"
     assert (await _call(tg, "sendMessage", chat_id=5, text="a < b", parse_mode="HTML"))[0] == 400
     assert (await _call(tg, "sendMessage", chat_id=5, text="x" * 4097))[0] == 400
     assert (await _call(tg, "answerCallbackQuery", callback_query_id="42"))[0] == 400
     too_long = {"inline_keyboard": [[{"text": "A", "callback_data": "x" * 65}]]}
     assert (await _call(tg, "sendMessage", chat_id=5, text="x", reply_markup=too_long))[1]["description"] == (
-        "Bad Request: BUTTON_DATA_INVALID")
+        "Bad Request: BUTTON_DATA_INVALID"
+    )
     assert (await _call(tg, "sendDocument", chat_id=5))[0] == 400  # real method, not emulated: says so
 
 
@@ -128,7 +134,7 @@ def test_the_readmes_offline_command_starts_the_stand_in(tmp_path) -> None:
     assert words[0] == ".venv/bin/python" and words[1:3] == ["-m", "devtools.telegram_standin"], line
     token = words[words.index("--token") + 1]
     port = free_port()
-    args = [sys.executable, *words[1:words.index("--port")], "--port", str(port), "--token", token, "--no-input"]
+    args = [sys.executable, *words[1 : words.index("--port")], "--port", str(port), "--token", token, "--no-input"]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # as a user runs it: from the checkout
     env["PYTHONUNBUFFERED"] = "1"
     with open(tmp_path / "standin.log", "w") as log:

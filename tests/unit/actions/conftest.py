@@ -1,4 +1,5 @@
 """Tracker fixtures for the action tests: real entities from our spaCy pipeline, a real (temporary) store."""
+
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -10,9 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import service as action_service
 from bot.nlp import pipeline
 from bot.nlp.analyze import entities_from_doc
-from bot.usecases.triage import ClinicService
 from bot.settings import Settings
 from bot.triage.criteria import load_criteria
+from bot.usecases.triage import ClinicService
 from tests.unit.clinic_db import clinic_with_a_patient
 
 
@@ -39,14 +40,26 @@ def clinic(tmp_path):
 
 @pytest.fixture
 def make_tracker(entities_for):
-    def make(text: str, intent: str = "report_symptom", confidence: float = 0.97, sender: str = "default",
-             slots: Optional[Dict[str, Any]] = None, events: Optional[List[Dict[str, Any]]] = None,
-             active_loop: Optional[str] = None) -> Tracker:
-        message = {"text": text, "intent": {"name": intent, "confidence": confidence},
-                   "entities": entities_for(text)}
-        return Tracker(sender_id=sender, slots=dict(slots or {}), latest_message=message, events=list(events or []),
-                       paused=False, followup_action=None, active_loop={"name": active_loop} if active_loop else {},
-                       latest_action_name="action_listen")
+    def make(
+        text: str,
+        intent: str = "report_symptom",
+        confidence: float = 0.97,
+        sender: str = "default",
+        slots: Optional[Dict[str, Any]] = None,
+        events: Optional[List[Dict[str, Any]]] = None,
+        active_loop: Optional[str] = None,
+    ) -> Tracker:
+        message = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": entities_for(text)}
+        return Tracker(
+            sender_id=sender,
+            slots=dict(slots or {}),
+            latest_message=message,
+            events=list(events or []),
+            paused=False,
+            followup_action=None,
+            active_loop={"name": active_loop} if active_loop else {},
+            latest_action_name="action_listen",
+        )
 
     return make
 
@@ -112,8 +125,15 @@ class Conversation:
 
     async def _run(self, action, said, text, intent, confidence, candidates=()) -> List[Dict[str, Any]]:
         dispatcher = CollectingDispatcher()
-        tracker = self.make(text, intent=intent, confidence=confidence, sender=self.sender, slots=self.slots,
-                            events=list(candidates), active_loop=FORM if self.form_active else None)
+        tracker = self.make(
+            text,
+            intent=intent,
+            confidence=confidence,
+            sender=self.sender,
+            slots=self.slots,
+            events=list(candidates),
+            active_loop=FORM if self.form_active else None,
+        )
         events = await action.run(dispatcher, tracker, DOMAIN)
         said.extend(responses(dispatcher))
         self.slots.update(slot_events(events))

@@ -1,4 +1,5 @@
 """The screening form's validation and submit actions with tracker fixtures: events, responses, records."""
+
 import datetime as dt
 
 import pytest
@@ -14,19 +15,30 @@ from bot.usecases import appointments, enrolment
 from tests.unit.actions.conftest import responses, slot_events
 
 SLOTS = [items.slot_name(key) for key in items.ITEM_KEYS]
-DOMAIN = {"forms": {"screening_form": {"required_slots": SLOTS}},
-          "slots": {slot: {"type": "text", "mappings": [{"type": "from_text"}]} for slot in SLOTS + ["requested_slot"]}}
+DOMAIN = {
+    "forms": {"screening_form": {"required_slots": SLOTS}},
+    "slots": {slot: {"type": "text", "mappings": [{"type": "from_text"}]} for slot in SLOTS + ["requested_slot"]},
+}
 
 
 def form_tracker(requested: str, text: str, intent: str, sender: str = "default", slots=None) -> Tracker:
     """The tracker as the form validation action sees it: the text already extracted into the requested slot."""
     values = dict(slots or {}, requested_slot=requested)
-    events = [{"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}},
-              {"event": "slot", "name": requested, "value": text}]
+    events = [
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}},
+        {"event": "slot", "name": requested, "value": text},
+    ]
     values[requested] = text
-    return Tracker(sender_id=sender, slots=values, latest_message={"text": text, "intent": {"name": intent}},
-                   events=events, paused=False, followup_action=None,
-                   active_loop={"name": "screening_form"}, latest_action_name="action_listen")
+    return Tracker(
+        sender_id=sender,
+        slots=values,
+        latest_message={"text": text, "intent": {"name": intent}},
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={"name": "screening_form"},
+        latest_action_name="action_listen",
+    )
 
 
 async def validate(tracker):
@@ -35,10 +47,16 @@ async def validate(tracker):
     return dispatcher, events
 
 
-@pytest.mark.parametrize("text, intent, expected", [
-    ("/affirm", "affirm", "yes"), ("nope", "deny", "no"), ("yes on warfarin", "affirm", "yes"),
-    ("not sure", "inform", "unsure"), ("no idea", "deny", "unsure"),
-])
+@pytest.mark.parametrize(
+    "text, intent, expected",
+    [
+        ("/affirm", "affirm", "yes"),
+        ("nope", "deny", "no"),
+        ("yes on warfarin", "affirm", "yes"),
+        ("not sure", "inform", "unsure"),
+        ("no idea", "deny", "unsure"),
+    ],
+)
 async def test_each_answer_is_read_into_its_slot(text, intent, expected):
     dispatcher, events = await validate(form_tracker("screening_blood_thinners", text, intent))
     assert slot_events(events)["screening_blood_thinners"] == expected
@@ -69,8 +87,16 @@ async def test_an_unclear_answer_is_asked_again_with_help():
 
 def submit_tracker(answers, sender):
     slots = {items.slot_name(key): value for key, value in answers.items()}
-    return Tracker(sender_id=sender, slots=slots, latest_message={"text": "no", "intent": {"name": "deny"}},
-                   events=[], paused=False, followup_action=None, active_loop={}, latest_action_name="screening_form")
+    return Tracker(
+        sender_id=sender,
+        slots=slots,
+        latest_message={"text": "no", "intent": {"name": "deny"}},
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="screening_form",
+    )
 
 
 async def submit(answers, sender):
@@ -102,8 +128,14 @@ async def test_all_no_is_stored_and_the_patient_is_thanked_without_an_alert(clin
 async def test_a_yes_is_recorded_for_review_and_the_practitioner_alerted(clinic):
     uow = UnitOfWork(clinic["factory"])  # a booked appointment with the same practitioner
     doctor = enrolment.list_practitioners(uow)[0]
-    appointments.add_appointment(uow, clinic["patient_id"], dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=5),
-                                 "face", "microneedling", doctor.id)
+    appointments.add_appointment(
+        uow,
+        clinic["patient_id"],
+        dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=5),
+        "face",
+        "microneedling",
+        doctor.id,
+    )
     dispatcher, _ = await submit(dict(ALL_NO, blood_thinners="yes", pregnancy="unsure"), clinic["sender"])
     assert responses(dispatcher) == ["utter_screening_review"]
     screenings, deliveries = stored(clinic["factory"])

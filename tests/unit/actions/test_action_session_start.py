@@ -1,4 +1,5 @@
 """action_session_start: the disclaimer once per patient, unless the Telegram gateway already gave it."""
+
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -7,8 +8,16 @@ from tests.unit.actions.conftest import responses, slot_events
 
 
 def tracker(slots):
-    return Tracker(sender_id="patient-1", slots=slots, latest_message={}, events=[], paused=False,
-                   followup_action=None, active_loop={}, latest_action_name="action_listen")
+    return Tracker(
+        sender_id="patient-1",
+        slots=slots,
+        latest_message={},
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
 
 
 async def run(slots):
@@ -41,8 +50,15 @@ async def test_no_second_disclaimer_after_the_gateways(clinic):
 
 
 async def test_a_half_answered_triage_is_not_carried_into_a_new_session(clinic):
-    _, events = await run({"disclaimer_shown": True, "pending_report": {"findings": []},
-                           "requested_slot": "detail_trend", "detail_pain_score": 3, "hours_since_treatment": 24.0})
+    _, events = await run(
+        {
+            "disclaimer_shown": True,
+            "pending_report": {"findings": []},
+            "requested_slot": "detail_trend",
+            "detail_pain_score": 3,
+            "hours_since_treatment": 24.0,
+        }
+    )
     slots = slot_events(events)
     assert slots["hours_since_treatment"] == 24.0
     assert not {"pending_report", "requested_slot", "detail_pain_score"} & set(slots)

@@ -1,4 +1,5 @@
 """action_triage with tracker fixtures: the events it returns and the responses it utters."""
+
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
@@ -36,8 +37,9 @@ async def test_normal_reaction_for_a_linked_patient_is_reassured_and_recorded(cl
 
 
 async def test_red_flag_alerts_the_practitioner_through_the_outbox(clinic, make_tracker):
-    dispatcher, events = await run(make_tracker("there is yellow pus oozing and the redness is spreading",
-                                                sender=clinic["sender"]))
+    dispatcher, events = await run(
+        make_tracker("there is yellow pus oozing and the redness is spreading", sender=clinic["sender"])
+    )
     said = responses(dispatcher)
     assert said[0] == "utter_advice_practitioner_alerted"
     assert slot_events(events)["triage_level"] == "urgent"
@@ -48,8 +50,9 @@ async def test_red_flag_alerts_the_practitioner_through_the_outbox(clinic, make_
 
 
 async def test_emergency_tells_to_call_emergency_services_first(clinic, make_tracker):
-    dispatcher, events = await run(make_tracker("my throat is closing and I can't breathe", intent="emergency",
-                                                sender=clinic["sender"]))
+    dispatcher, events = await run(
+        make_tracker("my throat is closing and I can't breathe", intent="emergency", sender=clinic["sender"])
+    )
     assert responses(dispatcher)[0] == "utter_advice_call_emergency"
     assert slot_events(events)["triage_level"] == "emergency"
     assert count(clinic["factory"], Escalation) == 1
@@ -93,15 +96,18 @@ async def test_no_symptom_recognised_asks_to_describe(clinic, make_tracker):
 
 
 async def test_safety_router_confidence_is_what_counts():
-    message = {"intent": {"name": "report_symptom", "confidence": 0.3},
-               "safety_override": {"from": "greet", "confidence": 0.3}}
+    message = {
+        "intent": {"name": "report_symptom", "confidence": 0.3},
+        "safety_override": {"from": "greet", "confidence": 0.3},
+    }
     assert intent_confidence(message) == pytest.approx(0.3)
     assert intent_confidence({"intent": {"name": "greet", "confidence": 0.9}}) == pytest.approx(0.9)
 
 
 async def test_confident_emergency_without_a_known_symptom_is_an_emergency(clinic, make_tracker):
-    dispatcher, events = await run(make_tracker("please help I need an ambulance", intent="emergency",
-                                                confidence=0.93, sender=clinic["sender"]))
+    dispatcher, events = await run(
+        make_tracker("please help I need an ambulance", intent="emergency", confidence=0.93, sender=clinic["sender"])
+    )
     assert responses(dispatcher)[0] == "utter_advice_call_emergency"
     assert slot_events(events)["triage_level"] == "emergency"
 
@@ -114,14 +120,21 @@ async def test_unsure_emergency_without_a_symptom_asks_for_words(clinic, make_tr
 def _routed_question(tracker, topic: str):
     """What the SafetyRouter leaves for a question DIET read as ask_aftercare but that mentions a symptom."""
     tracker.latest_message["safety_override"] = {"from": "ask_aftercare", "confidence": 0.9}
-    tracker.latest_message["response_selector"] = {"ask_aftercare": {"response": {
-        "intent_response_key": f"ask_aftercare/{topic}", "utter_action": f"utter_ask_aftercare/{topic}"}}}
+    tracker.latest_message["response_selector"] = {
+        "ask_aftercare": {
+            "response": {
+                "intent_response_key": f"ask_aftercare/{topic}",
+                "utter_action": f"utter_ask_aftercare/{topic}",
+            }
+        }
+    }
     return tracker
 
 
 async def test_a_question_routed_to_triage_is_answered_and_triaged(clinic, make_tracker):
-    tracker = _routed_question(make_tracker("is peeling normal, and what should I put on it",
-                                            sender=clinic["sender"]), "peeling_flaking_care")
+    tracker = _routed_question(
+        make_tracker("is peeling normal, and what should I put on it", sender=clinic["sender"]), "peeling_flaking_care"
+    )
     dispatcher, events = await run(tracker)
     said = responses(dispatcher)
     assert said[0] == "utter_ask_aftercare/peeling_flaking_care"
@@ -131,8 +144,10 @@ async def test_a_question_routed_to_triage_is_answered_and_triaged(clinic, make_
 
 
 async def test_a_routed_question_that_escalates_gets_only_the_urgent_advice(clinic, make_tracker):
-    tracker = _routed_question(make_tracker("can I put cream on the pus coming out of the needle marks",
-                                            sender=clinic["sender"]), "moisturiser_hydration")
+    tracker = _routed_question(
+        make_tracker("can I put cream on the pus coming out of the needle marks", sender=clinic["sender"]),
+        "moisturiser_hydration",
+    )
     dispatcher, _ = await run(tracker)
     said = responses(dispatcher)
     assert said[0] == "utter_advice_practitioner_alerted"
@@ -141,22 +156,23 @@ async def test_a_routed_question_that_escalates_gets_only_the_urgent_advice(clin
 
 async def test_a_message_diet_did_not_read_as_a_question_gets_no_aftercare_answer(clinic, make_tracker):
     tracker = make_tracker("my skin is peeling", sender=clinic["sender"])
-    tracker.latest_message["response_selector"] = {"ask_aftercare": {"response": {
-        "utter_action": "utter_ask_aftercare/what_is_normal"}}}
+    tracker.latest_message["response_selector"] = {
+        "ask_aftercare": {"response": {"utter_action": "utter_ask_aftercare/what_is_normal"}}
+    }
     dispatcher, _ = await run(tracker)
     assert not [name for name in responses(dispatcher) if name.startswith("utter_ask_aftercare")]
 
 
-async def test_a_database_failure_still_answers_with_the_advice_and_the_clinic_phone(clinic, make_tracker,
-                                                                                     monkeypatch):
+async def test_a_database_failure_still_answers_with_the_advice_and_the_clinic_phone(clinic, make_tracker, monkeypatch):
     from actions.service import get_service
 
     def broken_record(*args, **kwargs):
         raise RuntimeError("database is locked")
 
     monkeypatch.setattr(get_service(), "record", broken_record)
-    dispatcher, events = await run(make_tracker("there is yellow pus oozing and the redness is spreading",
-                                                sender=clinic["sender"]))
+    dispatcher, events = await run(
+        make_tracker("there is yellow pus oozing and the redness is spreading", sender=clinic["sender"])
+    )
     said = responses(dispatcher)
     assert said[0] == "utter_record_failed"  # call the clinic: the alert may not have been queued
     assert "utter_advice_practitioner_alerted" in said
@@ -177,15 +193,17 @@ async def test_a_what_if_about_a_red_flag_is_answered_without_an_alert(clinic, m
 
 
 async def test_a_report_about_the_eyes_that_names_no_symptom_is_escalated(clinic, make_tracker):
-    dispatcher, events = await run(make_tracker("something is wrong with my left eye", intent="report_symptom",
-                                                sender=clinic["sender"]))
+    dispatcher, events = await run(
+        make_tracker("something is wrong with my left eye", intent="report_symptom", sender=clinic["sender"])
+    )
     assert responses(dispatcher)[0] == "utter_advice_not_understood_escalated"
     assert count(clinic["factory"], Escalation) == 1
 
 
 async def test_a_report_that_names_no_symptom_gets_one_question(clinic, make_tracker):
-    dispatcher, events = await run(make_tracker("my cheek feels a bit odd", intent="report_symptom",
-                                                sender=clinic["sender"]))
+    dispatcher, events = await run(
+        make_tracker("my cheek feels a bit odd", intent="report_symptom", sender=clinic["sender"])
+    )
     assert responses(dispatcher) == ["utter_ask_describe"]
     assert count(clinic["factory"], Escalation) == 0
 
@@ -198,8 +216,9 @@ async def test_with_nobody_to_alert_the_patient_is_not_told_a_practitioner_was_a
     with UnitOfWork(clinic["factory"]) as uow:  # the only practitioner has left the clinic
         uow.session.execute(update(Practitioner).values(active=False))
         uow.commit()
-    dispatcher, events = await run(make_tracker("there is yellow pus oozing and the redness is spreading",
-                                                sender=clinic["sender"]))
+    dispatcher, events = await run(
+        make_tracker("there is yellow pus oozing and the redness is spreading", sender=clinic["sender"])
+    )
     said = responses(dispatcher)
     assert said[0] == "utter_nobody_to_alert"
     assert "utter_advice_practitioner_alerted" not in said

@@ -1,5 +1,6 @@
 """The triage details form: which questions the core makes it ask, how each answer is read (and re-asked when it
 cannot be used), and leaving the form for something urgent or on "stop"."""
+
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ def count(factory, model):
 
 
 # --- which questions ---------------------------------------------------------------------------------------------
+
 
 async def test_a_report_that_needs_details_opens_the_form_without_advice_yet(clinic, conversation):
     chat = conversation(clinic["sender"])
@@ -50,30 +52,53 @@ async def test_a_fever_is_escalated_at_once_not_asked_about(clinic, conversation
 async def test_required_slots_are_what_the_core_still_needs(clinic, make_tracker):
     action, dispatcher = ValidateTriageDetailsForm(), CollectingDispatcher()
     pending = {"findings": [{"symptom": "pain", "text": "sore"}]}
-    tracker = make_tracker("it's a bit sore", sender=clinic["sender"], slots={"pending_report": pending},
-                           active_loop=FORM)
+    tracker = make_tracker(
+        "it's a bit sore", sender=clinic["sender"], slots={"pending_report": pending}, active_loop=FORM
+    )
     domain_slots = DOMAIN["forms"][FORM]["required_slots"]
     assert await action.required_slots(domain_slots, dispatcher, tracker, DOMAIN) == [
-        "detail_pain_score", "detail_trend"]
+        "detail_pain_score",
+        "detail_trend",
+    ]
     # a score of 2 settles the pain; better-or-worse still matters after 24 h
-    answered = make_tracker("2", intent="inform", sender=clinic["sender"],
-                            slots={"pending_report": pending, "detail_pain_score": 2}, active_loop=FORM)
+    answered = make_tracker(
+        "2",
+        intent="inform",
+        sender=clinic["sender"],
+        slots={"pending_report": pending, "detail_pain_score": 2},
+        active_loop=FORM,
+    )
     assert await action.required_slots(domain_slots, dispatcher, answered, DOMAIN) == [
-        "detail_pain_score", "detail_trend"]
-    worse = make_tracker("worse", intent="inform", sender=clinic["sender"], active_loop=FORM,
-                         slots={"pending_report": pending, "detail_pain_score": 2, "detail_trend": "worsening"})
+        "detail_pain_score",
+        "detail_trend",
+    ]
+    worse = make_tracker(
+        "worse",
+        intent="inform",
+        sender=clinic["sender"],
+        active_loop=FORM,
+        slots={"pending_report": pending, "detail_pain_score": 2, "detail_trend": "worsening"},
+    )
     assert await action.required_slots(domain_slots, dispatcher, worse, DOMAIN) == [
-        "detail_pain_score", "detail_trend"]  # both answered, nothing more to ask
+        "detail_pain_score",
+        "detail_trend",
+    ]  # both answered, nothing more to ask
 
 
 # --- each answer: read, or explained and asked again ---------------------------------------------------------------
 
+
 async def answer(make_tracker, clinic, slot, text, pending_text="it's a bit sore", pending_symptom="pain"):
     """The validation action's view after the patient answered `text` to the question for `slot`."""
     pending = {"findings": [{"symptom": pending_symptom, "text": pending_text}]}
-    tracker = make_tracker(text, intent="inform", sender=clinic["sender"], active_loop=FORM,
-                           slots={"pending_report": pending, "requested_slot": slot, slot: text},
-                           events=[{"event": "slot", "name": slot, "value": text}])
+    tracker = make_tracker(
+        text,
+        intent="inform",
+        sender=clinic["sender"],
+        active_loop=FORM,
+        slots={"pending_report": pending, "requested_slot": slot, slot: text},
+        events=[{"event": "slot", "name": slot, "value": text}],
+    )
     dispatcher = CollectingDispatcher()
     events = await ValidateTriageDetailsForm().run(dispatcher, tracker, DOMAIN)
     return responses(dispatcher), slot_events(events)
@@ -92,8 +117,16 @@ async def test_pain_score_out_of_range_or_without_a_number_is_asked_again(clinic
     assert slots["detail_pain_score"] is None and slots["requested_slot"] == "detail_pain_score"
 
 
-@pytest.mark.parametrize("text, value", [("38.4", 38.4), ("101F", 38.3), ("37,2 degrees", 37.2),
-                                         ("I didn't measure it", SKIPPED), ("not measured", SKIPPED)])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("38.4", 38.4),
+        ("101F", 38.3),
+        ("37,2 degrees", 37.2),
+        ("I didn't measure it", SKIPPED),
+        ("not measured", SKIPPED),
+    ],
+)
 async def test_temperature_answers(clinic, make_tracker, text, value):
     said, slots = await answer(make_tracker, clinic, "detail_temperature", text)
     assert said == [] and slots["detail_temperature"] == value
@@ -102,8 +135,9 @@ async def test_temperature_answers(clinic, make_tracker, text, value):
 @pytest.mark.parametrize("text", ["50 °C", "hot", "very high"])
 async def test_temperature_that_is_no_body_temperature_is_asked_again(clinic, make_tracker, text):
     # The thermometer question follows warmth, so "hot" repeats what the patient said: no new concern.
-    said, slots = await answer(make_tracker, clinic, "detail_temperature", text, pending_text="feels warm",
-                               pending_symptom="warmth")
+    said, slots = await answer(
+        make_tracker, clinic, "detail_temperature", text, pending_text="feels warm", pending_symptom="warmth"
+    )
     assert said == ["utter_invalid_detail_temperature"] and slots["detail_temperature"] is None
 
 
@@ -131,9 +165,16 @@ async def test_time_since_treatment_not_understood_is_asked_again(make_tracker, 
     assert said == ["utter_invalid_detail_hours_since_treatment"]
 
 
-@pytest.mark.parametrize("text, value", [("worse", "worsening"), ("getting better", "improving"),
-                                         ("about the same", "persisting"), ("worsening", "worsening"),
-                                         ("not worse", "persisting")])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("worse", "worsening"),
+        ("getting better", "improving"),
+        ("about the same", "persisting"),
+        ("worsening", "worsening"),
+        ("not worse", "persisting"),
+    ],
+)
 async def test_trend_answers(clinic, make_tracker, text, value):
     said, slots = await answer(make_tracker, clinic, "detail_trend", text)
     assert said == [] and slots["detail_trend"] == value
@@ -146,12 +187,12 @@ async def test_trend_not_understood_is_asked_again(clinic, make_tracker):
 
 # --- whole form runs -----------------------------------------------------------------------------------------------
 
+
 async def test_happy_path_asks_each_detail_then_gives_the_advice_once(clinic, conversation):
     chat = conversation()  # no treatment record: time, pain and trend may all matter
     assert await chat.say("it's a bit sore") == ["utter_ask_detail_hours_since_treatment"]
     assert await chat.say("yesterday", intent="inform") == ["utter_ask_detail_pain_score"]
-    assert await chat.say("lots", intent="inform") == ["utter_invalid_detail_pain_score",
-                                                       "utter_ask_detail_pain_score"]
+    assert await chat.say("lots", intent="inform") == ["utter_invalid_detail_pain_score", "utter_ask_detail_pain_score"]
     assert await chat.say("about a 3", intent="inform") == ["utter_ask_detail_trend"]
     said = await chat.say("getting better", intent="inform")
     assert said and all(name.startswith("utter_advice_") for name in said)
@@ -187,7 +228,8 @@ async def test_a_new_red_flag_breaks_out_of_the_form_and_is_escalated(clinic, co
     assert count(clinic["factory"], Escalation) == 1
     with UnitOfWork(clinic["factory"]) as uow:  # the practitioner reads the whole exchange
         assert uow.session.execute(select(SymptomReport.text)).scalar_one() == (
-            "it's a bit sore / now there's pus coming out")
+            "it's a bit sore / now there's pus coming out"
+        )
 
 
 async def test_an_emergency_breaks_out_of_the_form(clinic, conversation):
@@ -200,10 +242,13 @@ async def test_an_emergency_breaks_out_of_the_form(clinic, conversation):
 async def test_break_out_events_end_the_form_and_drop_the_words_from_the_slot(clinic, make_tracker):
     pending = {"findings": [{"symptom": "pain", "text": "sore"}]}
     text = "now there's pus coming out"
-    tracker = make_tracker(text, sender=clinic["sender"], active_loop=FORM,
-                           slots={"pending_report": pending, "requested_slot": "detail_pain_score",
-                                  "detail_pain_score": text},
-                           events=[{"event": "slot", "name": "detail_pain_score", "value": text}])
+    tracker = make_tracker(
+        text,
+        sender=clinic["sender"],
+        active_loop=FORM,
+        slots={"pending_report": pending, "requested_slot": "detail_pain_score", "detail_pain_score": text},
+        events=[{"event": "slot", "name": "detail_pain_score", "value": text}],
+    )
     dispatcher = CollectingDispatcher()
     events = await ValidateTriageDetailsForm().run(dispatcher, tracker, DOMAIN)
     assert slot_events(events) == {"detail_pain_score": None, "requested_slot": None}

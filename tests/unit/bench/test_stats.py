@@ -1,4 +1,5 @@
 """The benchmark's arithmetic: percentiles and the check of each tracker's events against what was sent."""
+
 from devtools.bench.stats import compare_events, cpu_breakdown, latency_summary, percentile, ratio
 
 

@@ -1,5 +1,6 @@
 """The production profile's systemd units (deploy/systemd): what they start, that they restart with a backoff,
 stay on loopback, keep files private, pin the log level, and give each process only the secrets it needs."""
+
 import importlib
 import re
 from pathlib import Path

@@ -1,4 +1,5 @@
 """A clinic's staff and an escalation state at a fixed clock, shared by the escalation policy tests."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,15 @@ POLICY = EscalationPolicy(realert_after=dt.timedelta(minutes=10), backup_after=d
 
 def state(**changes) -> EscalationSnapshot:
     """An open urgent escalation raised at START for the treating practitioner; `changes` override fields."""
-    values = dict(escalation_id=7, level=Level.URGENT, state="open", created_at=START, treating=TREATING,
-                  staff=STAFF, queued=frozenset())
+    values = dict(
+        escalation_id=7,
+        level=Level.URGENT,
+        state="open",
+        created_at=START,
+        treating=TREATING,
+        staff=STAFF,
+        queued=frozenset(),
+    )
     values.update(changes)
     return EscalationSnapshot(**values)
 

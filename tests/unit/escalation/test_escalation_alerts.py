@@ -1,4 +1,5 @@
 """Alert wording, buttons, reference line; the console messenger. (Retry timing: tests/unit/outbox.)"""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,13 +16,23 @@ RECEIVED = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.timezone.utc)
 
 def context(**changes) -> alerts.AlertContext:
     values = dict(
-        escalation_id=12, kind="initial", round=0, level="urgent", patient_name="Jane Patient",
+        escalation_id=12,
+        kind="initial",
+        round=0,
+        level="urgent",
+        patient_name="Jane Patient",
         report_text="My cheeks are   red and there is yellow pus coming out, and it's getting worse",
         received_at=RECEIVED,
-        findings=[{"symptom": "discharge", "severity": [], "trend": ["worsening"], "area": "cheeks"},
-                  {"symptom": "fever", "negated": True}],
-        criteria=["infection_signs"], treatment_at=TREATED, area="face", method="microneedling",
-        product_batch="EX-42", treating_name="Dr Treating",
+        findings=[
+            {"symptom": "discharge", "severity": [], "trend": ["worsening"], "area": "cheeks"},
+            {"symptom": "fever", "negated": True},
+        ],
+        criteria=["infection_signs"],
+        treatment_at=TREATED,
+        area="face",
+        method="microneedling",
+        product_batch="EX-42",
+        treating_name="Dr Treating",
     )
     values.update(changes)
     return alerts.AlertContext(**values)
@@ -42,13 +53,21 @@ def test_initial_alert_has_what_a_practitioner_needs():
 def test_reminder_and_backup_headlines():
     now = RECEIVED + dt.timedelta(minutes=20)
     assert alerts.render(context(kind="realert", round=2, level="emergency"), now)[0].startswith(
-        "🚨 EMERGENCY (reminder 2): still not acknowledged after 20 min")
+        "🚨 EMERGENCY (reminder 2): still not acknowledged after 20 min"
+    )
     assert "Dr Treating has not acknowledged after 20 min" in alerts.render(context(kind="backup", round=1), now)[0]
 
 
 def test_patient_notice_has_no_buttons_and_no_clinical_detail():
-    text, buttons = alerts.render(context(kind="patient_ack_notice", acknowledged_by_name="Dr Treating",
-                                          clinic_name="Glow Clinic", emergency_number="999"), RECEIVED)
+    text, buttons = alerts.render(
+        context(
+            kind="patient_ack_notice",
+            acknowledged_by_name="Dr Treating",
+            clinic_name="Glow Clinic",
+            emergency_number="999",
+        ),
+        RECEIVED,
+    )
     assert buttons is None
     assert text.startswith("Dr Treating at Glow Clinic has seen your message")
     assert "999" in text and "pus" not in text
@@ -102,9 +121,18 @@ def test_notifier_from_settings_uses_the_clinic_policy():
 # Pre-treatment screening alerts ------------------------------------------------------------------------------------
 def test_screening_alert_names_patient_appointment_and_only_the_items_to_review():
     ctx = alerts.ScreeningAlertContext(
-        screening_id=4, kind="screening", round=0, patient_id=9, patient_name="Jane Patient", phone="07700 900123",
-        completed_at=RECEIVED, to_review=[("blood_thinners", "yes"), ("pregnancy", "unsure")],
-        appointment_at=dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.timezone.utc), area="face", method="combined")
+        screening_id=4,
+        kind="screening",
+        round=0,
+        patient_id=9,
+        patient_name="Jane Patient",
+        phone="07700 900123",
+        completed_at=RECEIVED,
+        to_review=[("blood_thinners", "yes"), ("pregnancy", "unsure")],
+        appointment_at=dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.timezone.utc),
+        area="face",
+        method="combined",
+    )
     text, buttons = alerts.render_screening(ctx)
     assert buttons is None
     assert text.splitlines() == [
@@ -119,8 +147,15 @@ def test_screening_alert_names_patient_appointment_and_only_the_items_to_review(
 
 
 def test_screening_alert_without_appointment_and_the_minimal_fallback():
-    ctx = alerts.ScreeningAlertContext(screening_id=5, kind="screening", round=0, patient_id=9, patient_name="Jo",
-                                       completed_at=RECEIVED, to_review=[("keloid", "yes")])
+    ctx = alerts.ScreeningAlertContext(
+        screening_id=5,
+        kind="screening",
+        round=0,
+        patient_id=9,
+        patient_name="Jo",
+        completed_at=RECEIVED,
+        to_review=[("keloid", "yes")],
+    )
     assert "Appointment: none on record" in alerts.render_screening(ctx)[0]
     text, buttons = alerts.render_minimal_screening(5, "screening", 0)
     assert text.endswith("ref S5/screening/0") and buttons is None

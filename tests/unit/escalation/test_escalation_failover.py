@@ -1,5 +1,6 @@
 """The policy after a permanent send failure (issue 12, part 5): the next recipient is due AT ONCE, and when
 nobody is left the escalation reaches nobody (the caller then tells the patient)."""
+
 from __future__ import annotations
 
 from bot.escalation import alerts
@@ -39,14 +40,16 @@ def test_on_call_failing_too_goes_on_to_backup_at_once():
 
 def test_no_failover_while_another_recipient_can_still_get_it():
     # an emergency went to treating and on call; the treating chat is dead, the on-call alert is on its way
-    emergency = state(level=Level.EMERGENCY, failed=frozenset({1}),
-                      queued=frozenset({(1, INITIAL, 0), (2, INITIAL, 0)}))
+    emergency = state(
+        level=Level.EMERGENCY, failed=frozenset({1}), queued=frozenset({(1, INITIAL, 0), (2, INITIAL, 0)})
+    )
     assert due_followups(emergency, at(0), POLICY) == []
 
 
 def test_every_candidate_failed_is_nobody_reachable():
-    everyone = state(failed=frozenset({1, 2, 3}),
-                     queued=frozenset({(1, INITIAL, 0), (2, FAILOVER, 1), (3, FAILOVER, 1)}))
+    everyone = state(
+        failed=frozenset({1, 2, 3}), queued=frozenset({(1, INITIAL, 0), (2, FAILOVER, 1), (3, FAILOVER, 1)})
+    )
     assert due_followups(everyone, at(30), POLICY) == []
     assert POLICY.nobody_reachable(everyone)
     assert not POLICY.nobody_reachable(state(failed=everyone.failed, queued=everyone.queued, unreachable=True))
@@ -80,8 +83,15 @@ def test_unreachable_notice_tells_the_truth():
 
 
 def test_failover_alert_says_why_it_came():
-    ctx = alerts.AlertContext(escalation_id=7, kind=FAILOVER, round=1, level="urgent", patient_name="Ann",
-                              report_text="pus", received_at=START)
+    ctx = alerts.AlertContext(
+        escalation_id=7,
+        kind=FAILOVER,
+        round=1,
+        level="urgent",
+        patient_name="Ann",
+        report_text="pus",
+        received_at=START,
+    )
     text, buttons = alerts.render(ctx, at(1))
     assert "could not be reached" in text.splitlines()[0] and text.endswith("ref E7/failover/1")
     assert buttons == alerts.action_buttons(7)

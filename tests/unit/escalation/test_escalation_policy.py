@@ -1,4 +1,5 @@
 """The escalation policy with an injected clock: who is alerted first, when reminders and backups are due."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,8 +11,9 @@ from tests.unit.escalation.clinic_staff import BACKUP_PERSON, ON_CALL, POLICY, S
 
 
 def test_from_settings():
-    policy = EscalationPolicy.from_settings(SimpleNamespace(escalation_realert_minutes=5,
-                                                            escalation_backup_after_minutes=15))
+    policy = EscalationPolicy.from_settings(
+        SimpleNamespace(escalation_realert_minutes=5, escalation_backup_after_minutes=15)
+    )
     assert (policy.realert_after, policy.backup_after) == (dt.timedelta(minutes=5), dt.timedelta(minutes=15))
 
 
@@ -41,7 +43,9 @@ def test_realert_treating_after_n_minutes():
 
 def test_backup_after_m_minutes():
     assert due_followups(state(queued=frozenset({(1, REALERT, 1)})), at(20), POLICY) == [
-        (1, REALERT, 2), (3, BACKUP, 1)]
+        (1, REALERT, 2),
+        (3, BACKUP, 1),
+    ]
 
 
 def test_backup_falls_back_to_on_call_when_no_backup_role():

@@ -1,5 +1,6 @@
 """The outbox's one retry rule (bot.outbox.retry), for alerts and check-ins alike: the backoff grows and is capped,
 the jitter stays within its bounds, Telegram's retry_after is honoured, permanent errors are never retried."""
+
 from __future__ import annotations
 
 import random

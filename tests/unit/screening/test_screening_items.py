@@ -1,4 +1,5 @@
 """Reading screening answers, what is flagged for review, and the preparation guidance (pure)."""
+
 import datetime as dt
 
 import pytest
@@ -9,26 +10,46 @@ UTC = dt.timezone.utc
 APPOINTMENT = dt.datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("text, intent, expected", [
-    ("/affirm", "affirm", "yes"), ("/deny", "deny", "no"), ("not sure", "nlu_fallback", "unsure"),
-    ("yes", "affirm", "yes"), ("Yes on warfarin", "affirm", "yes"), ("yep, fish oil daily", "inform", "yes"),
-    ("I take ginkgo", "inform", "yes"), ("nope", "deny", "no"), ("no never", "deny", "no"),
-    ("I'm breastfeeding", "inform", "yes"), ("I get cold sores a lot", "ask_aftercare", "yes"),
-    ("I'm not pregnant", "inform", "no"), ("not that i know of", "deny", "no"),
-    ("I have never had keloids", "inform", "no"), ("no, I'm on nothing", "deny", "no"),
-    # Doubt wins, whatever the classifier heard.
-    ("not sure", "deny", "unsure"), ("no idea", "deny", "unsure"), ("I can't remember", "affirm", "unsure"),
-    ("maybe, I had acne tablets", "affirm", "unsure"), ("I think so", "affirm", "unsure"),
-    # Only the intent to go on.
-    ("absolutely", "affirm", "yes"), ("not really", "deny", "no"),
-    ("what time is it", "out_of_scope", None), ("", None, None), ("/greet", "greet", None),
-])
+@pytest.mark.parametrize(
+    "text, intent, expected",
+    [
+        ("/affirm", "affirm", "yes"),
+        ("/deny", "deny", "no"),
+        ("not sure", "nlu_fallback", "unsure"),
+        ("yes", "affirm", "yes"),
+        ("Yes on warfarin", "affirm", "yes"),
+        ("yep, fish oil daily", "inform", "yes"),
+        ("I take ginkgo", "inform", "yes"),
+        ("nope", "deny", "no"),
+        ("no never", "deny", "no"),
+        ("I'm breastfeeding", "inform", "yes"),
+        ("I get cold sores a lot", "ask_aftercare", "yes"),
+        ("I'm not pregnant", "inform", "no"),
+        ("not that i know of", "deny", "no"),
+        ("I have never had keloids", "inform", "no"),
+        ("no, I'm on nothing", "deny", "no"),
+        # Doubt wins, whatever the classifier heard.
+        ("not sure", "deny", "unsure"),
+        ("no idea", "deny", "unsure"),
+        ("I can't remember", "affirm", "unsure"),
+        ("maybe, I had acne tablets", "affirm", "unsure"),
+        ("I think so", "affirm", "unsure"),
+        # Only the intent to go on.
+        ("absolutely", "affirm", "yes"),
+        ("not really", "deny", "no"),
+        ("what time is it", "out_of_scope", None),
+        ("", None, None),
+        ("/greet", "greet", None),
+    ],
+)
 def test_read_answer(text, intent, expected):
     assert items.read_answer(text, intent) == expected
 
 
-@pytest.mark.parametrize("text, expected", [("do I have to stop my fish oil?", True),
-                                            ("what counts as a blood thinner", True), ("fish oil daily", False)])
+@pytest.mark.parametrize(
+    "text, expected",
+    [("do I have to stop my fish oil?", True), ("what counts as a blood thinner", True), ("fish oil daily", False)],
+)
 def test_is_question(text, expected):
     assert items.is_question(text) is expected
 
@@ -42,8 +63,9 @@ def test_flagged_lists_yes_and_unsure_in_question_order_and_missing_as_unsure():
     assert ("keloid", "unsure") in items.flagged(answers)
 
 
-@pytest.mark.parametrize("key, expected", [("infection", True), ("cold_sores", True), ("keloid", False),
-                                           ("blood_thinners", False)])
+@pytest.mark.parametrize(
+    "key, expected", [("infection", True), ("cold_sores", True), ("keloid", False), ("blood_thinners", False)]
+)
 def test_rescheduling_advice_only_for_infection_and_cold_sores(key, expected):
     answers = dict({k: "no" for k in items.ITEM_KEYS}, **{key: "yes"})
     assert items.needs_rescheduling_advice(answers) is expected
@@ -51,8 +73,20 @@ def test_rescheduling_advice_only_for_infection_and_cold_sores(key, expected):
 
 def test_every_guide_contraindication_is_asked():
     labels = " ".join(item.staff_label for item in items.ITEMS).lower()
-    for word in ("infection", "isotretinoin", "autoimmune", "bleeding", "anticoagulant", "omega-3", "ginkgo",
-                 "vitamin e", "keloid", "pregnant", "breastfeeding", "cold sore"):
+    for word in (
+        "infection",
+        "isotretinoin",
+        "autoimmune",
+        "bleeding",
+        "anticoagulant",
+        "omega-3",
+        "ginkgo",
+        "vitamin e",
+        "keloid",
+        "pregnant",
+        "breastfeeding",
+        "cold sore",
+    ):
         assert word in labels
 
 
@@ -65,11 +99,14 @@ def test_check_answers_refuses_unknown_items_and_values():
 
 
 # Preparation ------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("now, expected", [
-    (APPOINTMENT - dt.timedelta(days=20), APPOINTMENT - dt.timedelta(days=7)),  # the lead before
-    (APPOINTMENT - dt.timedelta(days=2), APPOINTMENT - dt.timedelta(days=2)),  # nearer: at once
-    (APPOINTMENT, None),  # begun: never
-])
+@pytest.mark.parametrize(
+    "now, expected",
+    [
+        (APPOINTMENT - dt.timedelta(days=20), APPOINTMENT - dt.timedelta(days=7)),  # the lead before
+        (APPOINTMENT - dt.timedelta(days=2), APPOINTMENT - dt.timedelta(days=2)),  # nearer: at once
+        (APPOINTMENT, None),  # begun: never
+    ],
+)
 def test_preparation_due(now, expected):
     assert preparation.preparation_due(APPOINTMENT, dt.timedelta(days=7), now) == expected
 

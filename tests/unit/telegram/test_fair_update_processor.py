@@ -1,5 +1,6 @@
 """FairUpdateProcessor on its own: per-chat order, one slot per chat, queue cap, inbound rate, red flags kept, the
 slow-down notice once per interval, and the staff lane."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,16 +17,35 @@ _ids = iter(range(1, 10**6))
 
 
 def text_update(chat: int, text: str) -> Update:
-    return Update.de_json({"update_id": next(_ids), "message": {
-        "message_id": next(_ids), "date": 0, "chat": {"id": chat, "type": "private"},
-        "from": {"id": chat, "is_bot": False, "first_name": "P"}, "text": text}}, None)
+    return Update.de_json(
+        {
+            "update_id": next(_ids),
+            "message": {
+                "message_id": next(_ids),
+                "date": 0,
+                "chat": {"id": chat, "type": "private"},
+                "from": {"id": chat, "is_bot": False, "first_name": "P"},
+                "text": text,
+            },
+        },
+        None,
+    )
 
 
 def button_update(chat: int, data: str) -> Update:
-    return Update.de_json({"update_id": next(_ids), "callback_query": {
-        "id": str(next(_ids)), "chat_instance": "1", "data": data,
-        "from": {"id": chat, "is_bot": False, "first_name": "P"},
-        "message": {"message_id": 1, "date": 0, "chat": {"id": chat, "type": "private"}}}}, None)
+    return Update.de_json(
+        {
+            "update_id": next(_ids),
+            "callback_query": {
+                "id": str(next(_ids)),
+                "chat_instance": "1",
+                "data": data,
+                "from": {"id": chat, "is_bot": False, "first_name": "P"},
+                "message": {"message_id": 1, "date": 0, "chat": {"id": chat, "type": "private"}},
+            },
+        },
+        None,
+    )
 
 
 class Clock:
@@ -42,9 +62,12 @@ def make(**kwargs) -> Tuple[FairUpdateProcessor, List[Tuple[int, bool]]]:
     async def is_staff(chat_id: int) -> bool:
         return chat_id == STAFF
 
-    processor = FairUpdateProcessor(is_staff=is_staff, red_flag=lambda text: bool(screen(text)),
-                                    on_dropped=lambda update, notify: dropped.append((update.effective_chat.id,
-                                                                                      notify)), **kwargs)
+    processor = FairUpdateProcessor(
+        is_staff=is_staff,
+        red_flag=lambda text: bool(screen(text)),
+        on_dropped=lambda update, notify: dropped.append((update.effective_chat.id, notify)),
+        **kwargs,
+    )
     return processor, dropped
 
 
@@ -59,8 +82,9 @@ async def test_one_chat_in_order_and_other_chats_in_parallel() -> None:
         seen.append(name)
 
     tasks = [asyncio.create_task(processor.process_update(text_update(PATIENT, "a"), work("p1", wait=True)))]
-    tasks += [asyncio.create_task(processor.process_update(text_update(PATIENT, "b"), work(f"p{i}")))
-              for i in range(2, 5)]
+    tasks += [
+        asyncio.create_task(processor.process_update(text_update(PATIENT, "b"), work(f"p{i}"))) for i in range(2, 5)
+    ]
     tasks.append(asyncio.create_task(processor.process_update(text_update(OTHER, "c"), work("other"))))
     await asyncio.sleep(0.05)
     assert seen == ["other"]  # the other chat did not wait for the patient's slow first message
@@ -82,8 +106,9 @@ async def test_a_flooding_chat_holds_one_slot_and_cannot_starve_others() -> None
 
     flood = [asyncio.create_task(processor.process_update(text_update(PATIENT, "x"), slow())) for _ in range(200)]
     await asyncio.sleep(0.05)
-    others = [asyncio.create_task(processor.process_update(text_update(chat, "hi"), quick(chat)))
-              for chat in (OTHER, 13, 14)]
+    others = [
+        asyncio.create_task(processor.process_update(text_update(chat, "hi"), quick(chat))) for chat in (OTHER, 13, 14)
+    ]
     await asyncio.wait_for(asyncio.gather(*others), 1.0)
     assert sorted(done) == [OTHER, 13, 14]
     gate.set()
@@ -136,10 +161,14 @@ async def test_the_inbound_rate_limits_a_chat_that_is_answered_quickly() -> None
     assert ran == [0, 1, 2, 6]
 
 
-@pytest.mark.parametrize("update_for", [
-    lambda chat: button_update(chat, "ack:12"), lambda chat: text_update(chat, "/open"),
-    lambda chat: text_update(chat, "/resolve 12 seen"),
-])
+@pytest.mark.parametrize(
+    "update_for",
+    [
+        lambda chat: button_update(chat, "ack:12"),
+        lambda chat: text_update(chat, "/open"),
+        lambda chat: text_update(chat, "/resolve 12 seen"),
+    ],
+)
 async def test_staff_buttons_and_commands_have_their_own_lane_and_no_limits(update_for) -> None:
     processor, dropped = make(patient_slots=1, queue_cap=0, burst=1)
     gate = asyncio.Event()
@@ -172,7 +201,17 @@ async def test_updates_without_a_chat_are_processed() -> None:
     async def work() -> None:
         ran["yes"] = True
 
-    update = Update.de_json({"update_id": 5, "inline_query": {
-        "id": "1", "from": {"id": 3, "is_bot": False, "first_name": "M"}, "query": "x", "offset": ""}}, None)
+    update = Update.de_json(
+        {
+            "update_id": 5,
+            "inline_query": {
+                "id": "1",
+                "from": {"id": 3, "is_bot": False, "first_name": "M"},
+                "query": "x",
+                "offset": "",
+            },
+        },
+        None,
+    )
     await processor.process_update(update, work())
     assert ran == {"yes": True}

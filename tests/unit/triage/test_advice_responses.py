@@ -6,6 +6,7 @@
 - Normal advice ends with "Message us or call {clinic_phone} if <the guide's warning signs>."
 - Every placeholder is one the settings fill, and none is left in a rendered reply.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,16 +28,26 @@ RESPONSES = ROOT / "data" / "triage" / "advice_responses.yml"
 
 # An optional leading emoji (or other symbols), an optional short "If <condition>, " and then the call itself.
 # "Please call emergency services now (999)" and "Thank you ... call {emergency_number} now" do not match.
-EMERGENCY_START = re.compile(r"^(?:[^\w\s{]+\s+)?(?:If [^.!?:{}]{1,80}, )?call \{emergency_number\} now\b",
-                             re.IGNORECASE)
+EMERGENCY_START = re.compile(
+    r"^(?:[^\w\s{]+\s+)?(?:If [^.!?:{}]{1,80}, )?call \{emergency_number\} now\b", re.IGNORECASE
+)
 # "I've alerted them", "we have alerted", "passed your message / it to your practitioner" (not "I haven't alerted")
-ANNOUNCES_ALERT = re.compile(r"\b(?:I've|I have|we've|we have) alerted\b"
-                             r"|\bpassed (?:your message|it|this) to your practitioner\b", re.IGNORECASE)
+ANNOUNCES_ALERT = re.compile(
+    r"\b(?:I've|I have|we've|we have) alerted\b"
+    r"|\bpassed (?:your message|it|this) to your practitioner\b",
+    re.IGNORECASE,
+)
 # The last sentence of normal advice.
 CLOSING = re.compile(r"(?:^|[.!?] )(Message us or call \{clinic_phone\} if [^.!?]+\.)$")
 # The guide's warning signs, each as the closing line must name it.
-WARNING_SIGNS = ("pain increases after the first day", "spreading redness", "increasing warmth", "pus", "fever",
-                 "swelling lasting beyond a few days")
+WARNING_SIGNS = (
+    "pain increases after the first day",
+    "spreading redness",
+    "increasing warmth",
+    "pus",
+    "fever",
+    "swelling lasting beyond a few days",
+)
 # The emergency replies, checked even if no criterion uses one at the moment.
 EMERGENCY_KEYS = {"call_emergency", "vascular_emergency"}
 
@@ -52,16 +63,20 @@ def _advice_sets(level: Level) -> Dict[str, tuple]:
 
 # --- the assertions themselves must bite -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, starts_with_the_call", [
-    ("🚨 Call {emergency_number} now. Don't drive yourself.", True),
-    ("Call {emergency_number} now.", True),
-    ("⚠️ If your breathing, swallowing, vision or speech is getting worse, call {emergency_number} now.", True),
-    ("🚨 Please call emergency services now (999 / 112 / 911).", False),
-    ("Thank you for telling us. Call {emergency_number} now.", False),
-    ("🚨 Call {clinic_phone} now.", False),
-    ("🚨 Call {emergency_number} if it gets worse.", False),
-    ("If in doubt. Then, call {emergency_number} now.", False),
-])
+
+@pytest.mark.parametrize(
+    "text, starts_with_the_call",
+    [
+        ("🚨 Call {emergency_number} now. Don't drive yourself.", True),
+        ("Call {emergency_number} now.", True),
+        ("⚠️ If your breathing, swallowing, vision or speech is getting worse, call {emergency_number} now.", True),
+        ("🚨 Please call emergency services now (999 / 112 / 911).", False),
+        ("Thank you for telling us. Call {emergency_number} now.", False),
+        ("🚨 Call {clinic_phone} now.", False),
+        ("🚨 Call {emergency_number} if it gets worse.", False),
+        ("If in doubt. Then, call {emergency_number} now.", False),
+    ],
+)
 def test_the_emergency_start_rule(text: str, starts_with_the_call: bool) -> None:
     assert bool(EMERGENCY_START.match(text)) is starts_with_the_call
 
@@ -73,6 +88,7 @@ def test_the_closing_rule() -> None:
 
 
 # --- emergency ---------------------------------------------------------------------------------------------------
+
 
 def test_every_emergency_reply_starts_with_the_call_to_the_emergency_number() -> None:
     texts = _texts()
@@ -100,16 +116,24 @@ def test_the_vascular_emergency_reply_sends_them_to_the_clinic_now_and_asks_for_
 
 # --- urgent ------------------------------------------------------------------------------------------------------
 
+
 def _says_what_to_do_next(text: str) -> List[str]:
-    return [p for p in ("{clinic_phone}", "{callback_minutes}", "{clinic_hours}", "{emergency_number}")
-            if p not in text]
+    return [
+        p for p in ("{clinic_phone}", "{callback_minutes}", "{clinic_hours}", "{emergency_number}") if p not in text
+    ]
 
 
 def test_every_reply_that_announces_an_alert_gives_phone_callback_time_and_out_of_hours() -> None:
-    announcing = {name: variants for name, variants in _texts().items()
-                  if any(ANNOUNCES_ALERT.search(t) for t in variants) and not name.endswith("_emergency")}
-    assert {"utter_advice_practitioner_alerted", "utter_advice_unsure_escalated",
-            "utter_advice_not_understood_escalated"} <= set(announcing)
+    announcing = {
+        name: variants
+        for name, variants in _texts().items()
+        if any(ANNOUNCES_ALERT.search(t) for t in variants) and not name.endswith("_emergency")
+    }
+    assert {
+        "utter_advice_practitioner_alerted",
+        "utter_advice_unsure_escalated",
+        "utter_advice_not_understood_escalated",
+    } <= set(announcing)
     for name, variants in announcing.items():
         for text in variants:
             assert not _says_what_to_do_next(text), f"{name} lacks {_says_what_to_do_next(text)}"
@@ -125,6 +149,7 @@ def test_every_urgent_advice_set_gives_phone_callback_time_and_out_of_hours() ->
 
 
 # --- normal ------------------------------------------------------------------------------------------------------
+
 
 def _closing(text: str) -> str:
     match = CLOSING.search(text)
@@ -168,6 +193,7 @@ def test_watch_for_raises_no_alert_and_names_the_warning_signs_and_both_numbers(
 
 # --- placeholders ------------------------------------------------------------------------------------------------
 
+
 def _placeholders(text: str) -> set:
     return {field for _, field, _, _ in string.Formatter().parse(text) if field}
 
@@ -179,8 +205,14 @@ def test_every_placeholder_is_one_the_settings_fill() -> None:
 
 
 def test_rendering_with_the_clinic_settings_leaves_no_placeholder() -> None:
-    settings = Settings.from_env(env={"CLINIC_PHONE": "0123 456", "EMERGENCY_NUMBER": "112",
-                                      "PATIENT_CALLBACK_MINUTES": "45", "CLINIC_HOURS": "Mon–Sat 8:00–20:00"})
+    settings = Settings.from_env(
+        env={
+            "CLINIC_PHONE": "0123 456",
+            "EMERGENCY_NUMBER": "112",
+            "PATIENT_CALLBACK_MINUTES": "45",
+            "CLINIC_HOURS": "Mon–Sat 8:00–20:00",
+        }
+    )
     slots = clinic_slots(settings)
     assert set(slots) == set(CLINIC_PLACEHOLDERS)
     for name in load_responses():

@@ -1,4 +1,5 @@
 """The criteria file: loading, every validation error, guide citations, and agreement with the advice responses."""
+
 from __future__ import annotations
 
 import re
@@ -42,49 +43,88 @@ def test_real_file_loads() -> None:
 def test_minimal_file_loads(tmp_path: Path) -> None:
     criteria = load_criteria(write(tmp_path, GOOD))
     [only] = criteria.items
-    assert (only.id, only.level, only.findings, only.advice) == ("pus", Level.URGENT, ("discharge",),
-                                                                 ("practitioner_alerted",))
+    assert (only.id, only.level, only.findings, only.advice) == (
+        "pus",
+        Level.URGENT,
+        ("discharge",),
+        ("practitioner_alerted",),
+    )
 
 
 @pytest.mark.parametrize(
     "body, expected",
     [
-        pytest.param(GOOD.replace("[discharge]", "[pusss]"), r"'pus'.*'findings'.*unknown symptom 'pusss'",
-                     id="unknown_symptom"),
-        pytest.param(GOOD.replace("level: urgent", "level: critical"), r"'pus'.*'level'.*unknown level 'critical'",
-                     id="unknown_level"),
-        pytest.param(GOOD + "  conditions: {hours_since: 3}\n", r"'pus'.*'conditions.hours_since'.*unknown condition",
-                     id="bad_condition_key"),
-        pytest.param(GOOD.replace('  guide: "pus, or unusual discharge"\n', ""), r"'pus'.*'guide'.*missing",
-                     id="missing_guide"),
+        pytest.param(
+            GOOD.replace("[discharge]", "[pusss]"), r"'pus'.*'findings'.*unknown symptom 'pusss'", id="unknown_symptom"
+        ),
+        pytest.param(
+            GOOD.replace("level: urgent", "level: critical"),
+            r"'pus'.*'level'.*unknown level 'critical'",
+            id="unknown_level",
+        ),
+        pytest.param(
+            GOOD + "  conditions: {hours_since: 3}\n",
+            r"'pus'.*'conditions.hours_since'.*unknown condition",
+            id="bad_condition_key",
+        ),
+        pytest.param(
+            GOOD.replace('  guide: "pus, or unusual discharge"\n', ""), r"'pus'.*'guide'.*missing", id="missing_guide"
+        ),
         pytest.param(GOOD.replace('"pus, or unusual discharge"', '""'), r"'pus'.*'guide'", id="empty_guide"),
-        pytest.param(GOOD.replace('"pus, or unusual discharge"', f'"{NOT_IN_GUIDE}"'), r"'pus'.*'rationale'.*required",
-                     id="not_in_guide_without_rationale"),
+        pytest.param(
+            GOOD.replace('"pus, or unusual discharge"', f'"{NOT_IN_GUIDE}"'),
+            r"'pus'.*'rationale'.*required",
+            id="not_in_guide_without_rationale",
+        ),
         pytest.param(GOOD + GOOD, r"'pus'.*duplicate id", id="duplicate_id"),
         pytest.param(GOOD.replace("id: pus", "id: Pus-Check"), r"'id'.*snake_case", id="id_not_snake_case"),
-        pytest.param(GOOD.replace("[practitioner_alerted]", "[say_something]"),
-                     r"'pus'.*'advice'.*unknown advice key 'say_something'", id="unknown_advice"),
+        pytest.param(
+            GOOD.replace("[practitioner_alerted]", "[say_something]"),
+            r"'pus'.*'advice'.*unknown advice key 'say_something'",
+            id="unknown_advice",
+        ),
         pytest.param(GOOD.replace("[practitioner_alerted]", "[]"), r"'pus'.*'advice'", id="empty_advice"),
-        pytest.param(GOOD + "  conditions: {hours_min: 24}\n", r"'pus'.*if_time_unknown.*required",
-                     id="hours_without_unknown_time_policy"),
-        pytest.param(GOOD + "  conditions: {hours_min: 48, hours_max: 24, if_time_unknown: match}\n",
-                     r"'pus'.*hours_max.*greater", id="hours_min_above_max"),
-        pytest.param(GOOD + "  conditions: {if_time_unknown: maybe, hours_min: 3}\n", r"'pus'.*if_time_unknown",
-                     id="bad_unknown_time_policy"),
-        pytest.param(GOOD + "  conditions: {severity: [huge]}\n", r"'pus'.*conditions.severity.*'huge'",
-                     id="unknown_severity"),
-        pytest.param(GOOD + "  conditions: {trend: [worse]}\n", r"'pus'.*conditions.trend.*'worse'",
-                     id="unknown_trend"),
-        pytest.param(GOOD + "  conditions: {method: [laser]}\n", r"'pus'.*conditions.method.*'laser'",
-                     id="unknown_method"),
+        pytest.param(
+            GOOD + "  conditions: {hours_min: 24}\n",
+            r"'pus'.*if_time_unknown.*required",
+            id="hours_without_unknown_time_policy",
+        ),
+        pytest.param(
+            GOOD + "  conditions: {hours_min: 48, hours_max: 24, if_time_unknown: match}\n",
+            r"'pus'.*hours_max.*greater",
+            id="hours_min_above_max",
+        ),
+        pytest.param(
+            GOOD + "  conditions: {if_time_unknown: maybe, hours_min: 3}\n",
+            r"'pus'.*if_time_unknown",
+            id="bad_unknown_time_policy",
+        ),
+        pytest.param(
+            GOOD + "  conditions: {severity: [huge]}\n", r"'pus'.*conditions.severity.*'huge'", id="unknown_severity"
+        ),
+        pytest.param(
+            GOOD + "  conditions: {trend: [worse]}\n", r"'pus'.*conditions.trend.*'worse'", id="unknown_trend"
+        ),
+        pytest.param(
+            GOOD + "  conditions: {method: [laser]}\n", r"'pus'.*conditions.method.*'laser'", id="unknown_method"
+        ),
         pytest.param(GOOD + "  conditions: {pain_score_min: 11}\n", r"'pus'.*pain_score_min", id="pain_score_range"),
-        pytest.param(GOOD + "  conditions: {temperature_min_c: 100}\n", r"'pus'.*temperature_min_c",
-                     id="temperature_in_fahrenheit"),
-        pytest.param(GOOD + "  conditions: {persists_from_earlier_report: yes please}\n",
-                     r"'pus'.*persists_from_earlier_report", id="flag_not_true"),
+        pytest.param(
+            GOOD + "  conditions: {temperature_min_c: 100}\n",
+            r"'pus'.*temperature_min_c",
+            id="temperature_in_fahrenheit",
+        ),
+        pytest.param(
+            GOOD + "  conditions: {persists_from_earlier_report: yes please}\n",
+            r"'pus'.*persists_from_earlier_report",
+            id="flag_not_true",
+        ),
         pytest.param(GOOD + "  colour: red\n", r"'pus'.*'colour'.*unknown field", id="unknown_field"),
-        pytest.param(GOOD.replace("[discharge]", "[]"), r"'pus'.*'findings'.*every message",
-                     id="empty_findings_without_message_condition"),
+        pytest.param(
+            GOOD.replace("[discharge]", "[]"),
+            r"'pus'.*'findings'.*every message",
+            id="empty_findings_without_message_condition",
+        ),
         pytest.param(GOOD + "  conditions: {not_covered: true}\n", r"'pus'.*not_covered", id="not_covered_needs_any"),
     ],
 )
@@ -115,6 +155,7 @@ def test_invalid_yaml(tmp_path: Path) -> None:
 
 # --- the clinic's file -------------------------------------------------------------------------------------------
 
+
 def _normalise(text: str) -> str:
     text = text.replace("\u2013", "-").replace("\u2014", "-").replace("\u2019", "'").replace("\u201c", '"')
     return re.sub(r"\s+", " ", text.replace("\u201d", '"')).strip().lower()
@@ -123,8 +164,7 @@ def _normalise(text: str) -> str:
 @pytest.mark.skipif(not GUIDE.is_file(), reason="the clinic's guide is not available on this machine")
 def test_every_guide_reference_is_a_real_quote() -> None:
     guide = _normalise(GUIDE.read_text(encoding="utf-8"))
-    wrong = [(c.id, c.guide) for c in load_criteria()
-             if c.guide != NOT_IN_GUIDE and _normalise(c.guide) not in guide]
+    wrong = [(c.id, c.guide) for c in load_criteria() if c.guide != NOT_IN_GUIDE and _normalise(c.guide) not in guide]
     assert not wrong, f"guide references that are not quotes of the guide: {wrong}"
 
 
@@ -144,11 +184,14 @@ def test_time_dependent_criteria_state_unknown_time_policy() -> None:
 def test_emergencies_are_screened_for_every_emergency_symptom() -> None:
     criteria = load_criteria()
     for symptom in ("breathing_difficulty", "airway_swelling", "fainting", "chest_pain", "vision_change"):
-        assert any(c.level is Level.EMERGENCY and c.findings == (symptom,) and c.conditions == type(c.conditions)()
-                   for c in criteria), symptom
+        assert any(
+            c.level is Level.EMERGENCY and c.findings == (symptom,) and c.conditions == type(c.conditions)()
+            for c in criteria
+        ), symptom
 
 
 # --- advice keys and responses -----------------------------------------------------------------------------------
+
 
 def _responses() -> dict:
     data = yaml.safe_load(RESPONSES.read_text(encoding="utf-8"))
@@ -183,6 +226,7 @@ def test_responses_are_rasa_text_responses_short_enough_for_a_phone() -> None:
         for variant in variants:
             assert set(variant) == {"text"}, name
             assert 10 < len(variant["text"]) <= 400, name
+
 
 # The wording rules (emergency replies start with the call, urgent replies give the phone and the callback
 # time, normal advice ends with "message us or call") are in test_advice_responses.py.

@@ -1,4 +1,5 @@
 """Shape of the Decision: ordering, advice, `missing`, and the fail-closed catch-all with a custom policy."""
+
 from __future__ import annotations
 
 import yaml
@@ -67,12 +68,14 @@ def test_nothing_to_ask_without_findings_or_in_an_emergency() -> None:
 
 
 def test_catch_all_escalates_a_symptom_the_policy_forgot() -> None:
-    policy = parse_criteria(yaml.safe_load("""
+    policy = parse_criteria(
+        yaml.safe_load("""
 criteria:
   - {id: redness_ok, level: normal, findings: [redness], guide: "fade", advice: [aftercare_basics]}
   - {id: not_covered, level: urgent, findings: any, conditions: {not_covered: true},
      guide: "contact the treating practitioner", advice: [practitioner_alerted]}
-"""))
+""")
+    )
     redness = triage(Report(findings=(Finding("redness"),)), PatientContext(), policy)
     assert (redness.level, redness.criteria) == (Level.NORMAL, ("redness_ok",))
     both = triage(Report(findings=(Finding("redness"), Finding("swelling"))), PatientContext(), policy)
@@ -103,8 +106,7 @@ def test_throbbing_is_never_triaged_below_pain() -> None:
             for trend in ((), ("improving",), ("worsening",)):
                 for score in (None, 2, 5, 8):
                     pain = decide(Finding("pain", severity=severity, trend=trend), hours=hours, pain_score=score)
-                    throb = decide(Finding("throbbing", severity=severity, trend=trend), hours=hours,
-                                   pain_score=score)
+                    throb = decide(Finding("throbbing", severity=severity, trend=trend), hours=hours, pain_score=score)
                     assert throb.level.rank >= pain.level.rank, (hours, severity, trend, score)
 
 

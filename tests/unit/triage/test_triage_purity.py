@@ -1,4 +1,5 @@
 """The triage core stays pure: importing it must not pull in Rasa, SQLAlchemy or Telegram."""
+
 from __future__ import annotations
 
 import ast
@@ -12,8 +13,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 TRIAGE = ROOT / "bot" / "triage"
 FORBIDDEN = ("rasa", "rasa_sdk", "sqlalchemy", "telegram", "spacy")
-CORE = ("bot.triage.model", "bot.triage.criteria", "bot.triage.engine", "bot.triage.findings", "bot.triage.screen",
-        "bot.triage.advice")
+CORE = (
+    "bot.triage.model",
+    "bot.triage.criteria",
+    "bot.triage.engine",
+    "bot.triage.findings",
+    "bot.triage.screen",
+    "bot.triage.advice",
+)
 
 
 @pytest.mark.parametrize("path", sorted(TRIAGE.glob("*.py")), ids=lambda p: p.name)
