@@ -32,6 +32,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.bootstrap import conversation_store, session_factory
 from bot.ids import BadId, parse_id
+from bot.links import deep_link
 from bot.settings import ConfigError, Settings
 from bot.store import db
 from bot.store.conversations import ConversationStore, ConversationStoreUnavailable
@@ -432,11 +433,6 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     for erasure in result.erased:
         _print_erasure(erasure, conversations)
     return EXIT_OK if result.complete else EXIT_DB_UNAVAILABLE
-
-
-def deep_link(bot_username: str, code: str) -> str:
-    """The t.me link that opens the bot and sends `/start <code>`."""
-    return f"https://t.me/{bot_username.lstrip('@')}?start={code}"
 
 
 def main(argv: Optional[List[str]] = None) -> int:
