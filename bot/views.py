@@ -266,3 +266,193 @@ def _as_dict(row: Any, exclude: Sequence[str] = ()) -> Dict[str, Any]:
         value = getattr(row, column.key)
         result[column.key] = value.isoformat() if isinstance(value, dt.datetime) else value
     return result
+
+
+# For the web console ------------------------------------------------------------------------------------------------
+# How the console names an outbox row's kind (the escalation policy's INITIAL, REALERT, BACKUP, FAILOVER).
+_ALERT_KIND_WORDS = {"initial": "alert", "realert": "re-alert", "backup": "backup", "failover": "failover"}
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _aware(moment: Any) -> Optional[dt.datetime]:
+    """A UTC datetime from what an aggregate gives back (SQLite may hand over text)."""
+    if moment is None:
+        return None
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def console_queue(uow: UnitOfWork, now: Optional[dt.datetime] = None) -> List[Dict[str, Any]]:
+    """The unresolved escalations for the console's queue, oldest first: level, patient, minutes since raised,
+    who was alerted and when, the re-alert/backup rounds queued or sent, the state."""
+    now = now or utcnow()
+    states = [EscalationState.OPEN.value, EscalationState.ACKNOWLEDGED.value]
+    rows = repository.console_queue_rows(uow, states)
+    names = {p.id: p.name for p in repository.list_practitioners(uow)}
+    alerts: Dict[int, List[AlertDelivery]] = {}
+    for delivery in repository.console_practitioner_alerts(uow, [e.id for e, _, _ in rows]):
+        alerts.setdefault(delivery.escalation_id, []).append(delivery)
+    queue = []
+    for escalation, report, patient in rows:
+        deliveries = alerts.get(escalation.id, [])
+        queue.append(
+            {
+                "id": escalation.id,
+                "level": escalation.level,
+                "state": escalation.state,
+                "created_at": escalation.created_at,
+                "minutes_ago": max(0, int((now - escalation.created_at).total_seconds() // 60)),
+                "patient_id": patient.id,
+                "patient": patient.display_name,
+                "criteria": list(report.criteria or ()),
+                "alerted": [_console_alert(d, names) for d in deliveries if d.kind in ("initial", "failover")],
+                "followups": [_console_alert(d, names) for d in deliveries if d.kind in ("realert", "backup")],
+                "acknowledged_by": names.get(escalation.acknowledged_by) if escalation.acknowledged_by else None,
+                "acknowledged_at": escalation.acknowledged_at,
+                "unreachable_at": escalation.unreachable_at,
+            }
+        )
+    return queue
+
+
+def _console_alert(delivery: AlertDelivery, names: Dict[int, str]) -> Dict[str, Any]:
+    kind = _ALERT_KIND_WORDS.get(delivery.kind, delivery.kind)
+    return {
+        "practitioner": names.get(delivery.practitioner_id, f"practitioner #{delivery.practitioner_id}"),
+        "kind": kind if delivery.kind != "realert" else f"{kind} {delivery.round}",
+        "status": {"pending": "queued"}.get(delivery.status, delivery.status),
+        "sent_at": delivery.sent_at,
+    }
+
+
+def console_patients(uow: UnitOfWork) -> List[Dict[str, Any]]:
+    """Every patient: id, name, latest treatment time (None without one), unresolved escalations, by id."""
+    return [
+        {"id": pid, "name": name, "latest_treatment": _aware(latest), "open_escalations": count}
+        for pid, name, latest, count in repository.console_patient_list(uow)
+    ]
+
+
+def console_timeline(uow: UnitOfWork, patient_id: int) -> Dict[str, Any]:
+    """One patient's record for the console, oldest first in each part: treatments, every report (level,
+    criteria, findings, the patient's words, its escalation), photos, check-ins (sent, answered, skipped, due),
+    screening answers and appointments."""
+    patient = repository.get_patient(uow, patient_id)
+    names = {p.id: p.name for p in repository.list_practitioners(uow)}
+    treatments = repository.rows_of(uow, Treatment, Treatment.patient_id == patient_id)
+    reports = repository.reports_since(uow, patient_id, _EPOCH)
+    photos = repository.rows_of(uow, Photo, Photo.patient_id == patient_id)
+    checkins = repository.rows_of(uow, ScheduledCheckin, ScheduledCheckin.patient_id == patient_id)
+    screenings = repository.rows_of(uow, Screening, Screening.patient_id == patient_id)
+    appointments = repository.rows_of(uow, Appointment, Appointment.patient_id == patient_id)
+    answer_times = [r.received_at for r, _ in reports if r.source == "checkin"]
+    return {
+        "id": patient.id,
+        "name": patient.display_name,
+        "phone": patient.phone,
+        "created_at": patient.created_at,
+        "treatments": [
+            {
+                "id": t.id,
+                "performed_at": t.performed_at,
+                "area": t.area,
+                "method": t.method,
+                "product_batch": t.product_batch,
+                "practitioner": names.get(t.practitioner_id, ""),
+            }
+            for t in sorted(treatments, key=lambda t: (t.performed_at, t.id))
+        ],
+        "reports": [
+            {
+                "id": r.id,
+                "received_at": r.received_at,
+                "level": r.level,
+                "criteria": list(r.criteria or ()),
+                "findings": [_finding_words(f) for f in r.findings or ()],
+                "text": r.text,
+                "source": r.source,
+                "escalation": None if e is None else {"id": e.id, "state": e.state, "note": e.note},
+            }
+            for r, e in reports
+        ],
+        "photos": [
+            {
+                "id": p.id,
+                "received_at": p.received_at,
+                "caption": p.caption,
+                "report_id": p.report_id,
+                "escalation_id": p.escalation_id,
+            }
+            for p in sorted(photos, key=lambda p: (p.received_at, p.id))
+        ],
+        "checkins": _console_checkins(sorted(checkins, key=lambda c: (c.due_at, c.id)), answer_times),
+        "screenings": [
+            {
+                "id": s.id,
+                "completed_at": s.completed_at,
+                "appointment_id": s.appointment_id,
+                "answers": [
+                    {
+                        "label": screening_items.item(key).staff_label,
+                        "answer": (s.answers or {}).get(key, screening_items.UNSURE),
+                        "to_review": key in (s.flagged or ()),
+                    }
+                    for key in screening_items.ITEM_KEYS
+                    if key in (s.answers or {}) or key in (s.flagged or ())
+                ],
+            }
+            for s in sorted(screenings, key=lambda s: (s.completed_at, s.id))
+        ],
+        "appointments": [
+            {
+                "id": a.id,
+                "scheduled_at": a.scheduled_at,
+                "area": a.area,
+                "method": a.method,
+                "practitioner": names.get(a.practitioner_id, ""),
+            }
+            for a in sorted(appointments, key=lambda a: (a.scheduled_at, a.id))
+        ],
+    }
+
+
+def _finding_words(finding: Dict[str, Any]) -> str:
+    """ "fever (severe)", "no pus": a stored finding as a few words."""
+    words = str(finding.get("symptom", "")).replace("_", " ")
+    details = [*(finding.get("severity") or ()), *(finding.get("trend") or ())]
+    if finding.get("area"):
+        details.append(str(finding["area"]))
+    if details:
+        words += f" ({', '.join(str(d) for d in details)})"
+    return f"no {words}" if finding.get("negated") else words
+
+
+def _console_checkins(checkins: Sequence[ScheduledCheckin], answer_times: Sequence[dt.datetime]) -> List[Dict]:
+    """Each check-in with its status: "answered" when a check-in answer came between it going out and the next
+    one going out, else "sent", "skipped", "paused" or "due"."""
+    sent_times = sorted(c.sent_at for c in checkins if c.sent_at is not None)
+    result = []
+    for checkin in checkins:
+        if checkin.sent_at is not None:
+            later = [t for t in sent_times if t > checkin.sent_at]
+            until = later[0] if later else None
+            answered = any(t >= checkin.sent_at and (until is None or t < until) for t in answer_times)
+            status = "answered" if answered else "sent"
+        elif checkin.skipped_at is not None:
+            status = "skipped"
+        elif checkin.paused:
+            status = "paused"
+        else:
+            status = "due"
+        result.append(
+            {
+                "id": checkin.id,
+                "kind": checkin.kind,
+                "due_at": checkin.due_at,
+                "sent_at": checkin.sent_at,
+                "skipped_at": checkin.skipped_at,
+                "status": status,
+            }
+        )
+    return result

@@ -799,3 +799,55 @@ def finding_from_json(data: Dict[str, Any]) -> Finding:
         area=data.get("area"),
         text=data.get("text") or "",
     )
+
+
+# Console reads ------------------------------------------------------------------------------------------------------
+def console_patient_list(uow: UnitOfWork) -> List[Tuple[int, str, Optional[dt.datetime], int]]:
+    """(patient id, name, latest treatment time or None, unresolved escalations) for every patient, by id."""
+    latest = (
+        select(Treatment.patient_id, func.max(Treatment.performed_at).label("latest"))
+        .group_by(Treatment.patient_id)
+        .subquery()
+    )
+    unresolved = (
+        select(SymptomReport.patient_id, func.count(Escalation.id).label("open"))
+        .join(Escalation, Escalation.report_id == SymptomReport.id)
+        .where(Escalation.state != "resolved")
+        .group_by(SymptomReport.patient_id)
+        .subquery()
+    )
+    query = (
+        select(Patient.id, Patient.display_name, latest.c.latest, unresolved.c.open)
+        .outerjoin(latest, latest.c.patient_id == Patient.id)
+        .outerjoin(unresolved, unresolved.c.patient_id == Patient.id)
+        .order_by(Patient.id)
+    )
+    return [(pid, name, when, int(count or 0)) for pid, name, when, count in uow.session.execute(query).all()]
+
+
+def console_queue_rows(uow: UnitOfWork, states: Sequence[str]) -> List[Tuple[Escalation, SymptomReport, Patient]]:
+    """Escalations in these states with their report and patient, oldest first."""
+    query = (
+        select(Escalation, SymptomReport, Patient)
+        .join(SymptomReport, SymptomReport.id == Escalation.report_id)
+        .join(Patient, Patient.id == SymptomReport.patient_id)
+        .where(Escalation.state.in_(tuple(states)))
+        .order_by(Escalation.created_at, Escalation.id)
+    )
+    return [(e, r, p) for e, r, p in uow.session.execute(query).all()]
+
+
+def console_practitioner_alerts(uow: UnitOfWork, escalation_ids: Sequence[int]) -> List[AlertDelivery]:
+    """Every practitioner alert (not the patient notices) of these escalations, by id."""
+    if not escalation_ids:
+        return []
+    query = (
+        select(AlertDelivery)
+        .where(AlertDelivery.escalation_id.in_(tuple(escalation_ids)), AlertDelivery.practitioner_id.isnot(None))
+        .order_by(AlertDelivery.id)
+    )
+    return list(uow.session.execute(query).scalars())
+
+
+def console_photo(uow: UnitOfWork, photo_id: int) -> Optional[Photo]:
+    return uow.session.get(Photo, photo_id)
