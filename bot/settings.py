@@ -56,6 +56,18 @@ MAX_CALLBACK_MINUTES = 24 * 60
 _DATABASE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg2")
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """true/false, yes/no, on/off, 1/0 (any case); empty = the default."""
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}={raw!r}: use true or false.")
+
+
 def _database_url(url: str) -> str:
     """The URL as given, or a ConfigError that says what to write (without echoing a password)."""
     scheme, sep, rest = url.partition("://")
@@ -190,6 +202,14 @@ class Settings:
     # (bot.store.retention: daily in the gateway, `aftercare purge` for cron). 0 = keep everything.
     data_retention_days: int = 0
 
+    # The clinic's web console (bot.web, `python -m bot.run.web`; `make run` starts it). Bound to this machine by
+    # default: put it behind a TLS reverse proxy (and set console_secure_cookies) to reach it from elsewhere.
+    console_enabled: bool = True
+    console_host: str = "127.0.0.1"
+    console_port: int = 8765
+    console_secure_cookies: bool = False
+    console_session_hours: int = 12
+
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -252,6 +272,11 @@ class Settings:
             maintenance_reminder_days_scalp=_int(env, "MAINTENANCE_REMINDER_DAYS_SCALP", 90, 0),
             preparation_lead_days=_int(env, "PREPARATION_LEAD_DAYS", 7, 0),
             data_retention_days=_int(env, "DATA_RETENTION_DAYS", 0, 0),
+            console_enabled=_bool(env, "CONSOLE_ENABLED", True),
+            console_host=(env.get("CONSOLE_HOST") or "").strip() or cls.console_host,
+            console_port=_int(env, "CONSOLE_PORT", cls.console_port, 1),
+            console_secure_cookies=_bool(env, "CONSOLE_SECURE_COOKIES", False),
+            console_session_hours=_int(env, "CONSOLE_SESSION_HOURS", cls.console_session_hours, 1),
             extra=dict(env),
         )
         return settings

@@ -337,3 +337,41 @@ class AuditEvent(Base):
     actor = Column(String(80), nullable=False)  # "practitioner:3", "patient:7", "system:notifier", "cli"
     at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
     detail = Column(JSON, nullable=False, default=dict)
+
+
+# The clinic's web console (migration 0006) ----------------------------------------------------------------------
+CONSOLE_ROLES = ("admin", "clinician", "desk")
+
+
+class ConsoleAccount(Base):
+    """Someone who signs in to the web console (bot.web). Only an argon2 hash of the password is kept.
+
+    `practitioner_id` links a clinician's account to their practitioner record: acknowledging or resolving an
+    escalation from the console is done as that practitioner."""
+
+    __tablename__ = "console_accounts"
+    __table_args__ = (_one_of("role", CONSOLE_ROLES),)
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), unique=True, nullable=False)
+    password_hash = Column(String(255), nullable=False)
+    role = Column(String(16), nullable=False)
+    practitioner_id = Column(Integer, ForeignKey("practitioners.id"), nullable=True)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    password_changed_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class ConsoleSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 (hex) is stored, so a copy of the
+    database signs nobody in. `csrf_token` goes into the session's forms."""
+
+    __tablename__ = "console_sessions"
+
+    id = Column(Integer, primary_key=True)
+    account_id = Column(Integer, ForeignKey("console_accounts.id", ondelete="CASCADE"), nullable=False, index=True)
+    token_hash = Column(String(64), unique=True, nullable=False)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    last_seen_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at = Column(UTCDateTime, nullable=False, index=True)

@@ -29,6 +29,8 @@ from bot.store.models import (
     Appointment,
     AuditEvent,
     ChatLink,
+    ConsoleAccount,
+    ConsoleSession,
     Escalation,
     LinkCode,
     Patient,
@@ -782,6 +784,87 @@ def last_activity(uow: UnitOfWork, patient_id: int) -> dt.datetime:
                 latest = dt.datetime.fromisoformat(latest)
             moments.append(latest if latest.tzinfo else latest.replace(tzinfo=dt.timezone.utc))
     return max(moments)
+
+
+# Console accounts and sessions -------------------------------------------------------------------------------------
+def add_console_account(
+    uow: UnitOfWork,
+    username: str,
+    password_hash: str,
+    role: str,
+    practitioner_id: Optional[int],
+    now: dt.datetime,
+) -> ConsoleAccount:
+    account = ConsoleAccount(
+        username=username,
+        password_hash=password_hash,
+        role=role,
+        practitioner_id=practitioner_id,
+        active=True,
+        created_at=now,
+        password_changed_at=now,
+    )
+    uow.session.add(account)
+    uow.session.flush()
+    return account
+
+
+def console_account_by_username(uow: UnitOfWork, username: str) -> Optional[ConsoleAccount]:
+    return uow.session.execute(select(ConsoleAccount).where(ConsoleAccount.username == username)).scalar_one_or_none()
+
+
+def get_console_account(uow: UnitOfWork, account_id: int) -> Optional[ConsoleAccount]:
+    return uow.session.get(ConsoleAccount, account_id)
+
+
+def list_console_accounts(uow: UnitOfWork) -> List[ConsoleAccount]:
+    return list(uow.session.execute(select(ConsoleAccount).order_by(ConsoleAccount.username)).scalars())
+
+
+def add_console_session(
+    uow: UnitOfWork, account_id: int, token_hash: str, csrf_token: str, now: dt.datetime, expires_at: dt.datetime
+) -> ConsoleSession:
+    row = ConsoleSession(
+        account_id=account_id,
+        token_hash=token_hash,
+        csrf_token=csrf_token,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=expires_at,
+    )
+    uow.session.add(row)
+    uow.session.flush()
+    return row
+
+
+def console_session_for_token(uow: UnitOfWork, token_hash: str) -> Optional[Tuple[ConsoleSession, ConsoleAccount]]:
+    """The session with this token hash and its account, or None."""
+    row = uow.session.execute(
+        select(ConsoleSession, ConsoleAccount)
+        .join(ConsoleAccount, ConsoleAccount.id == ConsoleSession.account_id)
+        .where(ConsoleSession.token_hash == token_hash)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def delete_console_sessions(
+    uow: UnitOfWork,
+    token_hash: Optional[str] = None,
+    account_id: Optional[int] = None,
+    expired_by: Optional[dt.datetime] = None,
+) -> int:
+    """Delete the sessions matching every condition given (at least one): a token, an account's, or expired ones."""
+    conditions = []
+    if token_hash is not None:
+        conditions.append(ConsoleSession.token_hash == token_hash)
+    if account_id is not None:
+        conditions.append(ConsoleSession.account_id == account_id)
+    if expired_by is not None:
+        conditions.append(ConsoleSession.expires_at <= expired_by)
+    if not conditions:
+        raise ValueError("delete_console_sessions needs a condition")
+    result = uow.session.execute(delete(ConsoleSession).where(*conditions).execution_options(synchronize_session=False))
+    return result.rowcount or 0
 
 
 # Findings as JSON ---------------------------------------------------------------------------------------------------
