@@ -13,6 +13,9 @@
     aftercare escalations [--json]
     aftercare export PATIENT_ID                (with the conversation; written to the audit trail)
     aftercare purge [--dry-run]                (erase patients inactive longer than DATA_RETENTION_DAYS; cron)
+    aftercare console-user add USERNAME --role {admin,clinician,desk} [--practitioner ID] [--password-stdin]
+    aftercare console-user password USERNAME [--password-stdin]   (a new password; its sessions end)
+    aftercare console-user list                (the web console's accounts; passwords are asked, never arguments)
 
 Every command applies pending migrations first. Bad input gives a one-line error and exit code 2, never a
 traceback. Ids are plain digits (bot.ids): "²", "1.5", "-3" or a number beyond the database's integer are refused.
@@ -37,9 +40,9 @@ from bot.settings import ConfigError, Settings
 from bot.store import db
 from bot.store.conversations import ConversationStore, ConversationStoreUnavailable
 from bot.store.errors import InvalidValue, StoreError
-from bot.store.models import AREAS, METHODS, ROLES
+from bot.store.models import AREAS, CONSOLE_ROLES, METHODS, ROLES
 from bot.store.uow import UnitOfWork
-from bot.usecases import appointments, enrolment, escalations, records, retention
+from bot.usecases import appointments, console_accounts, enrolment, escalations, records, retention
 
 EXIT_OK = 0
 EXIT_DB_UNAVAILABLE = 1
@@ -149,6 +152,33 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
         cmd_purge,
     )
     purge.add_argument("--dry-run", action="store_true", help="only list who would be erased")
+
+    console_user = subparsers.add_parser("console-user", help="accounts of the clinic's web console")
+    console_commands = console_user.add_subparsers(
+        dest="console_user_command", metavar="{add,password,list}", required=True
+    )
+    add_user = _command(console_commands, "add", "add a web console account", cmd_console_user_add)
+    add_user.add_argument("username")
+    add_user.add_argument(
+        "--role",
+        choices=CONSOLE_ROLES,
+        required=True,
+        help="admin: everything; clinician: queue, patients, registering, booking; desk: registering and booking",
+    )
+    add_user.add_argument(
+        "--practitioner", type=_record_id, default=None, help="the practitioner this account acknowledges as"
+    )
+    add_user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of standard input"
+    )
+    password = _command(
+        console_commands, "password", "set a new password (signs the account out)", cmd_console_user_password
+    )
+    password.add_argument("username")
+    password.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of standard input"
+    )
+    _command(console_commands, "list", "list the web console's accounts", cmd_console_user_list)
 
 
 def _command(
@@ -433,6 +463,47 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     for erasure in result.erased:
         _print_erasure(erasure, conversations)
     return EXIT_OK if result.complete else EXIT_DB_UNAVAILABLE
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    """The new password: the first line of standard input (--password-stdin), or typed twice without echo."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password (at least 12 characters): ")
+    console_accounts.check_password(first)
+    if getpass.getpass("Password again: ") != first:
+        raise InvalidValue("The two passwords differ.")
+    return first
+
+
+def cmd_console_user_add(args: argparse.Namespace, settings: Settings) -> int:
+    password = _read_password(args)
+    account = console_accounts.add_account(
+        _uow(settings), args.username, password, args.role, args.practitioner, actor=_actor()
+    )
+    linked = f", acts as practitioner {account.practitioner_id}" if account.practitioner_id is not None else ""
+    print(f"console account {account.username} added ({account.role}{linked})")
+    print(f"sign in at http://{settings.console_host}:{settings.console_port}/")
+    return EXIT_OK
+
+
+def cmd_console_user_password(args: argparse.Namespace, settings: Settings) -> int:
+    password = _read_password(args)
+    account = console_accounts.set_password(_uow(settings), args.username, password, actor=_actor())
+    print(f"password of {account.username} changed; its sessions have ended")
+    return EXIT_OK
+
+
+def cmd_console_user_list(args: argparse.Namespace, settings: Settings) -> int:
+    accounts = console_accounts.list_accounts(_uow(settings))
+    if not accounts:
+        print("no console accounts yet: add one with `aftercare console-user add NAME --role admin`")
+        return EXIT_OK
+    print(f"{'id':>4}  {'role':<9} {'active':<6} {'practitioner':>12}  username")
+    for a in accounts:
+        practitioner = str(a.practitioner_id) if a.practitioner_id is not None else "-"
+        print(f"{a.id:>4}  {a.role:<9} {'yes' if a.active else 'no':<6} {practitioner:>12}  {a.username}")
+    return EXIT_OK
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import secrets
 import sys
 import threading
 from dataclasses import replace
@@ -21,7 +22,7 @@ from bot.outbox.messenger import ConsoleMessenger
 from bot.outbox.worker import Nudge
 from bot.settings import Settings
 from bot.store.uow import UnitOfWork
-from bot.usecases import enrolment, escalations
+from bot.usecases import console_accounts, enrolment, escalations
 
 DEMO_PATIENT_CHAT = 1
 DEMO_PRACTITIONER_CHAT = 1001
@@ -83,6 +84,29 @@ def ensure_demo_clinic(session_factory, settings: Settings, now: Optional[dt.dat
     )
     enrolment.redeem_link_code(uow, new.link_code, DEMO_PATIENT_CHAT, now=now)
     return new.patient.id
+
+
+DEMO_CONSOLE_USER = "demo"
+
+
+def ensure_demo_console_account(session_factory) -> str:
+    """The demo's web console account ("demo", admin, acting as the demo's treating practitioner) with a new random
+    password for this run, which is returned (the launcher shows it on the terminal)."""
+    uow = UnitOfWork(session_factory)
+    password = secrets.token_urlsafe(12)
+    if any(account.username == DEMO_CONSOLE_USER for account in console_accounts.list_accounts(uow)):
+        console_accounts.set_password(uow, DEMO_CONSOLE_USER, password, actor="system:demo")
+    else:
+        treating = enrolment.practitioner_for_chat(uow, DEMO_PRACTITIONER_CHAT)
+        console_accounts.add_account(
+            uow,
+            DEMO_CONSOLE_USER,
+            password,
+            "admin",
+            practitioner_id=treating.id if treating is not None else None,
+            actor="system:demo",
+        )
+    return password
 
 
 def _stdin_lines() -> "asyncio.Queue[Optional[str]]":

@@ -1,7 +1,7 @@
-"""`make run`: start the action server and Rasa on loopback, then the terminal chat (or, with
-TELEGRAM_BOT_TOKEN set, the Telegram gateway). A child that dies is restarted with exponential backoff (1 s
-doubling to 30 s; bot.run.processes.Supervisor), each restart logged with its name and exit code and counted.
-Ctrl-C (or SIGTERM) stops every process it started.
+"""`make run`: start the action server and Rasa on loopback and the clinic's web console (bot.run.web, unless
+CONSOLE_ENABLED=false), then the terminal chat (or, with TELEGRAM_BOT_TOKEN set, the Telegram gateway). A child
+that dies is restarted with exponential backoff (1 s doubling to 30 s; bot.run.processes.Supervisor), each restart
+logged with its name and exit code and counted. Ctrl-C (or SIGTERM) stops every process it started.
 
 Closed by default (bot/run/profiles.py says how): every child on 127.0.0.1, Rasa without its HTTP API, the action
 server behind a shared secret, each child with only the environment it needs and its log level pinned to INFO or
@@ -28,6 +28,7 @@ from typing import List
 from bot import bootstrap
 from bot.run import profiles
 from bot.run.processes import RASA_READY_PATH, ChildSpec, Processes, Supervisor, action_server_args, rasa_server_args
+from bot.run.web import web_server_args
 from bot.settings import PROJECT_ROOT, ConfigError, Settings
 
 MODEL = PROJECT_ROOT / "models" / "aftercare.tar.gz"
@@ -127,15 +128,28 @@ def main() -> int:
                 f"{worker.rasa_url}{RASA_READY_PATH}",
                 f"Rasa worker {worker.index + 1} (loading the model)",
             )
+        if settings.console_enabled:
+            _wait_ready(children, "web", f"{console_url(settings, local=True)}login", "the clinic console")
         supervisor.start()  # from now on a child that dies is restarted (the gateway's safety net covers the gap)
         settings = replace(settings, rasa_url=",".join(worker.rasa_url for worker in workers))
         if settings.telegram_enabled:
+            if settings.console_enabled:
+                print(
+                    f"Clinic console: {console_url(settings)}  "
+                    "(accounts: aftercare console-user add NAME --role admin|clinician|desk)"
+                )
             from bot.run.gateway import main as telegram_main
 
             return telegram_main(settings) or 0  # its ports: bot.bootstrap.gateway.gateway_deps
         from bot.run.console import ConsoleChat, ensure_demo_clinic
 
         patient_id = ensure_demo_clinic(session_factory, settings)
+        if settings.console_enabled:
+            from bot.run.console import ensure_demo_console_account
+
+            password = ensure_demo_console_account(session_factory)
+            # The demo's own account in the demo database, shown on this terminal only (never logged).
+            print(f"Clinic console: {console_url(settings)}  sign in as demo, password {password}")
         asyncio.run(ConsoleChat(settings, session_factory, patient_id).run())
         return 0
     except KeyboardInterrupt:
@@ -149,9 +163,20 @@ def main() -> int:
         children.stop_all()
 
 
+def console_url(settings: Settings, local: bool = False) -> str:
+    """The web console's address (local: the one this machine reaches it at, when it listens on every address)."""
+    host = settings.console_host
+    if local and host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.console_port}/"
+
+
 def child_specs(settings: Settings, workers: List[profiles.Worker]) -> List[ChildSpec]:
-    """The children `make run` starts and keeps running: one action server and one Rasa server per worker, each
-    with the whole environment it gets (bot.run.profiles: filtered, secret included, log level pinned)."""
+    """The children `make run` starts and keeps running: one action server and one Rasa server per worker, and the
+    web console, each with the whole environment it gets (bot.run.profiles: filtered, secret included, log level
+    pinned)."""
     specs = []
     for worker in workers:
         suffix = f"-{worker.index}" if len(workers) > 1 else ""
@@ -171,6 +196,8 @@ def child_specs(settings: Settings, workers: List[profiles.Worker]) -> List[Chil
                 profiles.rasa_env(settings, worker, settings.extra),
             )
         )
+    if settings.console_enabled:
+        specs.append(ChildSpec("web", web_server_args(), profiles.web_env(settings, settings.extra)))
     return specs
 
 

@@ -160,6 +160,17 @@ def action_server_env(settings: Settings, worker: Worker, source: Mapping[str, s
     return env
 
 
+def web_env(settings: Settings, source: Mapping[str, str]) -> Dict[str, str]:
+    """The web console's whole environment: the basics and the clinic's settings, the Telegram ones included (it
+    fetches photos through the Bot API and shows the bot's deep links), but not the action server's secret, and the
+    pinned log level."""
+    wanted = project_settings() - {ACTION_TOKEN_VAR}
+    env = base_env(source)
+    env.update({name: value for name, value in source.items() if name in wanted})
+    env["LOG_LEVEL"] = pinned_log_level(settings.log_level)
+    return env
+
+
 def rasa_env(settings: Settings, worker: Worker, source: Mapping[str, str]) -> Dict[str, str]:
     """A Rasa worker's whole environment: the basics, what its endpoints file reads (tracker and lock stores, the
     action server's URL and secret), where our spaCy pipeline is if moved, and the pinned log level. Not the

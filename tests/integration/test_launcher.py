@@ -4,7 +4,8 @@ SIGTERM stops it and every child.
 
 The launcher runs in its own process (as under make). Its two commands are replaced by tiny Python programs that
 write their environment to a file: the "action server" then sleeps, the "Rasa server" exits with code 3 at once;
-the readiness waits and the Telegram gateway are replaced by no-ops (the gateway: a sleep until SIGTERM)."""
+the "web console" sleeps too; the readiness waits and the Telegram gateway are replaced by no-ops (the gateway: a
+sleep until SIGTERM)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ LAUNCHER = textwrap.dedent("""
         sys.executable, "-c", dump + "import time; time.sleep(600)", str(out / "actions.json"), str(port)]
     launcher.rasa_server_args = lambda port, *args, **kwargs: [
         sys.executable, "-c", dump + "sys.exit(3)", str(out / "rasa.json"), str(port)]
+    launcher.web_server_args = lambda: [
+        sys.executable, "-c", dump + "import time; time.sleep(600)", str(out / "web.json")]
     launcher._wait_ready = lambda *args, **kwargs: None
     launcher.MODEL = Path(sys.executable)  # any file that exists
     bot.run.gateway.main = lambda settings: time.sleep(600)
@@ -97,7 +100,9 @@ def test_make_run_supervises_filters_keeps_private_and_stops_on_sigterm(tmp_path
             "the dying child was not restarted twice",
             said,
         )
+        _wait(lambda: (out / "web.json").exists(), 30, "the web console was not started", said)
         actions_env = json.loads((out / "actions.json").read_text())
+        web_env = json.loads((out / "web.json").read_text())
         rasa_env = json.loads((out / "rasa.json").read_text())
         children = [int(pid) for pid in Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children").read_text().split()]
 
@@ -125,6 +130,11 @@ def test_make_run_supervises_filters_keeps_private_and_stops_on_sigterm(tmp_path
     assert actions_env["DATABASE_URL"] == env["DATABASE_URL"] and "DATABASE_URL" not in rasa_env
     assert rasa_env["RASA_TRACKER_DB"] == str(data / "rasa_tracker.db")
     assert actions_env["ACTION_SERVER_TOKEN"] not in shown
+    # the web console: supervised like the others, told where it is, with the clinic's settings (the bot token for
+    # the photos) but not the action server's secret nor anything else
+    assert "Clinic console: http://127.0.0.1:8765/" in shown
+    assert web_env["DATABASE_URL"] == env["DATABASE_URL"] and web_env["TELEGRAM_BOT_TOKEN"] == env["TELEGRAM_BOT_TOKEN"]
+    assert "ACTION_SERVER_TOKEN" not in web_env and "SOME_PASSWORD" not in web_env and web_env["LOG_LEVEL"] == "INFO"
     # private files: the data directory 0700, databases and logs 0600 (also one an earlier run left 0644)
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     for path in [tmp_path / "clinic.db", *sorted((data / "log").iterdir())]:
