@@ -74,7 +74,7 @@ def _not_found(what: str) -> HTTPException:
     return HTTPException(status_code=404, detail=what)
 
 
-# The escalation queue --------------------------------------------------------------------------------------------------
+# The escalation queue -------------------------------------------------------------------------------------------------
 async def queue_page(request: Request) -> Response:
     account = await require(request, *CLINICAL)
     rows = await _call(console.queue, _uow(request), now=_now(request))
@@ -114,7 +114,7 @@ async def resolve(request: Request) -> Response:
     return await _escalation_change(request, resolve=True)
 
 
-# Patients ---------------------------------------------------------------------------------------------------------------
+# Patients -------------------------------------------------------------------------------------------------------------
 async def patient_list(request: Request) -> Response:
     await require(request, *CLINICAL)
     patients = await _call(console.patients, _uow(request))
@@ -127,7 +127,9 @@ async def patient_timeline(request: Request) -> Response:
         timeline = await _call(console.timeline, _uow(request), request.path_params["patient_id"], account.actor)
     except errors.UnknownPatient as error:
         raise _not_found(str(error)) from None
-    return _page(request, "patient.html", {"patient": timeline, "photos_enabled": request.app.state.bot_api is not None})
+    return _page(
+        request, "patient.html", {"patient": timeline, "photos_enabled": request.app.state.bot_api is not None}
+    )
 
 
 async def patient_export(request: Request) -> Response:
@@ -167,7 +169,7 @@ async def photo(request: Request) -> Response:
     )
 
 
-# Registering a patient ----------------------------------------------------------------------------------------------
+# Registering a patient ------------------------------------------------------------------------------------------------
 async def _choices(request: Request) -> Dict[str, Any]:
     return await _call(console.form_choices, _uow(request))
 
@@ -181,9 +183,7 @@ async def register_form(request: Request) -> Response:
 async def register(request: Request) -> Response:
     account = await require(request, *FRONT_DESK)
     form = await form_with_csrf(request)
-    values = {
-        key: _field(form, key) for key in ("name", "phone", "treated_at", "area", "method", "practitioner_id")
-    }
+    values = {key: _field(form, key) for key in ("name", "phone", "treated_at", "area", "method", "practitioner_id")}
     settings = request.app.state.settings
     try:
         card = await _call(
@@ -220,9 +220,7 @@ async def appointment_form(request: Request) -> Response:
 async def book(request: Request) -> Response:
     account = await require(request, *FRONT_DESK)
     form = await form_with_csrf(request)
-    values = {
-        key: _field(form, key) for key in ("patient_id", "scheduled_at", "area", "method", "practitioner_id")
-    }
+    values = {key: _field(form, key) for key in ("patient_id", "scheduled_at", "area", "method", "practitioner_id")}
     settings = request.app.state.settings
     try:
         booked = await _call(
