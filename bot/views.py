@@ -170,9 +170,17 @@ def alert_context(
         treating_name=treating.name if treating else None,
         acknowledged_by_name=acknowledged_by.name if acknowledged_by else None,
         photo_count=repository.photo_count(uow, report.id, escalation.id),
+        photo_file_ids=tuple(photo.file_id for photo in repository.photos_of(uow, report.id, escalation.id)),
         clinic_name=clinic_name,
         emergency_number=emergency_number,
     )
+
+
+def forwarded_photo(uow: UnitOfWork, delivery: AlertDelivery) -> Optional[str]:
+    """The Telegram file id of the photo a delivery of kind "photo" forwards (its round is the photo's id), or
+    None when the photo is no longer on record."""
+    photo = repository.get_photo(uow, delivery.round)
+    return photo.file_id if photo is not None else None
 
 
 def screening_alert_context(uow: UnitOfWork, delivery: AlertDelivery) -> ScreeningAlertContext:

@@ -47,6 +47,8 @@ class AlertContext:
     treating_name: Optional[str] = None
     acknowledged_by_name: Optional[str] = None
     photo_count: int = 0
+    # Telegram file ids of the report's and the escalation's photos, oldest first: sent after a practitioner's alert.
+    photo_file_ids: Sequence[str] = ()
     clinic_name: str = "the clinic"
     emergency_number: str = "your local emergency number"
     clinic_phone: str = "the clinic's phone number"
@@ -110,6 +112,16 @@ def render_practitioner_alert(ctx: AlertContext, now: dt.datetime) -> str:
     lines.append(f"Received {_when(ctx.received_at)} ({_ago(now - ctx.received_at)} ago)")
     lines.append(alert_ref(ctx.escalation_id, ctx.kind, ctx.round))
     return "\n".join(lines)
+
+
+def photo_captions(escalation_id: int, count: int) -> List[str]:
+    """The captions of the photos sent after an alert: "E12 · photo 1 of 2 from the patient"."""
+    return [f"E{escalation_id} · photo {index} of {count} from the patient" for index in range(1, count + 1)]
+
+
+def render_forwarded_photo(escalation_id: int, round_: int) -> str:
+    """The caption of a photo the patient sent after the alert (a delivery of kind "photo", round = photo id)."""
+    return f"Photo from the patient of escalation E{escalation_id} ({alert_ref(escalation_id, 'photo', round_)})"
 
 
 def render_screening(ctx: ScreeningAlertContext) -> Tuple[str, Optional[Buttons]]:

@@ -43,6 +43,10 @@ ACTOR = "system:notifier"
 # A reminder, backup or failover page for an escalation someone already acknowledged would only be noise, and
 # "nobody could be reached" would no longer be true.
 ONLY_WHILE_OPEN = ("realert", "backup", "failover", "unreachable_notice")
+# A practitioner's alerts that carry the report's photos after the text; a reminder (realert) goes to someone who
+# already has them.
+WITH_PHOTOS = ("initial", "backup", "failover")
+Photos = Tuple[Tuple[str, str], ...]
 
 
 class AlertSource:
@@ -73,25 +77,46 @@ class AlertSource:
                     uow, "alert_delivery", row.id, "cancelled", ACTOR, {"reason": "escalation no longer open"}, now
                 )
                 return None
-        text, buttons = self._text(uow, row, now)
-        return Message(row.chat_id, text, buttons, row.dedupe_key)
+        if row.kind == "photo":
+            return self._forwarded_photo(uow, row, now)
+        text, buttons, photos = self._text(uow, row, now)
+        return Message(row.chat_id, text, buttons, row.dedupe_key, photos=photos)
 
-    def _text(self, uow: UnitOfWork, row: AlertDelivery, now: dt.datetime) -> Tuple[str, Buttons]:
+    def _forwarded_photo(self, uow: UnitOfWork, row: AlertDelivery, now: dt.datetime) -> Optional[Message]:
+        """A photo the patient sent after the alert: the photo itself, with a short caption."""
+        with uow.session.begin_nested():
+            file_id = views.forwarded_photo(uow, row)
+        if file_id is None:
+            row.status = "cancelled"
+            repository.audit(uow, "alert_delivery", row.id, "cancelled", ACTOR, {"reason": "photo not on record"}, now)
+            return None
+        caption = alerts.render_forwarded_photo(row.escalation_id, row.round)
+        return Message(row.chat_id, caption, None, row.dedupe_key, photo=file_id)
+
+    def _text(self, uow: UnitOfWork, row: AlertDelivery, now: dt.datetime) -> Tuple[str, Buttons, Photos]:
+        """The text and buttons, and the photos to send after it (a practitioner's first alert from this row's
+        kind: not a reminder, which goes to someone who already has them)."""
         try:
             # In a savepoint: on PostgreSQL a failed query would otherwise void the claim transaction too.
             with uow.session.begin_nested():
                 if row.screening_id is not None:
-                    return alerts.render_screening(views.screening_alert_context(uow, row))
+                    return (*alerts.render_screening(views.screening_alert_context(uow, row)), ())
                 context = views.alert_context(uow, row, self.clinic_name, self.emergency_number)
-            return alerts.render(dataclasses.replace(context, clinic_phone=self.clinic_phone), now)
+            text, buttons = alerts.render(dataclasses.replace(context, clinic_phone=self.clinic_phone), now)
+            photos: Photos = ()
+            if row.practitioner_id is not None and row.kind in WITH_PHOTOS and context.photo_file_ids:
+                captions = alerts.photo_captions(row.escalation_id, len(context.photo_file_ids))
+                photos = tuple(zip(context.photo_file_ids, captions))
+            return text, buttons, photos
         except Exception:
             # A bug or odd record must not block the alert (or, worse, the whole outbox): send a bare one.
             log.exception("could not word alert delivery %s; sending a minimal alert", row.id)
             if row.screening_id is not None:
-                return alerts.render_minimal_screening(row.screening_id, row.kind, row.round)
-            return alerts.render_minimal(
+                return (*alerts.render_minimal_screening(row.screening_id, row.kind, row.round), ())
+            text, buttons = alerts.render_minimal(
                 row.escalation_id, row.kind, row.round, self.clinic_phone, self.emergency_number
             )
+            return text, buttons, ()
 
     def still_pending(self, row: AlertDelivery) -> bool:
         return row.status == "pending"
@@ -138,7 +163,9 @@ class AlertSource:
             row.recipient,
             row.attempts,
             type(error).__name__,
-            " (the next recipient is paged now)" if row.escalation_id and row.practitioner_id else "",
+            " (the next recipient is paged now)"
+            if row.escalation_id and row.practitioner_id and row.kind != "photo"
+            else "",
         )
 
 

@@ -7,10 +7,13 @@ demo). Both raise only the three errors of bot.outbox.errors.
 from __future__ import annotations
 
 import asyncio
+import logging
 import textwrap
 from typing import IO, List, Optional, Protocol, Sequence, Tuple
 
 from bot.outbox.errors import SendError, TransientSendError
+
+log = logging.getLogger(__name__)
 
 Buttons = Optional[List[Tuple[str, str]]]
 
@@ -23,15 +26,37 @@ class Messenger(Protocol):
 
     async def send_alert(self, chat_id: int, text: str, buttons: Buttons) -> str: ...
 
+    async def send_photo(self, chat_id: int, file_id: str, caption: str) -> str:
+        """Send a photo Telegram already has (a patient's), by its file id, never downloading it."""
+        ...
 
-async def send_once(messenger: Messenger, chat_id: int, text: str, buttons: Buttons) -> object:
-    """Send one message; returns the external message id or the SendError that stopped it (never raises one)."""
+
+async def send_once(
+    messenger: Messenger, chat_id: int, text: str, buttons: Buttons, photo: Optional[str] = None
+) -> object:
+    """Send one message (with `photo`: that photo, `text` its caption); returns the external message id or the
+    SendError that stopped it (never raises one)."""
     try:
+        if photo is not None:
+            return await messenger.send_photo(chat_id, photo, text)
         return await messenger.send_alert(chat_id, text, buttons)
     except SendError as error:
         return error
     except (asyncio.TimeoutError, OSError) as error:  # an adapter that let a network error through
         return TransientSendError(f"{type(error).__name__}: {error}")
+
+
+async def send_photos(messenger: Messenger, chat_id: int, photos: Sequence[Tuple[str, str]], what: str) -> int:
+    """Send (file id, caption) photos one by one after a message; returns how many went out. Best effort: a photo
+    that cannot be sent is logged (which one by position only: no file id, no caption) and the rest still go."""
+    sent = 0
+    for index, (file_id, caption) in enumerate(photos, 1):
+        try:
+            await messenger.send_photo(chat_id, file_id, caption)
+            sent += 1
+        except Exception as error:  # whatever it was, the message itself has gone out and stays sent
+            log.warning("%s: photo %s of %s not sent (%s)", what, index, len(photos), type(error).__name__)
+    return sent
 
 
 class ConsoleMessenger:
@@ -45,6 +70,12 @@ class ConsoleMessenger:
     async def send_alert(self, chat_id: int, text: str, buttons: Buttons) -> str:
         self._count += 1
         self.stream.write(self.boxed(f"message to chat {chat_id}", text, buttons or ()))
+        self.stream.flush()
+        return f"console-{self._count}"
+
+    async def send_photo(self, chat_id: int, file_id: str, caption: str) -> str:
+        self._count += 1
+        self.stream.write(self.boxed(f"message to chat {chat_id}", f"[photo] {caption}", ()))
         self.stream.flush()
         return f"console-{self._count}"
 

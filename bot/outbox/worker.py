@@ -35,12 +35,12 @@ import logging
 import random
 import uuid
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, List, Optional, Protocol, Sequence
+from typing import Any, Awaitable, Callable, List, Optional, Protocol, Sequence, Tuple
 
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.outbox.errors import SendError, TransientSendError
-from bot.outbox.messenger import Buttons, Messenger, send_once
+from bot.outbox.messenger import Buttons, Messenger, send_once, send_photos
 from bot.outbox.retry import RetryRule
 from bot.store import leases
 from bot.store.models import utcnow
@@ -57,6 +57,11 @@ class Message:
     text: str
     buttons: Buttons
     dedupe_key: str  # the same for every copy of this message (a re-send after a crash carries it too)
+    # The message is this photo (a Telegram file id) with `text` as its caption (a photo forwarded to a practitioner).
+    photo: Optional[str] = None
+    # (file id, caption) of photos sent after the text once it went out, best effort: a photo that cannot be sent is
+    # logged and skipped; it never fails, retries or repeats the text.
+    photos: Tuple[Tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,8 @@ class PassStats:
     rounds: int = 0  # prepare/claim/send rounds (more than one when a give-up made someone else due at once)
     followups_queued: int = 0  # alerts' PREPARE: reminders, backups and failover pages queued
     skipped: int = 0  # check-ins' PREPARE: stale ones skipped (a later one was due too, the appointment began)
+    photos_sent: int = 0  # photos sent after an alert's text (Message.photos)
+    photos_failed: int = 0  # ... and those that could not be sent (logged, not retried)
 
 
 class Source(Protocol):
@@ -168,9 +175,17 @@ class OutboxWorker:
             claimed = await asyncio.to_thread(self.claim, now, stats)
             for item in claimed:
                 message = item.message
-                outcome = await send_once(self.messenger, message.chat_id, message.text, message.buttons)
+                outcome = await send_once(
+                    self.messenger, message.chat_id, message.text, message.buttons, photo=message.photo
+                )
                 result = await asyncio.to_thread(self._record_outcome, item, outcome, now)
                 setattr(stats, result, getattr(stats, result) + 1)
+                if isinstance(outcome, str) and message.photos:  # the text went out (and is on record): its photos
+                    sent = await send_photos(
+                        self.messenger, message.chat_id, message.photos, f"{self.source.label} {item.id}"
+                    )
+                    stats.photos_sent += sent
+                    stats.photos_failed += len(message.photos) - sent
             if stats.failed == failed_before:
                 break  # nobody newly unreachable: nothing else can have become due in this pass
         return stats

@@ -40,8 +40,18 @@ REPORT_SOURCES = ("rasa", "safety_net", "checkin")
 ESCALATION_STATES = ("open", "acknowledged", "resolved")
 # `screening`: a pre-treatment screening with answers a practitioner must review (added in migration 0004).
 # `failover`: the next recipient, paged at once when a delivery failed for good; `unreachable_notice`: the
-# patient is told nobody could be reached (both added in migration 0005).
-DELIVERY_KINDS = ("initial", "realert", "backup", "patient_ack_notice", "screening", "failover", "unreachable_notice")
+# patient is told nobody could be reached (both added in migration 0005). `photo`: a photo the patient sent while
+# the escalation was open, forwarded to a practitioner already alerted (round = the photo's id; migration 0007).
+DELIVERY_KINDS = (
+    "initial",
+    "realert",
+    "backup",
+    "patient_ack_notice",
+    "screening",
+    "failover",
+    "unreachable_notice",
+    "photo",
+)
 # `cancelled`: a reminder/backup alert whose escalation was acknowledged before it went out (nobody needs it).
 DELIVERY_STATUSES = ("pending", "sent", "failed", "cancelled")
 LEVELS = ("none", "normal", "monitor", "urgent", "emergency")

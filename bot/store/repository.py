@@ -377,8 +377,33 @@ def practitioner_deliveries(uow: UnitOfWork, escalation_ids: Sequence[int]) -> L
         AlertDelivery.kind,
         AlertDelivery.round,
         AlertDelivery.status,
-    ).where(AlertDelivery.escalation_id.in_(escalation_ids), AlertDelivery.practitioner_id.isnot(None))
+    ).where(
+        AlertDelivery.escalation_id.in_(escalation_ids),
+        AlertDelivery.practitioner_id.isnot(None),
+        AlertDelivery.kind != "photo",  # a forwarded photo is no alert: its failure says nothing about reaching anyone
+    )
     return list(uow.session.execute(query).all())
+
+
+def alerted_practitioners(uow: UnitOfWork, escalation_id: int, kinds: Sequence[str]) -> List[Practitioner]:
+    """Active practitioners with a chat who have a delivery of these kinds for the escalation that is sent or
+    still pending (not failed or cancelled), by id."""
+    query = (
+        select(Practitioner)
+        .where(
+            Practitioner.id.in_(
+                select(AlertDelivery.practitioner_id).where(
+                    AlertDelivery.escalation_id == escalation_id,
+                    AlertDelivery.kind.in_(tuple(kinds)),
+                    AlertDelivery.status.in_(("sent", "pending")),
+                )
+            ),
+            Practitioner.active.is_(True),
+            Practitioner.telegram_chat_id.isnot(None),
+        )
+        .order_by(Practitioner.id)
+    )
+    return list(uow.session.execute(query).scalars())
 
 
 def patient_escalations_not_in(uow: UnitOfWork, patient_id: int, state: str) -> List[Escalation]:
@@ -510,6 +535,46 @@ def add_photo(
 def photo_count(uow: UnitOfWork, report_id: int, escalation_id: int) -> int:
     query = select(func.count(Photo.id)).where((Photo.report_id == report_id) | (Photo.escalation_id == escalation_id))
     return int(uow.session.execute(query).scalar_one())
+
+
+def photos_of(uow: UnitOfWork, report_id: int, escalation_id: int) -> List[Photo]:
+    """The photos of a report or its escalation, oldest first."""
+    query = (
+        select(Photo)
+        .where((Photo.report_id == report_id) | (Photo.escalation_id == escalation_id))
+        .order_by(Photo.received_at, Photo.id)
+    )
+    return list(uow.session.execute(query).scalars())
+
+
+def patient_photos(uow: UnitOfWork, patient_id: int, limit: int) -> List[Photo]:
+    """The patient's newest photos (at most `limit`), oldest of them first."""
+    query = (
+        select(Photo)
+        .where(Photo.patient_id == patient_id)
+        .order_by(Photo.received_at.desc(), Photo.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(list(uow.session.execute(query).scalars())))
+
+
+def get_photo(uow: UnitOfWork, photo_id: int) -> Optional[Photo]:
+    return uow.session.get(Photo, photo_id)
+
+
+def loose_photos_since(uow: UnitOfWork, patient_id: int, since: dt.datetime) -> List[Photo]:
+    """The patient's photos received at or after `since` that belong to no report and no escalation yet."""
+    query = (
+        select(Photo)
+        .where(
+            Photo.patient_id == patient_id,
+            Photo.report_id.is_(None),
+            Photo.escalation_id.is_(None),
+            Photo.received_at >= since,
+        )
+        .order_by(Photo.id)
+    )
+    return list(uow.session.execute(query).scalars())
 
 
 # Check-ins ----------------------------------------------------------------------------------------------------------

@@ -18,9 +18,9 @@ Alerts are plain text: alert texts contain the patient's own words and must not 
 from __future__ import annotations
 
 import logging
-from typing import Optional, Sequence, Tuple
+from typing import Awaitable, Optional, Sequence, Tuple
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram import error as tg
 from telegram.constants import MessageLimit
 from telegram.ext import ExtBot
@@ -44,13 +44,36 @@ class TelegramMessenger:
             markup = InlineKeyboardMarkup(
                 [[InlineKeyboardButton(title, callback_data=data) for title, data in buttons]]
             )
-        extra = {}
-        if isinstance(self.bot, ExtBot) and self.bot.rate_limiter is not None:
-            extra["rate_limit_args"] = NO_RETRY  # the outbox reschedules; do not sit on a RetryAfter here
-        try:
-            message = await self.bot.send_message(
+        extra = self._no_retry()
+        return await self._send(
+            self.bot.send_message(
                 chat_id, text, reply_markup=markup, parse_mode=None, read_timeout=self.read_timeout, **extra
             )
+        )
+
+    async def send_photo(self, chat_id: int, file_id: str, caption: str) -> str:
+        """Send a photo Telegram already has by its file id (it is never downloaded); return the message id."""
+        return await self._send(
+            self.bot.send_photo(
+                chat_id,
+                file_id,
+                caption=shorten(caption, MessageLimit.CAPTION_LENGTH),
+                parse_mode=None,
+                read_timeout=self.read_timeout,
+                **self._no_retry(),
+            )
+        )
+
+    def _no_retry(self) -> dict:
+        if isinstance(self.bot, ExtBot) and self.bot.rate_limiter is not None:
+            return {"rate_limit_args": NO_RETRY}  # the outbox reschedules; do not sit on a RetryAfter here
+        return {}
+
+    @staticmethod
+    async def _send(request: Awaitable[Message]) -> str:
+        """Await the Bot API call; PTB's exceptions become the outbox's three."""
+        try:
+            message = await request
         except tg.RetryAfter as error:
             raise RetryAfter(retry_after_seconds(error), f"Telegram flood control: {error}") from error
         except (tg.Forbidden, tg.BadRequest, tg.ChatMigrated) as error:

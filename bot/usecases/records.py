@@ -4,7 +4,7 @@ patient, when) in the same unit of work as the read."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from bot import views
 from bot.store import repository
@@ -21,6 +21,18 @@ def _view_patient(
     if viewer is not None:
         repository.audit(uow, "patient", patient_id, "viewed", viewer, now=now)
     return summary
+
+
+def _patient_photos(
+    uow: UnitOfWork, patient_id: int, viewer: Optional[str] = None, limit: int = 10, now: Optional[dt.datetime] = None
+) -> List[Dict[str, Any]]:
+    """The patient's newest photos (Telegram file ids, when, caption), oldest of them first, for staff (/patient ID);
+    viewer ("practitioner:3") goes to the audit trail, like a read of the summary."""
+    repository.get_patient(uow, patient_id)
+    photos = repository.patient_photos(uow, patient_id, limit)
+    if viewer is not None and photos:
+        repository.audit(uow, "patient", patient_id, "photos_viewed", viewer, {"photos": len(photos)}, now=now)
+    return [{"file_id": p.file_id, "received_at": p.received_at, "caption": p.caption} for p in photos]
 
 
 def _export_patient(
@@ -48,6 +60,7 @@ def _was_erased(uow: UnitOfWork, patient_id: int) -> bool:
 
 
 view_patient = use_case(_view_patient)
+patient_photos = use_case(_patient_photos)
 export_patient = use_case(_export_patient)
 patient_context = use_case(_patient_context)
 was_erased = use_case(_was_erased)

@@ -14,6 +14,11 @@ from bot.store.uow import UnitOfWork
 from bot.triage.model import Decision
 from bot.usecases import checks, escalations, use_case
 
+# How long before a report a photo that belongs to nothing yet is taken to be part of it.
+PHOTO_JOINS_REPORT_WITHIN = dt.timedelta(minutes=10)
+# The deliveries that alerted a practitioner about an escalation (a photo sent afterwards is forwarded to them).
+ALERT_KINDS = ("initial", "realert", "backup", "failover")
+
 
 @dataclass(frozen=True)
 class RecordedReport:
@@ -50,6 +55,13 @@ def _record_report(
         {"level": decision.level.value, "criteria": list(decision.criteria), "source": source},
         now,
     )
+    # A photo sent just before (with its caption, which is this report, or before the words) shows what the
+    # report is about: it joins the report, so the alert it may raise carries it.
+    for photo in repository.loose_photos_since(uow, patient_id, now - PHOTO_JOINS_REPORT_WITHIN):
+        photo.report_id = report.id
+        repository.audit(
+            uow, "photo", photo.id, "joined_report", f"patient:{patient_id}", {"report_id": report.id}, now
+        )
     if not decision.level.escalates:
         return RecordedReport(report, None)
     escalation, deliveries = escalations.open_for_report(uow, report, treatment, now, policy or EscalationPolicy())
@@ -77,7 +89,9 @@ def _attach_photo(
     """Keep a reference to a photo the patient sent (Telegram's file_id), optionally tied to a report/escalation.
 
     Without an explicit escalation, the photo joins the patient's newest unresolved escalation, so the
-    practitioner looking at that case sees it.
+    practitioner looking at that case sees it. When it joins an unresolved escalation, it is also forwarded
+    (outbox rows of kind "photo", one per practitioner, deduplicated on the photo's id) to the practitioners
+    already alerted about it (an alert sent or still pending).
     """
     now = now or utcnow()
     repository.get_patient(uow, patient_id)
@@ -96,7 +110,31 @@ def _attach_photo(
         {"report_id": report_id, "escalation_id": escalation_id},
         now,
     )
+    if escalation_id is not None:
+        _forward_photo(uow, photo, escalation_id, now)
     return photo
+
+
+def _forward_photo(uow: UnitOfWork, photo: Photo, escalation_id: int, now: dt.datetime) -> int:
+    """Queue the photo for each practitioner already alerted about the (unresolved) escalation. Returns the rows
+    queued."""
+    escalation = repository.escalation_for_update(uow, escalation_id)
+    if escalation.state == EscalationState.RESOLVED.value:
+        return 0
+    queued = 0
+    for person in repository.alerted_practitioners(uow, escalation_id, ALERT_KINDS):
+        queued += repository.queue_delivery(
+            uow,
+            escalation_id,
+            f"practitioner:{person.id}",
+            person.telegram_chat_id,
+            "photo",
+            photo.id,
+            now,
+            practitioner_id=person.id,
+            actor=f"patient:{photo.patient_id}",
+        )
+    return queued
 
 
 record_report = use_case(_record_report)
