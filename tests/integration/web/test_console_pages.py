@@ -319,7 +319,7 @@ def test_queue_page_lists_the_open_escalation(web, clinic, session_factory):
     assert f'<a href="/patients/{clinic["patient"]}">Jane Patient</a>' in page.text
     assert "7 min ago" in page.text  # raised at NOW, the clock says NOW + 7 min
     assert "Dr Treating: alert sent 2026-11-22 10:01 UTC" in page.text
-    assert '<td class="state">open</td>' in page.text
+    assert '<td class="state" data-label="State">open</td>' in page.text
     assert ">Acknowledge</button>" in page.text and ">Resolve</button>" in page.text
     assert f'<label for="note-{clinic["escalation"]}">Note</label>' in page.text
     assert '<script src="/static/console.js" defer></script>' in page.text
@@ -350,7 +350,7 @@ def test_acknowledge_then_resolve_from_the_queue(web, clinic, session_factory):
             (f"patient:{clinic['patient']}", PATIENT_CHAT, "pending")
         ]
     page = client.get("/queue").text
-    assert '<td class="state">acknowledged</td>' in page
+    assert '<td class="state" data-label="State">acknowledged</td>' in page
     assert ">Acknowledge</button>" not in page
     answer = client.post(
         f"/escalations/{escalation_id}/resolve", data={"csrf_token": token, "note": "Called her; antibiotics"}
