@@ -469,9 +469,13 @@ def _read_password(args: argparse.Namespace) -> str:
     """The new password: the first line of standard input (--password-stdin), or typed twice without echo."""
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("Password (at least 12 characters): ")
-    console_accounts.check_password(first)
-    if getpass.getpass("Password again: ") != first:
+    try:
+        first = getpass.getpass("Password (at least 12 characters): ")
+        console_accounts.check_password(first)
+        again = getpass.getpass("Password again: ")
+    except EOFError:
+        raise InvalidValue("No password given: type it when asked, or pipe it in with --password-stdin.") from None
+    if again != first:
         raise InvalidValue("The two passwords differ.")
     return first
 

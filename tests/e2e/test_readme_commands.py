@@ -119,16 +119,28 @@ def readme_commands() -> List[Tuple[List[str], Optional[str]]]:
 
 
 def subcommand(args: List[str]) -> str:
-    """'practitioner add', 'patient add', 'escalations', ...: the words before the first argument."""
+    """'practitioner add', 'patient add', 'escalations', ...: the words before the first argument (at most two:
+    `console-user add lee`'s third word is the username)."""
     words = []
     for word in args:
-        if word.startswith("-") or word.isdigit():
+        if word.startswith("-") or word.isdigit() or len(words) == 2:
             break
         words.append(word)
     return " ".join(words)
 
 
-CHECKED = {"practitioner add", "patient add", "appointment add", "escalations", "export", "doctor", "triage"}
+CHECKED = {
+    "practitioner add",
+    "patient add",
+    "appointment add",
+    "escalations",
+    "export",
+    "doctor",
+    "triage",
+    "console-user add",
+    "console-user password",
+    "console-user list",
+}
 
 
 def test_every_readme_aftercare_command_is_checked():
@@ -165,8 +177,8 @@ def clinic(tmp_path_factory):
     now = dt.datetime.now(dt.timezone.utc)
     results: Dict[str, List[subprocess.CompletedProcess]] = {}
     for args, piped in readme_commands():
-        if piped is not None:
-            continue  # `aftercare triage` has its own tests (it loads the model)
+        if piped is not None or args[:1] == ["console-user"]:
+            continue  # `aftercare triage` has its own tests (it loads the model); console-user asks for a password
         results.setdefault(subcommand(args), []).append(
             run([AFTERCARE, *with_dates_near_today(args, now)], env, CLI_TIMEOUT)
         )
@@ -236,6 +248,44 @@ def test_export_is_json_with_the_patient(clinic):
     assert len(data["appointments"]) == 1
     assert data["link_codes"] and all("code" not in c for c in data["link_codes"])  # a code still links a chat
     assert data["audit_events"], "patient add and appointment add leave an audit trail"
+
+
+def test_console_user_commands(tmp_path):
+    """The README's "Web console" commands as a clinic types them: the password asked twice (read from standard
+    input here: without a terminal, getpass falls back to it), then the account in the list."""
+    env = user_env(tmp_path)
+    commands = [args for args, _ in readme_commands() if args[:1] == ["console-user"]]
+    assert [subcommand(args) for args in commands] == [
+        "console-user add",
+        "console-user add",
+        "console-user password",
+        "console-user list",
+    ]
+    practitioner = run([AFTERCARE, "practitioner", "add", "--name", "Dr Lee"], env, CLI_TIMEOUT)
+    assert practitioner.returncode == 0, explain(practitioner)
+    password = "a long enough passphrase"
+    results = []
+    for args in commands:
+        result = subprocess.run(
+            [str(AFTERCARE), *args],
+            input=f"{password}\n{password}\n",
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=CLI_TIMEOUT,
+            start_new_session=True,  # no controlling terminal: getpass reads standard input
+        )
+        assert result.returncode == 0 and no_traceback(result), explain(result)
+        assert password not in result.stdout + result.stderr
+        results.append(result)
+    assert results[0].stdout.startswith("console account lee added (clinician, acts as practitioner 1)\n")
+    assert results[2].stdout == "password of lee changed; its sessions have ended\n"
+    assert "  lee\n" in results[3].stdout and "  front\n" in results[3].stdout
+    hashes = rows(tmp_path, "SELECT password_hash FROM console_accounts")
+    assert len(hashes) == 2 and all(h.startswith("$argon2id$") for (h,) in hashes)
+    refused = run([AFTERCARE, "console-user", "add", "x2", "--role", "desk"], env, CLI_TIMEOUT, stdin="")
+    assert refused.returncode == 2 and "No password given" in refused.stderr, explain(refused)
 
 
 @pytest.mark.parametrize(
@@ -527,7 +577,7 @@ def chat(tmp_path_factory):
     if not prefix:
         import socket
 
-        for port in (5005, 5055):  # bot/run/profiles.py: the embedded profile's fixed ports
+        for port in (5005, 5055, 8765):  # bot/run/profiles.py: the embedded profile's fixed ports; the console
             with socket.socket() as sock:
                 if sock.connect_ex(("127.0.0.1", port)) == 0:
                     pytest.fail(
@@ -675,6 +725,11 @@ def test_terminal_chat_ctrl_c_stops_every_process(chat):
     # the action server (bot/run/action_server.py) and Rasa, without its HTTP API
     assert "-m bot.run.action_server" in commands and " run -i 127.0.0.1 " in commands, commands
     assert "--enable-api" not in commands, commands
+    # the web console, its address and the demo's account on the terminal
+    assert "-m bot.run.web" in commands, commands
+    assert re.search(
+        r"^Clinic console: http://127\.0\.0\.1:8765/  sign in as demo, password \S{12,}$", chat.screen, re.M
+    )
     chat.ctrl_c()
     chat.expect(r"^>> stopping the assistant's processes", STOP_TIMEOUT, "Ctrl-C: the launcher stopping")
     try:
