@@ -101,6 +101,9 @@ class LoginRateLimit:
     def failed(self, username: str, address: str) -> None:
         now = self.clock()
         with self._lock:
+            if len(self._failures) > 10_000:  # many usernames tried: forget what is older than the window
+                for key in list(self._failures):
+                    self._recent(key, now)
             self._failures[("user", username)].append(now)
             self._failures[("address", address)].append(now)
 
@@ -133,7 +136,10 @@ def safe_next(target: Optional[str]) -> str:
 
 
 def login_redirect(request: Request) -> HTTPException:
+    """To /login, coming back here afterwards (a page; after a form whose session had ended: home)."""
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method not in ("GET", "HEAD"):
+        here = "/"
     target = "/login" if here == "/" else f"/login?next={quote(safe_next(here), safe='/')}"
     return HTTPException(status_code=303, headers={"Location": target})
 
@@ -181,15 +187,19 @@ def csrf_field(request: Request) -> Markup:
 
 
 def same_origin(request: Request) -> bool:
-    """False for a request a browser says comes from another site (Sec-Fetch-Site, or an Origin not ours)."""
-    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-        return False
+    """False for a request a browser says comes from another site. Browsers send Sec-Fetch-Site (same-origin for our
+    own forms; trusted first, as it is right behind a reverse proxy that changes the Host header); older ones
+    only Origin, compared with Host (or X-Forwarded-Host). Neither header (not a browser): up to the CSRF token."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
     origin = request.headers.get("origin")
     if origin is None:
         return True
     if origin == "null":
         return False
-    return urlsplit(origin).netloc == request.headers.get("host", request.url.netloc)
+    ours = {request.headers.get("host", ""), request.headers.get("x-forwarded-host", "")} - {""}
+    return urlsplit(origin).netloc in ours
 
 
 async def form_with_csrf(request: Request) -> FormData:

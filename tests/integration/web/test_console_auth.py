@@ -296,6 +296,13 @@ def test_posts_need_the_sessions_csrf_token(web) -> None:
     assert (
         web.post("/test/form", data={"csrf_token": token}, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
     )
+    # behind a reverse proxy that changes the Host header, a browser's own form still passes
+    proxied = web.post(
+        "/test/form",
+        data={"value": "2", "csrf_token": token},
+        headers={"Origin": "https://clinic.example", "Sec-Fetch-Site": "same-origin"},
+    )
+    assert proxied.text == "got 2"
     # signing in from another site is refused too (login CSRF)
     assert _sign_in(web, "lee", headers=None).status_code == 303
     assert (
@@ -348,6 +355,8 @@ def test_an_unused_session_expires(web) -> None:
     assert web.get("/test/clinicians").status_code == 200
     web.clock.now = NOW + dt.timedelta(hours=34, minutes=1)
     assert web.get("/test/clinicians").headers["location"] == "/login?next=/test/clinicians"
+    # a form sent after the session ended: sign in again, then home (a POST cannot be repeated by a redirect)
+    assert web.post("/test/form", data={"value": "1"}).headers["location"] == "/login"
 
 
 def test_every_answer_has_the_security_headers(web) -> None:
