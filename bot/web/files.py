@@ -55,6 +55,8 @@ class HttpBotFiles:
                     raise PhotoUnavailable("The file is too large.")
         except httpx.HTTPError as error:
             raise PhotoUnavailable(f"Telegram could not be reached ({type(error).__name__}).") from None
+        except ValueError:  # not the JSON the Bot API answers with
+            raise PhotoUnavailable("Telegram's answer could not be read.") from None
         media_type = response.headers.get("content-type", "").split(";")[0].strip()
         if not media_type.startswith("image/"):
             media_type = "image/jpeg"  # Telegram serves photos as application/octet-stream
