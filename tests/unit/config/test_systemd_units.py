@@ -22,7 +22,10 @@ def directives(name):
     return out
 
 
-@pytest.mark.parametrize("name", ["aftercare-actions@.service", "aftercare-rasa@.service", "aftercare-gateway.service"])
+@pytest.mark.parametrize(
+    "name",
+    ["aftercare-actions@.service", "aftercare-rasa@.service", "aftercare-gateway.service", "aftercare-web.service"],
+)
 def test_every_unit_restarts_with_a_backoff_and_keeps_its_files_private(name):
     unit = directives(name)
     assert unit["Restart"] == ["always"]
@@ -55,3 +58,11 @@ def test_only_the_gateway_gets_the_telegram_settings():
     assert "/etc/aftercare/gateway.env" in gateway["EnvironmentFile"]
     for other in ("aftercare-actions@.service", "aftercare-rasa@.service"):
         assert "/etc/aftercare/gateway.env" not in directives(other)["EnvironmentFile"]
+
+
+def test_the_web_console_unit_runs_the_console_with_its_own_settings():
+    unit = directives("aftercare-web.service")
+    (start,) = unit["ExecStart"]
+    assert start.endswith("-m bot.run.web")
+    importlib.import_module("bot.run.web")  # the module the unit starts exists
+    assert unit["EnvironmentFile"] == ["/etc/aftercare/clinic.env", "/etc/aftercare/web.env"]  # not gateway.env
