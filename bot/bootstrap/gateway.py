@@ -19,21 +19,26 @@ from bot.escalation.notifier import Notifier
 from bot.outbox.worker import Nudge
 from bot.responses import clinic_slots, render
 from bot.settings import Settings
+from bot.store import errors as store_errors
 from bot.store.errors import StoreError
 from bot.store.models import utcnow
 from bot.store.uow import UnitOfWork
 from bot.telegram.ports import (
+    BookedAppointment,
     EscalationLine,
     EscalationOutcome,
     GatewayDeps,
     LinkedPatient,
+    PatientPhoto,
     Refused,
+    RefusedAnswer,
+    RegisteredPatient,
     RelayAttempt,
     StaffMember,
 )
 from bot.triage.advice import response_name
 from bot.triage.model import Level
-from bot.usecases import checkins, enrolment, escalations, records, reports
+from bot.usecases import appointments, checkins, enrolment, escalations, records, reports
 from bot.usecases.triage import ClinicService
 
 log = logging.getLogger(__name__)
@@ -132,6 +137,87 @@ class StoreEscalations(_Store):
         # viewer: the read is written to the audit trail (who, which patient, when; no health data).
         summary = await self.run(records.view_patient, patient_id, viewer=f"practitioner:{practitioner_id}")
         return format_patient_summary(summary)
+
+    async def patient_photos(self, patient_id: int, practitioner_id: int) -> Sequence[PatientPhoto]:
+        # viewer: audited like the summary (who, which patient, how many photos, when).
+        photos = await self.run(records.patient_photos, patient_id, viewer=f"practitioner:{practitioner_id}")
+        return [PatientPhoto(p["file_id"], p["received_at"], p["caption"]) for p in photos]
+
+
+class StoreOnboarding(_Store):
+    """/newpatient and /appointment: the same use cases as `aftercare patient add` / `appointment add`, with the
+    clinic's check-in schedule, maintenance reminder, link-code lifetime and preparation lead from the settings."""
+
+    def __init__(self, session_factory, settings: Settings):
+        super().__init__(session_factory)
+        self.settings = settings
+
+    async def practitioners(self) -> Sequence[StaffMember]:
+        people = await self.run(enrolment.list_practitioners, active_only=True)
+        return [StaffMember(person.id, person.name) for person in people]
+
+    async def register_patient(
+        self, name: str, performed_at: dt.datetime, area: str, method: str, practitioner_id: int, by: int
+    ) -> RegisteredPatient:
+        settings = self.settings
+        new = await self.run(
+            _answers_refused(enrolment.add_patient_with_treatment),
+            name,
+            performed_at,
+            area,
+            method,
+            practitioner_id,
+            link_code_ttl=dt.timedelta(hours=settings.link_code_ttl_hours),
+            actor=telegram_actor(by),
+            checkin_hours=settings.checkin_schedule_hours,
+            maintenance_days=settings.maintenance_reminder_days,
+        )
+        return RegisteredPatient(
+            new.patient.id, new.treatment.id, new.patient.display_name, new.link_code, new.link_expires_at
+        )
+
+    async def book_appointment(
+        self, patient_id: int, scheduled_at: dt.datetime, area: str, method: str, practitioner_id: int, by: int
+    ) -> BookedAppointment:
+        appointment = await self.run(
+            _answers_refused(appointments.add_appointment),
+            patient_id,
+            scheduled_at,
+            area,
+            method,
+            practitioner_id,
+            preparation_lead=dt.timedelta(days=self.settings.preparation_lead_days),
+            actor=telegram_actor(by),
+        )
+        return BookedAppointment(appointment.id, appointment.patient_id, appointment.scheduled_at)
+
+
+def telegram_actor(practitioner_id: int) -> str:
+    """Who did it, for the audit trail: a practitioner from their Telegram chat."""
+    return f"telegram:practitioner:{practitioner_id}"
+
+
+# A refusal about one answer of a dialog: the handler asks for that answer again (bot.telegram.ports.RefusedAnswer).
+_ANSWER_OF = (
+    (store_errors.TreatmentInFuture, "when"),
+    (store_errors.AppointmentInPast, "when"),
+    (store_errors.UnknownPatient, "patient"),
+)
+
+
+def _answers_refused(use_case):
+    """The use case, with the store's refusals about one answer raised as RefusedAnswer(message, field)."""
+
+    def call(uow: UnitOfWork, *args, **kwargs):
+        try:
+            return use_case(uow, *args, **kwargs)
+        except StoreError as error:
+            field = next((name for kind, name in _ANSWER_OF if isinstance(error, kind)), None)
+            if field is None:
+                raise
+            raise RefusedAnswer(str(error), field) from None
+
+    return call
 
 
 def format_patient_summary(summary: dict) -> str:
@@ -330,4 +416,5 @@ def gateway_deps(settings: Settings, service: Optional[ClinicService] = None, ru
         background=deliver if run_notifier else None,
         answered=nudge if run_notifier else None,
         answer_check=safety_net.answer_stands,
+        onboarding=StoreOnboarding(factory, settings),
     )

@@ -37,7 +37,7 @@ from telegram.ext import (
 from bot.settings import DEFAULT_BOT_API_BASE_URL, Settings
 from bot.telegram import texts
 from bot.telegram.context import ClinicContext, Gateway, attach_gateway
-from bot.telegram.handlers import errors, patient, staff
+from bot.telegram.handlers import errors, onboarding, patient, staff
 from bot.telegram.ordering import FairUpdateProcessor
 from bot.telegram.ports import GatewayDeps
 from bot.telegram.rasa import RasaClient
@@ -138,6 +138,8 @@ def register_handlers(application: Application) -> None:
     private = filters.ChatType.PRIVATE  # patient data never goes to group chats
     new = filters.UpdateType.MESSAGE & private  # commands must not fire again when a message is edited
 
+    # /newpatient and /appointment: a dialog, so first (while it is open it takes the practitioner's answers).
+    application.add_handler(onboarding.conversation())
     for name, callback in [
         ("start", patient.start),
         ("help", patient.help_command),

@@ -13,11 +13,15 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from bot.escalation import states
 from bot.escalation.states import EscalationState
 from bot.telegram.ports import (
+    BookedAppointment,
     EscalationLine,
     EscalationOutcome,
     GatewayDeps,
     LinkedPatient,
+    PatientPhoto,
     Refused,
+    RefusedAnswer,
+    RegisteredPatient,
     RelayAttempt,
     StaffMember,
 )
@@ -84,6 +88,8 @@ class MemoryEscalations:
     items: Dict[int, _Escalation] = field(default_factory=dict)
     actions: List[Tuple[str, int, int]] = field(default_factory=list)  # (action, escalation id, practitioner id)
     patients: Dict[int, str] = field(default_factory=dict)  # patient id -> summary text
+    photos: Dict[int, List[PatientPhoto]] = field(default_factory=dict)  # patient id -> their photos
+    photo_reads: List[Tuple[int, int]] = field(default_factory=list)  # (patient id, practitioner id), like the audit
 
     def add(self, escalation_id: int, patient_id: int, patient_name: str, level: str = "urgent") -> None:
         self.items[escalation_id] = _Escalation(
@@ -141,6 +147,50 @@ class MemoryEscalations:
             raise Refused(f"No patient with id {patient_id}.")
         return self.patients[patient_id]
 
+    async def patient_photos(self, patient_id: int, practitioner_id: int) -> Sequence[PatientPhoto]:
+        if patient_id not in self.patients:
+            raise Refused(f"No patient with id {patient_id}.")
+        self.photo_reads.append((patient_id, practitioner_id))
+        return list(self.photos.get(patient_id, ()))[-10:]
+
+
+@dataclass
+class MemoryOnboarding:
+    """Registers patients and books appointments in lists. Times are checked like the use cases do: a treatment
+    must not be in the future, an appointment must be; an unknown patient is refused."""
+
+    staff: MemoryStaff
+    others: List[StaffMember] = field(default_factory=list)  # active practitioners without a chat here
+    known_patients: set = field(default_factory=set)  # patient ids /appointment may book for
+    registered: List[Tuple[RegisteredPatient, str, str, int, int]] = field(default_factory=list)
+    booked: List[Tuple[BookedAppointment, str, str, int, int]] = field(default_factory=list)
+
+    async def practitioners(self) -> Sequence[StaffMember]:
+        return sorted({*self.staff.by_chat.values(), *self.others}, key=lambda member: member.id)
+
+    async def register_patient(
+        self, name: str, performed_at: dt.datetime, area: str, method: str, practitioner_id: int, by: int
+    ) -> RegisteredPatient:
+        now = dt.datetime.now(dt.timezone.utc)
+        if performed_at > now + dt.timedelta(minutes=5):
+            raise RefusedAnswer(f"Treatment time {performed_at.isoformat()} is in the future.", "when")
+        patient_id = 100 + len(self.registered) + len(self.known_patients)
+        new = RegisteredPatient(patient_id, patient_id, name, f"CODE{patient_id}", now + dt.timedelta(hours=72))
+        self.known_patients.add(patient_id)
+        self.registered.append((new, area, method, practitioner_id, by))
+        return new
+
+    async def book_appointment(
+        self, patient_id: int, scheduled_at: dt.datetime, area: str, method: str, practitioner_id: int, by: int
+    ) -> BookedAppointment:
+        if patient_id not in self.known_patients:
+            raise RefusedAnswer(f"No patient with id {patient_id}.", "patient")
+        if scheduled_at <= dt.datetime.now(dt.timezone.utc):
+            raise RefusedAnswer(f"Appointment time {scheduled_at.isoformat()} is not in the future.", "when")
+        booked = BookedAppointment(len(self.booked) + 1, patient_id, scheduled_at)
+        self.booked.append((booked, area, method, practitioner_id, by))
+        return booked
+
 
 @dataclass
 class MemoryFallback:
@@ -166,10 +216,12 @@ class MemoryDeps:
     staff: MemoryStaff = field(default_factory=MemoryStaff)
     fallback: MemoryFallback = field(default_factory=MemoryFallback)
     escalations: MemoryEscalations = field(init=False)
+    onboarding: MemoryOnboarding = field(init=False)
     answered: int = 0  # how many times the gateway said a patient's message was answered (nudging the notifier)
 
     def __post_init__(self) -> None:
         self.escalations = MemoryEscalations(self.staff)
+        self.onboarding = MemoryOnboarding(self.staff)
 
     def _answered(self) -> None:
         self.answered += 1
@@ -177,7 +229,14 @@ class MemoryDeps:
     @property
     def deps(self) -> GatewayDeps:
         return GatewayDeps(
-            self.links, self.checkins, self.photos, self.staff, self.escalations, self.fallback, answered=self._answered
+            self.links,
+            self.checkins,
+            self.photos,
+            self.staff,
+            self.escalations,
+            self.fallback,
+            answered=self._answered,
+            onboarding=self.onboarding,
         )
 
 

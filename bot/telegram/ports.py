@@ -23,6 +23,15 @@ class Refused(Exception):
     """The service said no. `str(error)` is shown as is to the patient or practitioner who asked."""
 
 
+class RefusedAnswer(Refused):
+    """The service said no because of one answer in a dialog (`field`: "patient" or "when"): show the message and
+    ask for that answer again."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass(frozen=True)
 class LinkedPatient:
     """The patient record a Telegram chat is linked to."""
@@ -37,6 +46,35 @@ class StaffMember:
 
     id: int
     name: str
+
+
+@dataclass(frozen=True)
+class PatientPhoto:
+    """A photo a patient sent, by Telegram's file id (the bot never downloads it)."""
+
+    file_id: str
+    received_at: dt.datetime
+    caption: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class RegisteredPatient:
+    """A patient registered from Telegram (/newpatient), with the one-time code that links their chat."""
+
+    patient_id: int
+    treatment_id: int
+    display_name: str
+    link_code: str
+    link_expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class BookedAppointment:
+    """A planned treatment booked from Telegram (/appointment)."""
+
+    appointment_id: int
+    patient_id: int
+    scheduled_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -113,6 +151,30 @@ class EscalationService(Protocol):
     async def patient_summary(self, patient_id: int, practitioner_id: int) -> str:
         """A short plain-text summary of a patient for staff (/patient ID). Raises Refused."""
 
+    async def patient_photos(self, patient_id: int, practitioner_id: int) -> Sequence[PatientPhoto]:
+        """The patient's newest photos, oldest of them first, for /patient ID (the read is audited). Raises Refused."""
+
+
+@runtime_checkable
+class Onboarding(Protocol):
+    """Registering patients and booking appointments from a practitioner's chat (/newpatient, /appointment).
+    `by` is the id of the practitioner who asks (the audit trail's actor)."""
+
+    async def practitioners(self) -> Sequence[StaffMember]:
+        """The active practitioners, to choose the treating one from."""
+
+    async def register_patient(
+        self, name: str, performed_at: dt.datetime, area: str, method: str, practitioner_id: int, by: int
+    ) -> RegisteredPatient:
+        """Register the patient and their treatment (check-ins scheduled) and issue their link code.
+        Raises RefusedAnswer (a time in the future: field "when") or Refused."""
+
+    async def book_appointment(
+        self, patient_id: int, scheduled_at: dt.datetime, area: str, method: str, practitioner_id: int, by: int
+    ) -> BookedAppointment:
+        """Book a planned treatment (the preparation guidance is scheduled before it). Raises RefusedAnswer (a time
+        not in the future: field "when"; an unknown patient: field "patient") or Refused."""
+
 
 @dataclass(frozen=True)
 class RelayAttempt:
@@ -159,3 +221,5 @@ class GatewayDeps:
     # escalate but Rasa's triage recorded nothing for it, e.g. the action server is down and Rasa answered with its
     # fallback utterance); the gateway then treats it like a failed answer and the safety net takes over.
     answer_check: Optional[Callable[[int, str, RelayAttempt], Awaitable[bool]]] = None
+    # /newpatient and /appointment; None: those commands say they are not available here.
+    onboarding: Optional[Onboarding] = None

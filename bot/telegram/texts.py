@@ -130,9 +130,16 @@ def staff_only() -> str:
 def staff_help(name: str) -> str:
     return (
         f"Hello {name}. Alerts about patients arrive here with Acknowledge / Resolve buttons.\n\n"
-        "/open – escalations not resolved yet\n/patient ID – a patient's summary\n"
-        "/resolve ID note – close an escalation with a note"
+        "/open – escalations not resolved yet\n/patient ID – a patient's summary and photos\n"
+        "/resolve ID note – close an escalation with a note\n"
+        "/newpatient – register a patient after their treatment (their link and QR code to scan)\n"
+        "/appointment – book a planned treatment\n"
+        "/cancel – leave /newpatient or /appointment without saving"
     )
+
+
+def photo_unavailable(number: int) -> str:
+    return f"Photo {number} could not be shown (Telegram no longer has it)."
 
 
 def staff_usage(command: str) -> str:

@@ -15,6 +15,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.telegram import texts
 from bot.telegram.context import ClinicContext
+from bot.telegram.handlers import staff
 from bot.telegram.ports import LinkedPatient, Refused, RelayAttempt
 from bot.telegram.rasa import RasaReply, RasaUnavailable, sender_id
 from bot.telegram.sending import shorten, split_text, typing_indicator
@@ -85,6 +86,7 @@ async def help_command(update: Update, context: ClinicContext) -> None:
     member = await gateway.deps.staff.practitioner_for_chat(update.effective_chat.id)
     if member is not None:
         await update.effective_message.reply_text(texts.staff_help(member.name))
+        await staff.show_staff_menu(update, context)
     else:
         await update.effective_message.reply_text(texts.patient_help(gateway.settings))
 

@@ -1,4 +1,5 @@
-"""Handlers for practitioners: the Acknowledge / Resolve buttons under alerts, and /open, /patient, /resolve.
+"""Handlers for practitioners: the Acknowledge / Resolve buttons under alerts, and /open, /patient, /resolve
+(/newpatient and /appointment are dialogs: bot/telegram/handlers/onboarding.py).
 
 Only chats registered as a practitioner's (StaffDirectory) may use any of this; everybody else is refused
 without learning whether an escalation or patient exists.
@@ -9,14 +10,15 @@ from __future__ import annotations
 import logging
 from typing import Optional
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import MessageLimit
+from telegram.error import BadRequest, TelegramError
 
 from bot.ids import BadId, parse_id
 from bot.telegram import texts
 from bot.telegram.context import ClinicContext
 from bot.telegram.ports import EscalationOutcome, Refused, StaffMember
-from bot.telegram.sending import split_text
+from bot.telegram.sending import shorten, split_text
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,26 @@ ACK, RESOLVE, DONE = "ack", "resolve", "done"
 # ASCII digits only ([0-9], not \d, which also matches other scripts' digits); parse_id checks the range.
 ALERT_BUTTON_PATTERN = r"^(ack|resolve):[0-9]{1,20}$"
 DONE_BUTTON_PATTERN = r"^done:[0-9]{1,20}$"
+
+
+# The command menu of a practitioner's chat (the patients' menu is the bot's default, bot.telegram.app).
+STAFF_COMMANDS = [
+    BotCommand("open", "Escalations not resolved yet"),
+    BotCommand("patient", "A patient's summary and photos: /patient ID"),
+    BotCommand("resolve", "Close an escalation: /resolve ID note"),
+    BotCommand("newpatient", "Register a patient and get their link and QR code"),
+    BotCommand("appointment", "Book a planned treatment"),
+    BotCommand("cancel", "Leave /newpatient or /appointment without saving"),
+    BotCommand("help", "What I can do"),
+]
+
+
+async def show_staff_menu(update: Update, context: ClinicContext) -> None:
+    """Give this practitioner's chat the staff command menu (best effort: the commands work without it)."""
+    try:
+        await context.bot.set_my_commands(STAFF_COMMANDS, scope=BotCommandScopeChat(update.effective_chat.id))
+    except TelegramError as error:
+        log.debug("could not set the staff command menu: %s", type(error).__name__)
 
 
 async def alert_button(update: Update, context: ClinicContext) -> None:
@@ -104,6 +126,28 @@ async def patient_command(update: Update, context: ClinicContext) -> None:
         return
     for piece in split_text(summary):
         await update.effective_message.reply_text(piece)
+    await _send_patient_photos(update, context, patient_id, member)
+
+
+async def _send_patient_photos(update: Update, context: ClinicContext, patient_id: int, member: StaffMember) -> None:
+    """The patient's photos after the summary, by Telegram file id (Telegram still has them; nothing downloaded)."""
+    try:
+        photos = await context.gateway.deps.escalations.patient_photos(patient_id, member.id)
+    except Refused as refusal:
+        await update.effective_message.reply_text(str(refusal))
+        return
+    chat_id = update.effective_chat.id
+    for number, photo in enumerate(photos, 1):
+        caption = f"Patient #{patient_id} · photo {number} of {len(photos)} · {photo.received_at:%d %b %H:%M} UTC"
+        if photo.caption:
+            caption += f"\n{photo.caption}"
+        try:
+            await context.bot.send_photo(chat_id, photo.file_id, caption=shorten(caption, MessageLimit.CAPTION_LENGTH))
+        except TelegramError as error:  # a file id Telegram no longer knows: the rest still go
+            log.warning(
+                "photo %s of %s for patient %s not sent: %s", number, len(photos), patient_id, type(error).__name__
+            )
+            await update.effective_message.reply_text(texts.photo_unavailable(number))
 
 
 async def resolve_command(update: Update, context: ClinicContext) -> None:
