@@ -1,5 +1,6 @@
 """The clinic side in Telegram over the real store (issue 15): the production gateway
-(bot.bootstrap.gateway.gateway_deps on SQLite, the notifier running) against the Bot API stand-in, with a fake Rasa REST channel.
+(bot.bootstrap.gateway.gateway_deps on SQLite, the notifier running) against the Bot API stand-in, with a fake
+Rasa REST channel.
 
 * /newpatient writes the patient, treatment, check-ins and link code through the use cases, and the link it
   hands over links the patient's chat;
