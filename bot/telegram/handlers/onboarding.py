@@ -90,12 +90,11 @@ async def _start(update: Update, context: ClinicContext, kind: str) -> int:
         await update.effective_message.reply_text("Sorry, registering patients is not available here.")
         return ConversationHandler.END
     context.user_data[DRAFT] = Draft(kind, member)
+    leave = "/cancel leaves at any step; nothing is saved before you confirm."
     if kind == NEW_PATIENT:
-        await _say(update, "New patient (/cancel leaves at any step, nothing is saved before you confirm).")
-        await _say(update, "What is the patient's name?")
+        await _say(update, f"New patient ({leave})\nWhat is the patient's name?")
         return NAME
-    await _say(update, "Book an appointment (/cancel leaves at any step, nothing is saved before you confirm).")
-    await _say(update, _patient_question())
+    await _say(update, f"Book an appointment ({leave})\n{_patient_question()}")
     return PATIENT
 
 
@@ -258,10 +257,9 @@ async def timed_out(update: Update, context: ClinicContext) -> None:
     """No answer for 15 minutes: the dialog ends, nothing written."""
     draft: Optional[Draft] = context.user_data.pop(DRAFT, None)
     command = COMMAND[draft.kind] if draft is not None else "/newpatient or /appointment"
-    minutes = int(TIMEOUT.total_seconds() // 60)
     try:
         await context.bot.send_message(
-            update.effective_chat.id, f"No answer for {minutes} minutes: nothing was saved. Start again with {command}."
+            update.effective_chat.id, f"No answer for a while: nothing was saved. Start again with {command}."
         )
     except TelegramError as error:
         log.debug("could not say that the dialog timed out: %s", type(error).__name__)

@@ -8,10 +8,13 @@ import io
 
 import PIL.Image
 import zxingcpp
-from telegram_helpers import STAFF_CHAT, STRANGER_CHAT, RunningBot
+from telegram_helpers import STAFF_CHAT, STRANGER_CHAT, FakeRasa, RunningBot, make_settings, start_polling, stop
 
+from bot.telegram.app import build_application
+from bot.telegram.handlers import onboarding
+from bot.telegram.memory import MemoryDeps
 from bot.telegram.ports import PatientPhoto, StaffMember
-from devtools.telegram_standin import ApiCall
+from devtools.telegram_standin import ApiCall, BotApiStandIn
 
 
 async def _say(bot: RunningBot, text: str, expect: str, chat_id: int = STAFF_CHAT) -> ApiCall:
@@ -144,3 +147,30 @@ async def test_patient_command_resends_the_patients_photos_by_file_id(bot: Runni
 async def test_staff_help_lists_the_new_commands(bot: RunningBot) -> None:
     reply = await _say(bot, "/help", "/newpatient")
     assert "/appointment" in reply.text and "/cancel" in reply.text
+
+
+async def test_a_dialog_left_unanswered_ends_without_writing(
+    tg: BotApiStandIn, rasa: FakeRasa, memory: MemoryDeps, monkeypatch
+) -> None:
+    monkeypatch.setattr(onboarding, "TIMEOUT", dt.timedelta(seconds=1))  # 15 minutes in production
+    tg.open_chat(STAFF_CHAT, "Sam Lee")
+    app = build_application(make_settings(tg, rasa.url), memory.deps)
+    await start_polling(app)
+    try:
+        mark = tg.mark()
+        tg.inject_text(STAFF_CHAT, "/newpatient")
+        await tg.wait_for_sent(lambda c: "name" in c.text, method="sendMessage", chat_id=STAFF_CHAT, since=mark)
+        tg.inject_text(STAFF_CHAT, "Ann Example")
+        await tg.wait_for_sent(lambda c: "When was" in c.text, method="sendMessage", chat_id=STAFF_CHAT, since=mark)
+
+        ended = await tg.wait_for_sent(
+            lambda c: "nothing was saved" in c.text, method="sendMessage", chat_id=STAFF_CHAT, since=mark, timeout=10
+        )
+        assert "/newpatient" in ended.text
+        mark = tg.mark()
+        tg.inject_text(STAFF_CHAT, "today 9:00")  # too late: no longer an answer
+        reply = await tg.wait_for_sent(method="sendMessage", chat_id=STAFF_CHAT, since=mark)
+        assert "Which area?" not in reply.text
+        assert memory.onboarding.registered == []
+    finally:
+        await stop(app)
