@@ -695,7 +695,7 @@ def test_terminal_chat_is_closed_to_the_network_and_keeps_its_files_private(chat
     a command line; the data directory is 0700 and the databases and logs in it 0600."""
     pids = _descendants(chat.process.pid)
     listening = _listening(pids)
-    assert {port for _, port in listening} >= {5005, 5055}, listening
+    assert {port for _, port in listening} >= {5005, 5055, 8765}, listening  # 8765: the web console
     assert {address for address, _ in listening} <= LOOPBACK, listening
     commands = {pid: _cmdline(pid) for pid in pids}
     rasa = [pid for pid, command in commands.items() if " run -i 127.0.0.1 " in command]
@@ -712,6 +712,11 @@ def test_terminal_chat_is_closed_to_the_network_and_keeps_its_files_private(chat
     assert "DATABASE_URL" not in rasa_env and actions_env["DATABASE_URL"] == f"sqlite:///{data / 'demo.db'}"
     assert rasa_env["RASA_TRACKER_DB"] == str(data / "demo_rasa_tracker.db")
     assert not (chat.tmp / "clinic.db").exists()
+    # the web console reads the demo's records too, and never gets the action server's secret
+    (web,) = [pid for pid, command in commands.items() if "-m bot.run.web" in command]
+    web_env = _environ(web)
+    assert web_env["DATABASE_URL"] == actions_env["DATABASE_URL"] and "ACTION_SERVER_TOKEN" not in web_env
+    assert web_env["LOG_LEVEL"] == "INFO"
     assert (os.stat(data).st_mode & 0o777) == 0o700
     files = [data / "demo.db", data / "demo_rasa_tracker.db", *sorted((data / "log").glob("*.log"))]
     assert len(files) >= 4
