@@ -15,6 +15,7 @@
     aftercare purge [--dry-run]                (erase patients inactive longer than DATA_RETENTION_DAYS; cron)
     aftercare console-user add USERNAME --role {admin,clinician,desk} [--practitioner ID] [--password-stdin]
     aftercare console-user password USERNAME [--password-stdin]   (a new password; its sessions end)
+    aftercare console-user disable|enable USERNAME   (someone who left: signed out at once and kept out)
     aftercare console-user list                (the web console's accounts; passwords are asked, never arguments)
 
 Every command applies pending migrations first. Bad input gives a one-line error and exit code 2, never a
@@ -155,7 +156,7 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
     console_user = subparsers.add_parser("console-user", help="accounts of the clinic's web console")
     console_commands = console_user.add_subparsers(
-        dest="console_user_command", metavar="{add,password,list}", required=True
+        dest="console_user_command", metavar="{add,password,disable,enable,list}", required=True
     )
     add_user = _command(console_commands, "add", "add a web console account", cmd_console_user_add)
     add_user.add_argument("username")
@@ -178,6 +179,10 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     password.add_argument(
         "--password-stdin", action="store_true", help="read the password from the first line of standard input"
     )
+    disable = _command(console_commands, "disable", "sign an account out and keep it out", cmd_console_user_disable)
+    disable.add_argument("username")
+    enable = _command(console_commands, "enable", "let a disabled account sign in again", cmd_console_user_enable)
+    enable.add_argument("username")
     _command(console_commands, "list", "list the web console's accounts", cmd_console_user_list)
 
 
@@ -495,6 +500,18 @@ def cmd_console_user_password(args: argparse.Namespace, settings: Settings) -> i
     password = _read_password(args)
     account = console_accounts.set_password(_uow(settings), args.username, password, actor=_actor())
     print(f"password of {account.username} changed; its sessions have ended")
+    return EXIT_OK
+
+
+def cmd_console_user_disable(args: argparse.Namespace, settings: Settings) -> int:
+    account = console_accounts.set_active(_uow(settings), args.username, False, actor=_actor())
+    print(f"console account {account.username} disabled; its sessions have ended")
+    return EXIT_OK
+
+
+def cmd_console_user_enable(args: argparse.Namespace, settings: Settings) -> int:
+    account = console_accounts.set_active(_uow(settings), args.username, True, actor=_actor())
+    print(f"console account {account.username} enabled")
     return EXIT_OK
 
 

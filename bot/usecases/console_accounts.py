@@ -126,6 +126,22 @@ def _set_password(
     return _user(row)
 
 
+def _set_active(
+    uow: UnitOfWork, username: str, active: bool, actor: str = "cli", now: Optional[dt.datetime] = None
+) -> ConsoleUser:
+    """Disable an account (someone who left: signed out at once and kept out) or enable it again."""
+    now = now or utcnow()
+    row = repository.console_account_by_username(uow, normalise_username(username))
+    if row is None:
+        raise errors.InvalidValue(f"There is no console account named {normalise_username(username)!r}.")
+    if bool(row.active) != active:
+        row.active = active
+        repository.audit(uow, "console_account", row.id, "enabled" if active else "disabled", actor, now=now)
+    if not active:
+        repository.delete_console_sessions(uow, account_id=row.id)
+    return _user(row)
+
+
 def _list_accounts(uow: UnitOfWork) -> List[ConsoleUser]:
     return [_user(row) for row in repository.list_console_accounts(uow)]
 
@@ -211,6 +227,7 @@ def _close_session(uow: UnitOfWork, token: Optional[str], now: Optional[dt.datet
 
 add_account = use_case(_add_account)
 set_password = use_case(_set_password)
+set_active = use_case(_set_active)
 list_accounts = use_case(_list_accounts)
 authenticate = use_case(_authenticate)
 open_session = use_case(_open_session)

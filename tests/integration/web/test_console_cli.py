@@ -69,6 +69,22 @@ def test_add_list_and_change_password(aftercare, session_factory) -> None:
     assert all(h.startswith("$argon2id$") for h in hashes)
 
 
+def test_disable_signs_out_and_keeps_out(aftercare, session_factory) -> None:
+    aftercare("console-user", "add", "ada", "--role", "desk", "--password-stdin", stdin=PASSWORD)
+    uow = UnitOfWork(session_factory)
+    token, _ = console_accounts.open_session(uow, 1)
+    assert aftercare("console-user", "disable", "Ada")[:2] == (
+        0,
+        "console account ada disabled; its sessions have ended\n",
+    )
+    assert console_accounts.session_account(uow, token) is None
+    assert console_accounts.authenticate(uow, "ada", PASSWORD) is None
+    assert "  desk      no " in aftercare("console-user", "list")[1]
+    assert aftercare("console-user", "enable", "ada")[:2] == (0, "console account ada enabled\n")
+    assert console_accounts.authenticate(uow, "ada", PASSWORD) is not None
+    assert aftercare("console-user", "disable", "ghost")[0] == 2
+
+
 def test_bad_input_is_one_line_and_exit_code_2(aftercare) -> None:
     code, out, err = aftercare("console-user", "add", "bob", "--role", "desk", "--password-stdin", stdin="too short\n")
     assert (code, out, err) == (2, "", "error: The password must be at least 12 characters long.\n")
