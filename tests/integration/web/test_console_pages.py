@@ -625,3 +625,30 @@ def test_admin_adds_a_practitioner(web, clinic):
     assert answer.status_code == 400 and "already belongs" in answer.text and 'value="Dr Copy"' in answer.text
     clinician = web("alice", "clinician", clinic["treating"])
     assert clinician.get("/admin/practitioners").status_code == 403
+
+
+async def test_photo_through_the_bot_api_stand_in(session_factory, clinic):
+    """The real HttpBotFiles: getFile, then the file URL, on the Bot API stand-in; nothing cached."""
+    import httpx
+
+    from bot.web.files import HttpBotFiles
+    from devtools.telegram_standin import BotApiStandIn
+
+    token = "123456:TEST-token"
+    console_accounts.add_account(UnitOfWork(session_factory), "alice", PASSWORD, "clinician", clinic["treating"])
+    async with BotApiStandIn(token=token) as tg:
+        tg.inject_photo(PATIENT_CHAT, file_id="AgACAgConsole", caption="chin")
+        photo = reports.attach_photo(UnitOfWork(session_factory), clinic["patient"], "AgACAgConsole", now=NOW)
+        app = build_app(Settings(), session_factory, bot_api=HttpBotFiles(token, tg.base_url), clock=lambda: CLOCK)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            signed_in = await client.post("/login", data={"username": "alice", "password": PASSWORD})
+            assert signed_in.status_code == 303
+            answer = await client.get(f"/photos/{photo.id}")
+            assert answer.status_code == 200
+            assert answer.content.startswith(b"\xff\xd8\xff stand-in file photos/AgACAgConsole.jpg")
+            assert answer.headers["content-type"] == "image/jpeg"
+            assert answer.headers["cache-control"] == "no-store"
+            missing = reports.attach_photo(UnitOfWork(session_factory), clinic["patient"], "AgACAgGone", now=NOW)
+            assert (await client.get(f"/photos/{missing.id}")).status_code == 404
+        assert [call.method for call in tg.calls if call.method == "getFile"] == ["getFile", "getFile"]
