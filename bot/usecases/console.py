@@ -25,6 +25,11 @@ from bot.usecases import appointments, enrolment, records, use_case
 
 # The clinic's clock for the forms' datetime-local fields (no time zone setting exists: the console works in UTC).
 CLINIC_TZ = dt.timezone.utc
+# Record ids are 32-bit integers in the tables; a larger number is no record (and PostgreSQL would refuse it).
+MAX_ID = 2**31 - 1
+MAX_CHAT_ID = 2**63 - 1
+# The columns' lengths (bot.store.models), checked before the database refuses a longer value.
+MAX_NAME, MAX_PHONE = 200, 40
 
 
 def actor_for(username: str) -> str:
@@ -67,8 +72,8 @@ def parse_when(value: Optional[str], what: str) -> dt.datetime:
 
 def parse_id(value: Optional[str], what: str) -> int:
     text = (value or "").strip().lstrip("#")
-    if not text.isdigit() or int(text) <= 0:
-        raise errors.InvalidValue(f"{what} must be a number (got {value or 'nothing'!r}).")
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) <= MAX_ID:
+        raise errors.InvalidValue(f"{what} must be a record number (got {value or 'nothing'!r}).")
     return int(text)
 
 
@@ -78,9 +83,17 @@ def parse_chat_id(value: Optional[str]) -> Optional[int]:
     if not text:
         return None
     try:
-        return int(text)
+        chat_id = int(text)
     except ValueError:
         raise errors.InvalidValue(f"Telegram chat id must be a whole number (got {text!r}).") from None
+    if abs(chat_id) > MAX_CHAT_ID:
+        raise errors.InvalidValue("Telegram chat id is too long: copy it again from the bot's message.")
+    return chat_id
+
+
+def _short(value: Optional[str], limit: int, what: str) -> None:
+    if value is not None and len(value.strip()) > limit:
+        raise errors.InvalidValue(f"{what} must be at most {limit} characters.")
 
 
 def local_input_value(moment: dt.datetime) -> str:
@@ -163,6 +176,8 @@ def _register_patient(
     now: Optional[dt.datetime] = None,
 ) -> PatientCard:
     """Register a treated patient (with their check-ins) and return the card with the link to their chat."""
+    _short(name, MAX_NAME, "Name")
+    _short(phone, MAX_PHONE, "Phone")
     new = enrolment._add_patient_with_treatment(
         uow,
         name,
@@ -214,6 +229,7 @@ def _book_appointment(
 def _add_practitioner(uow: UnitOfWork, name: str, role: str, chat_id: Optional[int], *, actor: str) -> Dict[str, Any]:
     if role not in ROLES:
         raise errors.InvalidValue(f"Role must be one of {', '.join(ROLES)}.")
+    _short(name, MAX_NAME, "Name")
     return _practitioner_row(enrolment._add_practitioner(uow, name, role, chat_id, actor=actor))
 
 

@@ -74,6 +74,14 @@ def _not_found(what: str) -> HTTPException:
     return HTTPException(status_code=404, detail=what)
 
 
+def _record_id(request: Request, name: str) -> int:
+    """A record id from the path; one no table can hold is simply not found."""
+    value = request.path_params[name]
+    if not 0 < value <= console.MAX_ID:
+        raise _not_found("No such record.")
+    return value
+
+
 # The escalation queue -------------------------------------------------------------------------------------------------
 async def queue_page(request: Request) -> Response:
     account = await require(request, *CLINICAL)
@@ -93,7 +101,7 @@ async def _escalation_change(request: Request, resolve: bool) -> Response:
     form = await form_with_csrf(request)
     if account.practitioner_id is None:
         raise HTTPException(status_code=403, detail=NEEDS_PRACTITIONER)
-    escalation_id = request.path_params["escalation_id"]
+    escalation_id = _record_id(request, "escalation_id")
     try:
         if resolve:
             await _call(
@@ -124,7 +132,7 @@ async def patient_list(request: Request) -> Response:
 async def patient_timeline(request: Request) -> Response:
     account = await require(request, *CLINICAL)
     try:
-        timeline = await _call(console.timeline, _uow(request), request.path_params["patient_id"], account.actor)
+        timeline = await _call(console.timeline, _uow(request), _record_id(request, "patient_id"), account.actor)
     except errors.UnknownPatient as error:
         raise _not_found(str(error)) from None
     return _page(
@@ -134,7 +142,7 @@ async def patient_timeline(request: Request) -> Response:
 
 async def patient_export(request: Request) -> Response:
     account = await require(request, *CLINICAL)
-    patient_id = request.path_params["patient_id"]
+    patient_id = _record_id(request, "patient_id")
     try:
         data = await _call(console.export, _uow(request), patient_id, account.actor)
     except errors.UnknownPatient as error:
@@ -155,7 +163,7 @@ async def photo(request: Request) -> Response:
     bot_api = request.app.state.bot_api
     if bot_api is None:
         raise _not_found("Photos need the Telegram bot token.")
-    ref = await _call(console.photo, _uow(request), request.path_params["photo_id"], account.actor)
+    ref = await _call(console.photo, _uow(request), _record_id(request, "photo_id"), account.actor)
     if ref is None:
         raise _not_found("No such photo.")
     try:

@@ -652,3 +652,29 @@ async def test_photo_through_the_bot_api_stand_in(session_factory, clinic):
             missing = reports.attach_photo(UnitOfWork(session_factory), clinic["patient"], "AgACAgGone", now=NOW)
             assert (await client.get(f"/photos/{missing.id}")).status_code == 404
         assert [call.method for call in tg.calls if call.method == "getFile"] == ["getFile", "getFile"]
+
+
+def test_out_of_range_ids_and_overlong_values_are_answered_not_crashed(web, clinic):
+    client = web("alice", "clinician", clinic["treating"])
+    huge = 2**40
+    assert client.get(f"/patients/{huge}").status_code == 404
+    assert client.get(f"/patients/{huge}/export").status_code == 404
+    assert client.get(f"/photos/{huge}").status_code == 404
+    assert client.post(f"/escalations/{huge}/acknowledge", data={"csrf_token": csrf_of(client)}).status_code == 404
+    base = {
+        "csrf_token": csrf_of(client),
+        "name": "Ann",
+        "treated_at": "2026-11-22T09:30",
+        "area": "face",
+        "method": "microneedling",
+        "practitioner_id": str(clinic["treating"]),
+    }
+    answer = client.post("/patients", data={**base, "phone": "0" * 41})
+    assert answer.status_code == 400 and "Phone must be at most 40 characters." in answer.text
+    answer = client.post("/patients", data={**base, "practitioner_id": str(huge)})
+    assert answer.status_code == 400 and "Treating practitioner must be a record number" in answer.text
+    answer = client.post(
+        "/appointments",
+        data={**base, "patient_id": str(huge), "scheduled_at": "2026-12-03T10:00", "treated_at": ""},
+    )
+    assert answer.status_code == 400 and "Patient ID must be a record number" in answer.text
