@@ -247,4 +247,5 @@ def demo_deps(staff_chat_id: int = 2001) -> MemoryDeps:
     memory.staff.by_chat[staff_chat_id] = StaffMember(1, "Dr Demo")
     memory.escalations.add(1, patient_id=1, patient_name="Demo Patient")
     memory.escalations.patients[1] = "Demo Patient (id 1): scalp exosome treatment yesterday; 1 open escalation."
+    memory.onboarding.known_patients.add(1)  # /appointment can book for the demo patient
     return memory
