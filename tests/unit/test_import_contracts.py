@@ -37,6 +37,7 @@ CLEAN_TREE: Dict[str, str] = {
     "bot/cli/__init__.py": "from bot.usecases import triage\n",
     "bot/run/__init__.py": "",
     "bot/bootstrap/__init__.py": "from bot.usecases import triage\n",
+    "bot/web/__init__.py": "from bot.usecases import triage\n",
     "bot/helpers.py": "",
     "bot/triage/__init__.py": "",
     "bot/triage/engine.py": "import re\nimport yaml\n",
