@@ -127,6 +127,18 @@ def test_the_clean_tree_keeps_every_contract(tmp_path):
     "contract, changed, chain",
     [
         pytest.param(
+            "entry points go through the use cases",
+            {"bot/web/__init__.py": "from bot.store import repository\n"},
+            "bot.web -> bot.store.repository",
+            id="console-writes-the-tables",
+        ),
+        pytest.param(
+            "the web console knows no Telegram library",
+            {"bot/web/__init__.py": "import telegram\n"},
+            "bot.web -> telegram",
+            id="console-imports-telegram",
+        ),
+        pytest.param(
             "bot.triage is pure",
             {"bot/triage/engine.py": LAZY.format(module="sqlalchemy", name="text")},
             "bot.triage.engine -> sqlalchemy",
