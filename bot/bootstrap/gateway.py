@@ -14,8 +14,8 @@ from typing import List, Optional, Sequence
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.bootstrap import clinic_service, retention_purger
-from bot.checkins.sender import CheckinSender
-from bot.escalation.notifier import Notifier
+from bot.delivery.alerts import Notifier
+from bot.delivery.checkins import CheckinSender
 from bot.outbox.worker import Nudge
 from bot.responses import clinic_slots, render
 from bot.settings import Settings

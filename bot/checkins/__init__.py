@@ -2,5 +2,5 @@
 
 schedule.py  which check-ins a treatment gets, and when (pure)
 texts.py     what the patient reads, and the quick-answer buttons
-sender.py    check-ins as a source of the outbox worker (bot.outbox): due, worded, recorded; sent once each
+(sending them is bot.delivery.checkins, a source of the outbox worker: due, worded, recorded; sent once each)
 """

@@ -5,7 +5,7 @@
         PlannedCheckin("maintenance", performed_at + 180 days)]
 
 The plan is stored as rows of scheduled_checkins when the patient is added (bot.usecases.checkins), and the
-sender (bot.checkins.sender) works from those rows. Keeping the schedule in the database rather than in an
+sender (bot.delivery.checkins) works from those rows. Keeping the schedule in the database rather than in an
 in-memory job queue is what makes check-ins survive a restart.
 """
 

@@ -1,3 +1,2 @@
-"""Getting red flags in front of a practitioner: who and when (policy, states), what the alert says (alerts),
-and alerts as a source of the outbox worker (notifier: AlertSource and Notifier; the worker, retry rule and
-Messenger port are in bot.outbox)."""
+"""Getting red flags in front of a practitioner, as pure rules: who and when (policy), an escalation's life
+(states), what the alert says (alerts). Sending them is bot.delivery.alerts, through the outbox (bot.outbox)."""

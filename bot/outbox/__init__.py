@@ -6,6 +6,6 @@ retry.py      the one retry rule (exponential backoff with jitter, RetryAfter ho
 messenger.py  the Messenger port (and ConsoleMessenger, the terminal's adapter)
 errors.py     the three errors a Messenger raises
 
-The kinds of message plug in as sources: bot.escalation.notifier (alerts), bot.checkins.sender (check-ins).
+The kinds of message plug in as sources: bot.delivery.alerts (alerts), bot.delivery.checkins (check-ins).
 Nothing here knows Telegram, escalations or check-ins (an import-linter contract in pyproject.toml).
 """

@@ -1,7 +1,7 @@
 """The outbox worker: ONE loop delivering every message the bot sends on its own (practitioners' alerts,
 patients' check-ins and preparation guidance), at least once, whatever the kind.
 
-A kind of message is a `Source` (bot.escalation.notifier.AlertSource, bot.checkins.sender.CheckinSource): it
+A kind of message is a `Source` (bot.delivery.alerts.AlertSource, bot.delivery.checkins.CheckinSource): it
 says which rows of its table are due, words a row, and writes what happened. Everything else is here, once:
 
 One pass (`run_once(now)`), in rounds:

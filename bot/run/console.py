@@ -16,8 +16,8 @@ from typing import List, Optional
 
 import httpx
 
-from bot.checkins.sender import CheckinSender
-from bot.escalation.notifier import Notifier
+from bot.delivery.alerts import Notifier
+from bot.delivery.checkins import CheckinSender
 from bot.outbox.messenger import ConsoleMessenger
 from bot.outbox.worker import Nudge
 from bot.settings import Settings

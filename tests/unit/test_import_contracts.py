@@ -88,14 +88,7 @@ REQUIRED = [
         {"bot.telegram", "telegram", "bot.escalation", "bot.checkins", "bot.screening", "bot.usecases", "bot.views"},
     ),
     (
-        {
-            "bot.escalation.states",
-            "bot.escalation.policy",
-            "bot.escalation.alerts",
-            "bot.checkins.schedule",
-            "bot.checkins.texts",
-            "bot.screening",
-        },
+        {"bot.escalation", "bot.checkins", "bot.screening"},
         {"bot.store", "sqlalchemy", "telegram", "bot.usecases"},
     ),
     ({"bot.usecases", "bot.views"}, {"bot.telegram", "telegram", "rasa", "rasa_sdk", "bot.cli", "bot.run"}),

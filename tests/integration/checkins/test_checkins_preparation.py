@@ -8,7 +8,7 @@ from typing import Optional
 from checkins_helpers import T0, FakeClock, FakeMessenger, add_patient
 from sqlalchemy import select
 
-from bot.checkins.sender import CheckinSender
+from bot.delivery.checkins import CheckinSender
 from bot.screening.preparation import START_SCREENING_PAYLOAD
 from bot.store import db
 from bot.store.models import ScheduledCheckin

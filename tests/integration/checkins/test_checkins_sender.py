@@ -11,7 +11,7 @@ import datetime as dt
 from checkins_helpers import T0, FakeClock, FakeMessenger, add_patient
 from sqlalchemy import select
 
-from bot.checkins.sender import CheckinSender
+from bot.delivery.checkins import CheckinSender
 from bot.outbox.errors import PermanentSendError, RetryAfter, TransientSendError
 from bot.store import db
 from bot.store.models import AuditEvent, ScheduledCheckin

@@ -11,7 +11,7 @@ import sys
 
 from store_fake_messenger import FlakyMessenger
 
-from bot.escalation.notifier import Notifier
+from bot.delivery.alerts import Notifier
 from bot.escalation.policy import EscalationPolicy
 from bot.store.db import make_session_factory
 

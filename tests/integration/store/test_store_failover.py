@@ -10,7 +10,7 @@ import random
 from sqlalchemy import select, update
 from store_helpers import BACKUP_CHAT, NOW, ON_CALL_CHAT, PATIENT_CHAT, TREATING_CHAT, decision
 
-from bot.escalation.notifier import Notifier
+from bot.delivery.alerts import Notifier
 from bot.escalation.policy import EscalationPolicy
 from bot.outbox.errors import PermanentSendError
 from bot.store.models import AlertDelivery, AuditEvent, Escalation, Practitioner

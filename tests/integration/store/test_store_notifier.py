@@ -21,7 +21,7 @@ from store_fake_messenger import FlakyMessenger, RecordingMessenger, read_attemp
 from store_helpers import NOW, ON_CALL_CHAT, PATIENT_CHAT, TREATING_CHAT, decision
 
 from bot import views
-from bot.escalation.notifier import Notifier
+from bot.delivery.alerts import Notifier
 from bot.escalation.policy import EscalationPolicy
 from bot.outbox.errors import PermanentSendError, RetryAfter, TransientSendError
 from bot.outbox.messenger import ConsoleMessenger

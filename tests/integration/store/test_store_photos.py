@@ -12,7 +12,7 @@ from sqlalchemy import select
 from store_fake_messenger import RecordingMessenger
 from store_helpers import NOW, ON_CALL_CHAT, TREATING_CHAT, decision
 
-from bot.escalation.notifier import Notifier
+from bot.delivery.alerts import Notifier
 from bot.escalation.policy import EscalationPolicy
 from bot.outbox.errors import PermanentSendError
 from bot.store.models import AlertDelivery, AuditEvent

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from store_fake_messenger import RecordingMessenger
 from store_helpers import NOW, ON_CALL_CHAT, TREATING_CHAT
 
-from bot.escalation.notifier import Notifier
+from bot.delivery.alerts import Notifier
 from bot.escalation.policy import EscalationPolicy
 from bot.store import db, errors, repository
 from bot.store.models import AlertDelivery, Appointment, ScheduledCheckin, Screening

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from telegram import Bot
 from telegram_helpers import CLINIC_PHONE, EMERGENCY
 
-from bot.escalation.notifier import Notifier
+from bot.delivery.alerts import Notifier
 from bot.escalation.policy import EscalationPolicy
 from bot.store import db
 from bot.store.models import AlertDelivery, Escalation

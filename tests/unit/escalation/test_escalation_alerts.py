@@ -6,8 +6,8 @@ import asyncio
 import datetime as dt
 import io
 
+from bot.delivery.alerts import Notifier
 from bot.escalation import alerts
-from bot.escalation.notifier import Notifier
 from bot.outbox.messenger import ConsoleMessenger
 
 TREATED = dt.datetime(2026, 11, 23, 14, 30, tzinfo=dt.timezone.utc)
