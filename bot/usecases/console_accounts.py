@@ -190,10 +190,15 @@ def _open_session(
 
 
 def _session_account(
-    uow: UnitOfWork, token: Optional[str], now: Optional[dt.datetime] = None, hours: int = DEFAULT_SESSION_HOURS
+    uow: UnitOfWork,
+    token: Optional[str],
+    now: Optional[dt.datetime] = None,
+    hours: int = DEFAULT_SESSION_HOURS,
+    renew: bool = True,
 ) -> Optional[SignedIn]:
     """The account signed in with this token, or None (unknown, expired, or the account deactivated).
-    Sliding expiry: each use moves the end to `hours` from now (written at most once a minute)."""
+    Sliding expiry: each use moves the end to `hours` from now (written at most once a minute); renew=False for
+    requests no person made (the queue's automatic refresh), so a screen left open still signs out."""
     if not token or len(token) > 256:
         return None
     now = now or utcnow()
@@ -204,7 +209,7 @@ def _session_account(
     if session.expires_at <= now or not account.active:
         repository.delete_rows(uow, [session])
         return None
-    if now - session.last_seen_at >= dt.timedelta(minutes=1):
+    if renew and now - session.last_seen_at >= dt.timedelta(minutes=1):
         session.last_seen_at = now
         session.expires_at = now + dt.timedelta(hours=hours)
     return SignedIn(

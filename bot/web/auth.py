@@ -38,6 +38,8 @@ CSRF_FIELD = "csrf_token"
 FORBIDDEN = "Not allowed"
 FORGED = "Form expired or forged"
 WRONG = "Wrong username or password."
+# Requests the page makes by itself (the queue's refresh every 5 s): they do not keep a session alive.
+AUTOMATIC = frozenset({"/queue/rows"})
 
 # Sign-in attempts: this many failures per username, or per client address, within the window → 429.
 MAX_FAILURES_PER_USER = 5
@@ -159,7 +161,12 @@ async def signed_in(request: Request) -> Optional[Account]:
         return None
     settings = request.app.state.settings
     found = await run_in_threadpool(
-        console_accounts.session_account, _uow(request), token, _now(request), settings.console_session_hours
+        console_accounts.session_account,
+        _uow(request),
+        token,
+        _now(request),
+        settings.console_session_hours,
+        renew=request.url.path not in AUTOMATIC,
     )
     if found is None:
         return None

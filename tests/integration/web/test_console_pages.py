@@ -678,3 +678,29 @@ def test_out_of_range_ids_and_overlong_values_are_answered_not_crashed(web, clin
         data={**base, "patient_id": str(huge), "scheduled_at": "2026-12-03T10:00", "treated_at": ""},
     )
     assert answer.status_code == 400 and "Patient ID must be a record number" in answer.text
+
+
+def test_the_queue_refreshing_itself_does_not_keep_a_session_alive(session_factory, clinic):
+    """A queue left open on an unattended screen signs out when its session ends; a person using a page renews it."""
+    moment = [CLOCK]
+    app = build_app(Settings(), session_factory, clock=lambda: moment[0])
+    hours = Settings().console_session_hours
+
+    def signed_in_client(username: str) -> TestClient:
+        console_accounts.add_account(UnitOfWork(session_factory), username, PASSWORD, "clinician", clinic["treating"])
+        client = TestClient(app)
+        moment[0] = CLOCK
+        assert client.post("/login", data={"username": username, "password": PASSWORD}, follow_redirects=False)
+        return client
+
+    left_open = signed_in_client("wall")
+    moment[0] = CLOCK + dt.timedelta(hours=hours - 1)
+    assert left_open.get("/queue/rows", follow_redirects=False).status_code == 200
+    moment[0] = CLOCK + dt.timedelta(hours=hours, minutes=1)
+    assert left_open.get("/queue/rows", follow_redirects=False).status_code == 303
+
+    in_use = signed_in_client("busy")
+    moment[0] = CLOCK + dt.timedelta(hours=hours - 1)
+    assert in_use.get("/queue", follow_redirects=False).status_code == 200  # a person opened the page
+    moment[0] = CLOCK + dt.timedelta(hours=hours, minutes=1)
+    assert in_use.get("/queue/rows", follow_redirects=False).status_code == 200
