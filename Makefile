@@ -92,7 +92,7 @@ test: train validate lint
 	  --out results/core --fail-on-prediction-errors --quiet
 
 test-fast: $(SPACY_STAMP) lint
-	@$(BIN)/pytest -q -m "not rasa and not e2e and not postgres" $(PYTEST_ARGS)
+	@$(BIN)/pytest -q -m "not rasa and not e2e and not postgres and not browser" $(PYTEST_ARGS)
 
 # One table per data set in data/triage_eval/, results in $(EVAL_OUT)/<set>/ (the README's commands test passes its
 # own EVAL_OUT so it never writes over yours). Exit code 1 when a safety gate fails on any set.
