@@ -292,8 +292,9 @@ def _aware(moment: Any) -> Optional[dt.datetime]:
 
 
 def console_queue(uow: UnitOfWork, now: Optional[dt.datetime] = None) -> List[Dict[str, Any]]:
-    """The unresolved escalations for the console's queue, oldest first: level, patient, minutes since raised,
-    who was alerted and when, the re-alert/backup rounds queued or sent, the state."""
+    """The unresolved escalations for the console's queue: level, patient, minutes since raised, who was alerted
+    and when, the re-alert/backup rounds queued or sent, the state. What nobody has acknowledged comes first, then
+    the most severe (emergencies on top), then the oldest: the row a practitioner must act on is the first one."""
     now = now or utcnow()
     states = [EscalationState.OPEN.value, EscalationState.ACKNOWLEDGED.value]
     rows = repository.console_queue_rows(uow, states)
@@ -321,6 +322,14 @@ def console_queue(uow: UnitOfWork, now: Optional[dt.datetime] = None) -> List[Di
                 "unreachable_at": escalation.unreachable_at,
             }
         )
+    queue.sort(
+        key=lambda row: (
+            row["state"] != EscalationState.OPEN.value,
+            -Level(row["level"]).rank,
+            row["created_at"],
+            row["id"],
+        )
+    )
     return queue
 
 

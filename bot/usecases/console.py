@@ -103,7 +103,7 @@ def local_input_value(moment: dt.datetime) -> str:
 
 # Reads --------------------------------------------------------------------------------------------------------------
 def _queue(uow: UnitOfWork, now: Optional[dt.datetime] = None) -> List[Dict[str, Any]]:
-    """The unresolved escalations, oldest first (views.console_queue)."""
+    """The unresolved escalations, the one to act on first (views.console_queue)."""
     return views.console_queue(uow, now)
 
 

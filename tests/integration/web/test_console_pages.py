@@ -110,6 +110,25 @@ def test_queue_leaves_resolved_escalations_out(session_factory, clinic):
     assert console.queue(uow, now=NOW) == []
 
 
+def test_queue_puts_what_nobody_picked_up_first_then_emergencies_then_the_oldest(session_factory, clinic):
+    uow = UnitOfWork(session_factory)
+    later = NOW + dt.timedelta(minutes=3)
+
+    def report(level, symptom, at):
+        return reports.record_report(
+            uow, clinic["patient"], clinic["treatment"], symptom, _decision(level, symptom), "rasa", now=at
+        ).escalation.id
+
+    urgent_later = report(Level.URGENT, "fever", later)
+    emergency_later = report(Level.EMERGENCY, "vision_change", later)
+    escalations.acknowledge(uow, emergency_later, clinic["treating"], now=later)
+    order = [row["id"] for row in console.queue(uow, now=later)]
+    # open before acknowledged; among the open ones the oldest urgent first; the acknowledged emergency last
+    assert order == [clinic["escalation"], urgent_later, emergency_later]
+    emergency_open = report(Level.EMERGENCY, "vision_change", later + dt.timedelta(minutes=1))
+    assert [row["id"] for row in console.queue(uow, now=later)][0] == emergency_open
+
+
 def test_patient_list(session_factory, clinic):
     enrolment.add_patient(UnitOfWork(session_factory), "No Treatment Yet", now=NOW)
     rows = console.patients(UnitOfWork(session_factory))
