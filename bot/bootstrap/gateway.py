@@ -159,7 +159,6 @@ class StoreOnboarding(_Store):
     async def register_patient(
         self, name: str, performed_at: dt.datetime, area: str, method: str, practitioner_id: int, by: int
     ) -> RegisteredPatient:
-        settings = self.settings
         new = await self.run(
             _answers_refused(enrolment.add_patient_with_treatment),
             name,
@@ -167,10 +166,8 @@ class StoreOnboarding(_Store):
             area,
             method,
             practitioner_id,
-            link_code_ttl=dt.timedelta(hours=settings.link_code_ttl_hours),
             actor=telegram_actor(by),
-            checkin_hours=settings.checkin_schedule_hours,
-            maintenance_days=settings.maintenance_reminder_days,
+            **enrolment.clinic_registration(self.settings),
         )
         return RegisteredPatient(
             new.patient.id, new.treatment.id, new.patient.display_name, new.link_code, new.link_expires_at
@@ -186,7 +183,7 @@ class StoreOnboarding(_Store):
             area,
             method,
             practitioner_id,
-            preparation_lead=dt.timedelta(days=self.settings.preparation_lead_days),
+            preparation_lead=appointments.clinic_preparation_lead(self.settings),
             actor=telegram_actor(by),
         )
         return BookedAppointment(appointment.id, appointment.patient_id, appointment.scheduled_at)

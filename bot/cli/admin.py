@@ -328,10 +328,8 @@ def cmd_patient_add(args: argparse.Namespace, settings: Settings) -> int:
         args.practitioner,
         product_batch=args.batch,
         phone=args.phone,
-        link_code_ttl=dt.timedelta(hours=settings.link_code_ttl_hours),
         actor="cli",
-        checkin_hours=settings.checkin_schedule_hours,
-        maintenance_days=settings.maintenance_reminder_days,
+        **enrolment.clinic_registration(settings),
     )
     print(f"patient id: {new.patient.id}")
     print(f"treatment id: {new.treatment.id}")
@@ -347,7 +345,7 @@ def cmd_appointment_add(args: argparse.Namespace, settings: Settings) -> int:
         args.area,
         args.method,
         args.practitioner,
-        preparation_lead=dt.timedelta(days=settings.preparation_lead_days),
+        preparation_lead=appointments.clinic_preparation_lead(settings),
         actor="cli",
     )
     print(f"appointment id: {appointment.id} ({appointment.scheduled_at:%Y-%m-%d %H:%M} UTC)")

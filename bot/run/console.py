@@ -79,8 +79,7 @@ def ensure_demo_clinic(session_factory, settings: Settings, now: Optional[dt.dat
         "microneedling",
         treating.id,
         now=now,
-        checkin_hours=settings.checkin_schedule_hours,
-        maintenance_days=settings.maintenance_reminder_days,
+        **enrolment.clinic_registration(settings),
     )
     enrolment.redeem_link_code(uow, new.link_code, DEMO_PATIENT_CHAT, now=now)
     return new.patient.id

@@ -10,6 +10,7 @@ from typing import Mapping, Optional, Tuple
 from bot.escalation.policy import EscalationPolicy
 from bot.screening import items as screening_items
 from bot.screening.preparation import PREPARATION, preparation_due
+from bot.settings import Settings
 from bot.store import errors, repository
 from bot.store.models import AlertDelivery, Appointment, Practitioner, Screening, utcnow
 from bot.store.uow import UnitOfWork
@@ -18,6 +19,12 @@ from bot.usecases import checks, use_case
 from bot.usecases.escalations import practitioner_ref, staff_refs
 
 log = logging.getLogger(__name__)
+
+
+def clinic_preparation_lead(settings: Settings) -> dt.timedelta:
+    """How long before an appointment the clinic sends the preparation guidance (PREPARATION_LEAD_DAYS), whichever
+    way in books it."""
+    return dt.timedelta(days=settings.preparation_lead_days)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
+from bot.settings import Settings
 from bot.store import errors, repository
 from bot.store.models import ROLES, LinkCode, Patient, Practitioner, Treatment, utcnow
 from bot.store.uow import UnitOfWork
@@ -14,6 +15,17 @@ from bot.usecases import checks, use_case
 from bot.usecases.checkins import _schedule_treatment_checkins
 
 DEFAULT_LINK_CODE_TTL = dt.timedelta(hours=72)
+
+
+def clinic_registration(settings: Settings) -> Dict[str, Any]:
+    """What the clinic's settings say about every new patient, whichever way in registers them (the admin CLI,
+    Telegram's /newpatient, the web console): how long the link code lasts, the check-ins and the maintenance
+    reminder. Keyword arguments for add_patient_with_treatment."""
+    return {
+        "link_code_ttl": dt.timedelta(hours=settings.link_code_ttl_hours),
+        "checkin_hours": settings.checkin_schedule_hours,
+        "maintenance_days": settings.maintenance_reminder_days,
+    }
 
 
 @dataclass(frozen=True)

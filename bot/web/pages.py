@@ -24,7 +24,7 @@ from starlette.routing import Route
 from bot.store import errors
 from bot.store.models import ROLES
 from bot.store.uow import UnitOfWork
-from bot.usecases import console, escalations
+from bot.usecases import appointments, console, enrolment, escalations
 from bot.web.app import render
 from bot.web.auth import Account, form_with_csrf, require
 from bot.web.files import PhotoUnavailable
@@ -205,9 +205,7 @@ async def register(request: Request) -> Response:
             console.parse_id(values["practitioner_id"], "Treating practitioner"),
             bot_username=settings.telegram_bot_username,
             actor=account.actor,
-            link_code_ttl=dt.timedelta(hours=settings.link_code_ttl_hours),
-            checkin_hours=settings.checkin_schedule_hours,
-            maintenance_days=settings.maintenance_reminder_days,
+            **enrolment.clinic_registration(settings),
             now=_now(request),
         )
     except errors.StoreError as error:
@@ -240,7 +238,7 @@ async def book(request: Request) -> Response:
             values["method"],
             console.parse_id(values["practitioner_id"], "Practitioner"),
             actor=account.actor,
-            preparation_lead=dt.timedelta(days=settings.preparation_lead_days),
+            preparation_lead=appointments.clinic_preparation_lead(settings),
             now=_now(request),
         )
     except errors.StoreError as error:
