@@ -21,7 +21,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 # Rasa phones home by default; a clinic's machine should not.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help venv spacy train run test test-fast validate lint format eval bench clean db
+.PHONY: help venv spacy second-reading train run test test-fast validate lint format eval bench clean db
 
 help:
 	@echo "make run   - set everything up and chat with the assistant in this terminal"
@@ -55,13 +55,21 @@ $(SPACY_STAMP): $(STAMP) $(LEXICON) $(shell find bot/nlp -name '*.py')
 
 spacy: $(SPACY_STAMP)
 
+# --- the second reading: a model learned from the labelled sets (data/triage/second_reading.yml) ------------
+SECOND_READING := build/second_reading/model.joblib
+$(SECOND_READING): $(SPACY_STAMP) data/triage/second_reading.yml $(wildcard data/triage_eval/*.jsonl) bot/nlp/second_reading.py
+	@echo ">> training the second reading from the labelled sets"
+	@$(PY) -m bot.nlp.second_reading --spacy $(SPACY_DIR) --out $(SECOND_READING)
+
+second-reading: $(SECOND_READING)
+
 # --- Rasa model ----------------------------------------------------------------------------------------------
-$(MODEL_DIR)/.trained: $(TRAIN_INPUTS) $(shell find bot/rasa_nlu -name '*.py')
+$(MODEL_DIR)/.trained: $(TRAIN_INPUTS) $(SECOND_READING) $(shell find bot/rasa_nlu -name '*.py')
 	@echo ">> training the Rasa model (skipped by Rasa when nothing changed)"
 	@$(BIN)/rasa train --data $(RASA_DATA) --fixed-model-name aftercare --out $(MODEL_DIR) --quiet
 	@touch $(MODEL_DIR)/.trained
 
-train: $(MODEL_DIR)/.trained
+train: $(MODEL_DIR)/.trained $(SECOND_READING)
 
 validate: $(STAMP) $(SPACY_STAMP)
 	@$(BIN)/rasa data validate --data $(RASA_DATA) --quiet
@@ -91,7 +99,7 @@ test: train validate lint
 	@$(BIN)/rasa test core --stories tests/stories --model $(MODEL_DIR)/aftercare.tar.gz \
 	  --out results/core --fail-on-prediction-errors --quiet
 
-test-fast: $(SPACY_STAMP) lint
+test-fast: $(SPACY_STAMP) $(SECOND_READING) lint
 	@$(BIN)/pytest -q -m "not rasa and not e2e and not postgres and not browser" $(PYTEST_ARGS)
 
 # One table per data set in data/triage_eval/, results in $(EVAL_OUT)/<set>/ (the README's commands test passes its

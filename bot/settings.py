@@ -176,6 +176,8 @@ class Settings:
     rasa_timeout_seconds: float = 20.0
     criteria_path: Path = PROJECT_ROOT / "data" / "triage" / "criteria.yml"
     spacy_model_path: Path = PROJECT_ROOT / "build" / "spacy" / "aftercare_en"
+    # The learned second reading (bot/nlp/second_reading.py), built by `make train`.
+    second_reading_path: Path = PROJECT_ROOT / "build" / "second_reading" / "model.joblib"
 
     telegram_bot_token: str = ""
     telegram_api_base_url: str = DEFAULT_BOT_API_BASE_URL
@@ -256,6 +258,7 @@ class Settings:
             rasa_url=",".join(worker_urls(env.get("RASA_URL") or cls.rasa_url)),
             criteria_path=Path(env.get("CRITERIA_PATH") or cls.criteria_path),
             spacy_model_path=Path(env.get("SPACY_MODEL_PATH") or cls.spacy_model_path),
+            second_reading_path=Path(env.get("SECOND_READING_PATH") or cls.second_reading_path),
             telegram_bot_token=token,
             telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL") or DEFAULT_BOT_API_BASE_URL,
             telegram_mode=mode,

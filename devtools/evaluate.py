@@ -28,7 +28,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bot.triage.criteria import Criteria, load_criteria
 from bot.triage.model import Decision, Level, PatientContext
-from bot.usecases.triage import ClinicService
+from bot.usecases.triage import ClinicService, Reader
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +70,11 @@ def default_analyzer() -> Analyzer:
     return load_analyzer()
 
 
-def make_classifier(analyzer: Analyzer, criteria: Criteria) -> Classifier:
+def make_classifier(analyzer: Analyzer, criteria: Criteria, reader: Optional[Reader] = None) -> Classifier:
     """classify(text, days_since, method, area) -> Decision, the path a real message takes (the triage action's
-    service call, with the patient's record standing in for days_since, method and area)."""
-    service = ClinicService(criteria)
+    service call, with the patient's record standing in for days_since, method and area). `reader` is the learned
+    second reading; None judges the rules alone."""
+    service = ClinicService(criteria, reader=reader)
 
     def classify(
         text: str, days_since: Optional[float] = None, method: Optional[str] = None, area: Optional[str] = None
@@ -242,10 +243,11 @@ def run_sets(
     analyzer: Optional[Analyzer] = None,
     criteria: Optional[Criteria] = None,
     stream=None,
+    reader: Optional[Reader] = None,
 ) -> int:
     """Evaluate each set on its own into OUT/<set name>/; 1 when any set fails a gate."""
     stream = stream or sys.stdout
-    classify = make_classifier(analyzer or default_analyzer(), criteria or load_criteria())
+    classify = make_classifier(analyzer or default_analyzer(), criteria or load_criteria(), reader)
     codes = []
     for path in data:
         print(f"\n=== {path.stem} ({path}) ===", file=stream)
@@ -260,10 +262,11 @@ def run(
     criteria: Optional[Criteria] = None,
     stream=None,
     classify: Optional[Classifier] = None,
+    reader: Optional[Reader] = None,
 ) -> int:
     """Evaluate, write results.json and confusion_matrix.png into `out`, print the table; return the exit code."""
     stream = stream or sys.stdout
-    classify = classify or make_classifier(analyzer or default_analyzer(), criteria or load_criteria())
+    classify = classify or make_classifier(analyzer or default_analyzer(), criteria or load_criteria(), reader)
     result, rows = evaluate(load_examples(data), classify)
     out.mkdir(parents=True, exist_ok=True)
     failures = gate_failures(result)
@@ -307,12 +310,32 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         default="bot.cli.nlu:analyze",
         help="module:function returning (entities, intent_confidence) for a text",
     )
+    parser.add_argument(
+        "--second-reading",
+        type=Path,
+        default=None,
+        help="the built second reading (default: the settings' SECOND_READING_PATH, built by make train)",
+    )
+    parser.add_argument(
+        "--rules-only", action="store_true", help="judge the rules without the second reading (a before-figure)"
+    )
     args = parser.parse_args(argv)
     analyzer = load_analyzer(args.analyzer)
     criteria = load_criteria(args.criteria) if args.criteria else None
+    reader = None if args.rules_only else _second_reader(args.second_reading)
     if len(args.data) == 1:
-        return run(args.data[0], args.out, analyzer=analyzer, criteria=criteria)
-    return run_sets(args.data, args.out, analyzer=analyzer, criteria=criteria)
+        return run(args.data[0], args.out, analyzer=analyzer, criteria=criteria, reader=reader)
+    return run_sets(args.data, args.out, analyzer=analyzer, criteria=criteria, reader=reader)
+
+
+def _second_reader(path: Optional[Path]) -> Reader:
+    from bot.nlp import second_reading
+    from bot.settings import Settings
+
+    try:
+        return second_reading.load(str(path or Settings.from_env().second_reading_path))
+    except FileNotFoundError as error:
+        raise SystemExit(str(error)) from None
 
 
 if __name__ == "__main__":

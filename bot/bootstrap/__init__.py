@@ -38,7 +38,15 @@ def clinic_service(settings: Optional[Settings] = None, with_store: bool = True)
 
         db.upgrade(settings.database_url)
         factory = session_factory(settings)
-    return ClinicService(load_criteria(settings.criteria_path), factory, settings)
+    return ClinicService(load_criteria(settings.criteria_path), factory, settings, second_reader(settings))
+
+
+def second_reader(settings: Settings):
+    """The learned second reading (built by `make train`); a missing model stops start-up with what to run,
+    since triage without it would be quietly less safe."""
+    from bot.nlp import second_reading
+
+    return second_reading.load(str(settings.second_reading_path))
 
 
 def conversation_store(settings: Settings):

@@ -59,6 +59,8 @@ EXPECTED_REACTIONS = frozenset(
         "hair_shedding",
     }
 )
+# Intents the second reading never re-routes: already triaged, or a command to the bot itself.
+_KEEP_WHATEVER_IT_READS = frozenset({"report_symptom", "emergency", "stop", "start_screening"})
 _QUESTION = re.compile(
     r"\?|^\s*(how|what|when|whats|what's|can|could|should|shall|is|are|will|would|do|does|"
     r"why|which|may|any tips|tips)\b",
@@ -112,10 +114,19 @@ class SafetyRouter(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"question_confidence": 0.8}
+        # second_reading: path of the built second reading (relative to where Rasa runs, like SpacyNLP's model);
+        # a message it reads as needing a practitioner with at least `second_reading_route_at` goes to triage.
+        return {"question_confidence": 0.8, "second_reading": None, "second_reading_route_at": 0.3}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.question_confidence = float(config.get("question_confidence", 0.8))
+        self.route_at = float(config.get("second_reading_route_at", 0.3))
+        path = config.get("second_reading")
+        self.reader = None
+        if path:
+            from bot.nlp import second_reading
+
+            self.reader = second_reading.load(str(path))
 
     @classmethod
     def create(
@@ -154,10 +165,21 @@ class SafetyRouter(GraphComponent):
 
     def route(self, text: str, intent: Dict[str, Any], entities: List[Dict[str, Any]]) -> Optional[str]:
         """The intent to use instead of the predicted one, or None to keep it."""
-        from bot.triage.screen import screen
-
         name = intent.get("name")
         confidence = intent.get("confidence") or 0.0
+        target = self._route_by_words(text, name, confidence, entities)
+        if target is None and name not in _KEEP_WHATEVER_IT_READS and self._reads_as_report(text, entities):
+            return "report_symptom"  # words no list knows, but the second reading says a practitioner should see it
+        return target
+
+    def _reads_as_report(self, text: str, entities: List[Dict[str, Any]]) -> bool:
+        return self.reader is not None and bool(text.strip()) and self.reader(text, entities).escalate >= self.route_at
+
+    def _route_by_words(
+        self, text: str, name: Optional[str], confidence: float, entities: List[Dict[str, Any]]
+    ) -> Optional[str]:
+        from bot.triage.screen import screen
+
         symptoms = [e for e in entities if e.get("entity") == v.SYMPTOM]
         present = {e["value"] for e in symptoms if e.get("role") not in (v.NEGATED_ROLE, *v.CONTEXT_ROLES)}
         # A what-if, someone else's or a long-past symptom explains its red-flag words: "how would I spot an

@@ -9,6 +9,7 @@ from __future__ import annotations
 # Emergency ------------------------------------------------------------------------------------------------------
 CALL_EMERGENCY = "call_emergency"
 VASCULAR_EMERGENCY = "vascular_emergency"  # sight, speech, blanching skin: call now, the clinic too
+SECOND_READING_EMERGENCY = "second_reading_emergency"  # the learned reading's emergency: what to call, for what
 
 # Urgent: the practitioner has been alerted; what to do until they call ------------------------------------------
 PRACTITIONER_ALERTED = "practitioner_alerted"

@@ -13,7 +13,7 @@ from typing import Any, Dict, Mapping, Optional
 from bot.nlp import values
 from bot.nlp.vocabulary import TRENDS
 from bot.triage.findings import read_pain
-from bot.triage.model import Finding, Report
+from bot.triage.model import Finding, Report, SecondReading
 
 
 def report_to_json(report: Report) -> Dict[str, Any]:
@@ -29,6 +29,8 @@ def report_from_json(data: Optional[Dict[str, Any]]) -> Optional[Report]:
     )
     if "unexplained_concern" in data:
         data = {**data, "unexplained_concern": tuple(data["unexplained_concern"] or ())}
+    if data.get("second_reading"):
+        data = {**data, "second_reading": SecondReading(**data["second_reading"])}
     fields = {k: v for k, v in data.items() if k in Report.__dataclass_fields__ and k != "findings"}
     fields["screen_hits"] = tuple(fields.get("screen_hits", ()))
     fields["negated_modifiers"] = tuple(fields.get("negated_modifiers", ()))
@@ -177,4 +179,12 @@ def merge(pending: Optional[Report], new: Report) -> Report:
         negated_modifiers=tuple(dict.fromkeys(pending.negated_modifiers + new.negated_modifiers)),
         stated_emergency=pending.stated_emergency or new.stated_emergency,
         method=pick("method"),
+        second_reading=_stronger_reading(pending.second_reading, new.second_reading),
     )
+
+
+def _stronger_reading(a: Optional[SecondReading], b: Optional[SecondReading]) -> Optional[SecondReading]:
+    """A later answer ("about a 7") says less than the message it answers: keep the higher of each reading."""
+    if a is None or b is None:
+        return a or b
+    return SecondReading(escalate=max(a.escalate, b.escalate), emergency=max(a.emergency, b.emergency))

@@ -61,6 +61,9 @@ class Conditions:
     not_covered: bool = False
     # A report-like message with no recognised symptom that names one of these topics (eyes, breathing, ...).
     unexplained_concern: Tuple[str, ...] = ()
+    # The learned second reading is at least this sure that the message needs a practitioner / is an emergency.
+    second_reading_escalate_min: Optional[float] = None
+    second_reading_emergency_min: Optional[float] = None
 
     @property
     def time_dependent(self) -> bool:
@@ -235,6 +238,8 @@ def _has_message_condition(c: Conditions) -> bool:
         or c.stated_emergency
         or bool(c.screen_hit_unaccounted)
         or bool(c.unexplained_concern)
+        or c.second_reading_escalate_min is not None
+        or c.second_reading_emergency_min is not None
     )
 
 
@@ -298,6 +303,8 @@ def _parse_conditions(raw: Any, fail) -> Conditions:
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
                 raise fail(where, f"must be a whole number from 0 to 10, got {value!r}")
             out[key] = value
+        elif key in ("second_reading_escalate_min", "second_reading_emergency_min"):
+            out[key] = _number(value, fail, where, 0.01, 1)
         elif key in ("temperature_min_c", "temperature_below_c"):
             out[key] = _number(value, fail, where, 30, 45)
         elif key == "method":

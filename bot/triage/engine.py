@@ -199,6 +199,15 @@ def _message_conditions_hold(c: Conditions, facts: _Facts) -> bool:
         return False
     if c.pain_rise_min is not None and report.pain_rise < c.pain_rise_min:
         return False
+    reading = report.second_reading
+    if c.second_reading_escalate_min is not None and (
+        reading is None or reading.escalate < c.second_reading_escalate_min
+    ):
+        return False
+    if c.second_reading_emergency_min is not None and (
+        reading is None or reading.emergency < c.second_reading_emergency_min
+    ):
+        return False
     if c.screen_hit_unaccounted:
         hits = unaccounted_screen_hits(report)
         if ANY in c.screen_hit_unaccounted:

@@ -63,6 +63,15 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class SecondReading:
+    """The learned second reading of a message (bot.nlp.second_reading): how likely it needs a practitioner
+    (urgent or emergency) and how likely it is an emergency, each 0..1. Only ever escalates."""
+
+    escalate: float = 0.0
+    emergency: float = 0.0
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything triage needs from one patient message (plus answers to clarifying questions)."""
 
@@ -91,6 +100,8 @@ class Report:
     # Set by the service for a message that reads like a report (the intent, or a body area, the treatment or a
     # time named) but has no recognised symptom: the topics it touches (vocabulary.CONCERN_TOPICS), or ("other",).
     unexplained_concern: Tuple[str, ...] = ()
+    # The learned second reading of the patient's words; None when no reader is configured.
+    second_reading: Optional[SecondReading] = None
 
 
 @dataclass(frozen=True)

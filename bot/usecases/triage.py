@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 from bot.escalation.policy import EscalationPolicy
 from bot.screening import items as screening_items
@@ -22,7 +22,7 @@ from bot.triage.conversation import merge, with_answers, without_detail
 from bot.triage.criteria import Criteria
 from bot.triage.engine import triage
 from bot.triage.findings import report_from_entities
-from bot.triage.model import Decision, PatientContext, Report
+from bot.triage.model import Decision, PatientContext, Report, SecondReading
 from bot.triage.screen import concern_topics, general_question
 from bot.usecases import appointments, records, reports
 
@@ -69,6 +69,9 @@ NOT_REPORT_INTENTS = frozenset(
     }
 )
 _REPORT_HINTS = frozenset({"body_area", "treatment_method", "time_expression"})
+
+# The learned second reading (bot.nlp.second_reading.SecondReader): (text, entities) -> SecondReading.
+Reader = Callable[[str, Sequence[Mapping[str, Any]]], SecondReading]
 
 
 def unexplained_concern(text: str, entities: Sequence[Mapping[str, Any]], intent: Optional[str]) -> Tuple[str, ...]:
@@ -125,10 +128,17 @@ class ScreeningRecorded:
 
 
 class ClinicService:
-    def __init__(self, criteria: Criteria, session_factory: Any = None, settings: Optional[Settings] = None):
+    def __init__(
+        self,
+        criteria: Criteria,
+        session_factory: Any = None,
+        settings: Optional[Settings] = None,
+        reader: Optional[Reader] = None,
+    ):
         self.criteria = criteria
         self.session_factory = session_factory
         self.settings = settings or Settings.from_env()
+        self.reader = reader
 
     # --- reading ------------------------------------------------------------------------------------------------
     def context_for(self, patient_id: Optional[int], fallback: PatientContext = PatientContext()):
@@ -170,6 +180,8 @@ class ClinicService:
             new = replace(new, stated_emergency=True)
         if pending is None and not leave_out:
             new = replace(new, unexplained_concern=unexplained_concern(text, entities, intent))
+        if self.reader is not None and text.strip():
+            new = replace(new, second_reading=self.reader(text, entities))
         answers = answers or {}
         report = with_answers(merge(pending, new), answers)
         decision = triage(report, context, self.criteria)

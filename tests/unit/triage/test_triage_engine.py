@@ -15,7 +15,7 @@ import pytest
 from bot.nlp.vocabulary import SEVERITIES, TRENDS
 from bot.triage.criteria import load_criteria
 from bot.triage.engine import triage
-from bot.triage.model import EarlierReport, Finding, Level, PatientContext, Report
+from bot.triage.model import EarlierReport, Finding, Level, PatientContext, Report, SecondReading
 
 CRITERIA = load_criteria()
 
@@ -62,6 +62,7 @@ class Case:
     stated_emergency: bool = False
     concern: Tuple[str, ...] = ()
     pain_rise: int = 0
+    reading: Optional[SecondReading] = None  # the learned second reading
     absent: bool = False  # True: `criterion` must NOT be among the matched criteria
     missing: Optional[Tuple[str, ...]] = None  # exact expected Decision.missing when given
 
@@ -78,6 +79,7 @@ class Case:
             negated_modifiers=self.denied,
             stated_emergency=self.stated_emergency,
             unexplained_concern=self.concern,
+            second_reading=self.reading,
             pain_rise=self.pain_rise,
         )
         context = PatientContext(hours_since_treatment=self.hours, method=self.method, earlier=self.earlier)
@@ -141,6 +143,53 @@ CASES = [
     NOT("emergency_hives_with_faintness", "dizziness_denied", U, f("hives"), neg("dizziness"), hours=4),
     NOT("emergency_hives_with_faintness", "widespread_alone", U, f("hives", "widespread"), hours=4),
     C("emergency_stated_by_patient", "no_known_symptom", E, stated_emergency=True),
+    # The learned second reading only ever escalates: over its threshold whatever the rules found, under it nothing.
+    C("emergency_by_second_reading", "no_known_symptom", E, reading=SecondReading(escalate=0.9, emergency=0.5)),
+    C(
+        "emergency_by_second_reading",
+        "over_an_expected_reaction",
+        E,
+        f("redness"),
+        hours=3,
+        reading=SecondReading(escalate=0.9, emergency=0.2),
+    ),
+    C(
+        "emergency_by_second_reading",
+        "just_under",
+        N,
+        f("redness"),
+        hours=3,
+        reading=SecondReading(escalate=0.29, emergency=0.19),
+        absent=True,
+    ),
+    C(
+        "practitioner_by_second_reading",
+        "over_an_expected_reaction",
+        U,
+        f("redness"),
+        hours=3,
+        reading=SecondReading(escalate=0.3, emergency=0.05),
+    ),
+    C("practitioner_by_second_reading", "no_known_symptom", U, reading=SecondReading(escalate=0.6, emergency=0.0)),
+    C(
+        "practitioner_by_second_reading",
+        "just_under_leaves_the_rules_alone",
+        N,
+        f("redness"),
+        hours=3,
+        reading=SecondReading(escalate=0.29, emergency=0.0),
+        absent=True,
+    ),
+    C(
+        "practitioner_by_second_reading",
+        "never_lowers_what_the_rules_found",
+        E,
+        f("vision_change"),
+        hours=3,
+        reading=SecondReading(escalate=0.0, emergency=0.0),
+        absent=True,
+    ),
+    C("practitioner_by_second_reading", "no_reader_no_match", N, f("redness"), hours=3, absent=True),
     C("emergency_stated_by_patient", "with_a_normal_symptom", E, f("redness"), hours=3, stated_emergency=True),
     NOT("emergency_stated_by_patient", "not_stated", N, f("redness"), hours=3, overall="improving"),
     C("emergency_screen_word_unaccounted", "cant_breathe_missed", E, screen=("breathing_difficulty",)),
