@@ -48,7 +48,17 @@ _RELATIVE_TREATED = re.compile(
     r"\b((he|she|they) had (the|his|her|their)|(dad|mum|mom|mother|father|son|daughter|"
     r"husband|wife|partner|grandma|granddad|nan)\b[^.!?]{0,12}\bhad (the|his|her))\b"
 )
-_JUST_NOW = re.compile(r"\b(today|yesterday|this morning|last night|tonight|day \d+|\d+ days? ago|just now)\b")
+# ...and it is now: a time word of the last days, or it began "after her injection" / "after we got home".
+_JUST_NOW = re.compile(
+    r"\b(today|yesterday|this morning|last night|tonight|day \d+|\d+ days? ago|just now|this week|now|still|"
+    r"(mon|tues|wednes|thurs|fri|satur|sun)day)\b"
+)
+_SINCE_TREATMENT = re.compile(
+    r"\b(after|since|when) we (got|came) (home|back)\b|\b(dad|mum|mom|mother|father|son|daughter|husband|wife|"
+    r"partner|grandma|granddad|nan)\b[^.!?]{0,12}\b(after|since) (the|his|her|a|an|their)?\s*(\w+ )?"
+    r"(treatment|injection|injections|microneedling|procedure|session|appointment)\b"
+)
+_LONG_AGO = re.compile(r"\b(last (year|month)|(years?|months?) ago|a while back)\b")
 _FINE = re.compile(r"\b(fine|ok|okay|good|well|no problems?)\b")
 _OWN_NOW = re.compile(r"\b(i have|i've got|ive got|i got|my|mine|there is|there's|theres|i am|i'm|im)\b")
 
@@ -97,7 +107,13 @@ class ClinicalContext:
             _OWN_NOW.search(s.text.lower()) and not _DENIAL.search(s.text.lower()) and not _FINE.search(s.text.lower())
             for s in doc.sents
         )
-        by_proxy = bool(_PROXY.search(lowered)) or bool(_RELATIVE_TREATED.search(lowered) and _JUST_NOW.search(lowered))
+        by_proxy = bool(_PROXY.search(lowered)) or (
+            not _LONG_AGO.search(lowered)
+            and (
+                bool(_RELATIVE_TREATED.search(lowered) and _JUST_NOW.search(lowered))
+                or bool(_SINCE_TREATMENT.search(lowered))
+            )
+        )
         answered_no = self._questions_answered_no(doc)
         for ent in doc.ents:
             if ent.label_ not in self.ent_types:

@@ -57,6 +57,7 @@ SYMPTOMS = frozenset(
         "lip_swelling",  # lips: emergency when fast or with breathing/speech trouble, otherwise urgent
         "fainting",
         "dizziness",
+        "confusion",
         "chest_pain",
         "vision_change",  # blurred, dim, double or lost sight, spots or flashes: possible vascular occlusion
         "speech_change",  # slurred speech, drooping face, one-sided weakness: possible stroke

@@ -36,6 +36,7 @@ EMERGENCY_SYMPTOMS = frozenset(
         "vision_change",
         "speech_change",
         "skin_discolouration",
+        "confusion",
     }
 )
 # Intents a symptom mention must not be left in: they lead to replies that ignore the symptom.

@@ -26,6 +26,9 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"\bbreathless\b",
         r"\bwheez\w*",
         r"\bgasping\b",
+        r"\bstridor\b",
+        r"\b(breath|breathe|breathes|breathing)\s+(with\s+)?(a\s+)?(noise|noisy|whistl\w*|funny|strange)\b",
+        r"\bnoisy\s+breath\w*",
     ),
     "airway_swelling": (
         r"\bthroat\s+(is\s+|feels\s+|feel\s+)?(closing|swelling|swollen|swelled|tight|tightening|closing up)\b",
@@ -39,7 +42,7 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"\b(swollen|swelling|swelled|puffy)\s+((of|in|on|around)\s+)?"
         r"((my|the|both|top|bottom|upper|lower)\s+)*lips?\b",
         # up to three words in between: "lips are getting bigger", "my lips suddenly swelled up"
-        r"\blips?(\s+\w+){0,3}?\s+(swell\w*|swollen|puff\w*|bigger|huge|massive|balloon\w*|fat|fatter)\b",
+        r"\blips?(\s+\w+){0,5}?\s+(swell\w*|swollen|puff\w*|bigger|huge|massive|balloon\w*|fat|fatter)\b",
     ),
     "fainting": (
         r"\b(fainted|fainting|feinted|fainteed|faintd)\b",
@@ -85,6 +88,7 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"\bdroop(y|ing)\s+(face|mouth|lip|side)\b",
         r"\b(cant|cannot|can not|trouble|hard to|struggling to)\s+(speak|talk)\w*",
         r"\b(arm|leg|hand)\b[^.!?]{0,25}\b(weak|week|heavy|limp)\b",
+        r"\bwords?\b[^.!?]{0,30}\b(wrong|jumbled|muddled|garbled|funny|weird|mixed up)\b",
     ),
     "skin_discolouration": (
         r"\b(skin|area|forehead|cheeks?|nose|chin|lips?|face|scalp|spot|patch|it|its)\s+(has\s+|is\s+|has gone\s+)?"
@@ -96,6 +100,7 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"\b(skin|forehead|cheeks?|nose|chin|lips?|area|patch|spot)\b[^.!?]{0,60}\b(is|are|looks?|gone|went|turned)\s+"
         r"(now\s+|very\s+|really\s+|so\s+|all\s+|quite\s+)*(white|pale|grey|gray|blue|bluish|dusky)\b",
         r"\bblanch\w*",
+        r"\b(whiter|paler)\s+than\b",
         r"\b(white|grey|gray|blue|pale)\s+(patch|patches|area)\b",
     ),
     "discharge": (
@@ -106,6 +111,14 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"\booz\w*",  # ooze, oozing, oozy
         r"\b(discharge|dischage|discarge|dicharge|dischrge|dishcarge|discharg)\w*",
         r"\bweep(ing|s|y)?\b",
+    ),
+    "confusion": (
+        r"\b(feel|feels|feeling|is|seems|very|and|gets|getting)\s+confused\b(?!\s+(about|by|with|as to|on|re|why))",
+        r"\bconfused and\b",
+        r"\b(disorient\w*|delirious)\b",
+        r"\b(very|really|so)\s+(drowsy|sleepy)\b",
+        r"\b(barely|hardly|cant|cannot)\s+stay\s+awake\b",
+        r"\bhard to wake\b",
     ),
     "infection_concern": (
         r"\binfect\w*",  # "looks infected": the patient's own worry counts

@@ -55,6 +55,10 @@ def test_symptoms_that_are_not_the_patients_own_current_problem(nlp, text, sympt
         # someone writing for the patient reports the patient's own symptoms
         ("I'm writing for my mother, she had the injections today and has nearly passed out", "fainting"),
         ("My son had the scalp one and today his scalp is oozing", "discharge"),
+        ("My husband had his scalp done this morning, now he's struggling to breathe", "breathing_difficulty"),
+        ("My mother (84) had the treatment Monday, it's Friday and her face is still very swollen", "swelling"),
+        ("My daughter after scalp injection say her lips are swollen", "lip_swelling"),
+        ("my mum passed out after we got home, she's come round now", "fainting"),
     ],
 )
 def test_the_patients_own_symptoms_stay_current(nlp, text, symptom):

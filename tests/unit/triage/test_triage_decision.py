@@ -113,5 +113,6 @@ def test_throbbing_is_never_triaged_below_pain() -> None:
 def test_missing_temperature_after_warmth_when_a_reading_could_escalate() -> None:
     assert "temperature" in decide(Finding("warmth"), hours=30).missing
     assert "temperature" not in decide(Finding("warmth"), hours=30, temperature_c=37.0).missing
-    assert "temperature" not in decide(Finding("fever"), hours=30).missing  # urgent whatever the number
+    # a fever is urgent whatever the number; a reading of 39.5 °C or more would make it an emergency
+    assert "temperature" in decide(Finding("fever"), hours=30).missing
     assert "temperature" not in decide(Finding("redness"), hours=30).missing  # nothing suggests a fever

@@ -60,6 +60,12 @@ from bot.triage.screen import screen
         ("the pain is unbearable", ("pain",)),
         ("pus, fever and I can't breathe", ("discharge", "fever", "breathing_difficulty")),
         ("fever... fever... pus", ("fever", "discharge")),  # no repeats, order of first appearance
+        ("my words are coming out wrong", ("speech_change",)),
+        ("the spot is whiter than the rest of my skin", ("skin_discolouration",)),
+        ("she breath with noise", ("breathing_difficulty",)),
+        ("her lips and eyes are very swell", ("lip_swelling",)),
+        ("he seems confused and very sleepy", ("confusion",)),
+        ("I can barely stay awake", ("confusion",)),
     ],
 )
 def test_hits(text: str, expected: tuple) -> None:
@@ -81,6 +87,8 @@ def test_hits(text: str, expected: tuple) -> None:
         "lips are fine",
         "lip balm helped with the dryness",
         "my vision of the results is great",
+        "I'm confused about the aftercare sheet",  # confused by instructions is no confusion
+        "a bit confused by the leaflet, can I wash my face?",
     ],
 )
 def test_quiet_on_ordinary_messages(text: str) -> None:

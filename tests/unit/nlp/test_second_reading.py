@@ -1,0 +1,118 @@
+"""The second reading: what it reads, that it only learns from sets whose first run is over, that it only ever
+escalates, and that it reaches triage from every way in (service, pending report, router)."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.nlp import second_reading
+from bot.nlp.analyze import entities_from_doc
+from bot.rasa_nlu.components import SafetyRouter
+from bot.settings import PROJECT_ROOT
+from bot.triage.conversation import merge, report_from_json, report_to_json
+from bot.triage.criteria import load_criteria
+from bot.triage.model import Level, Report, SecondReading
+from bot.usecases.triage import ClinicService
+
+CONFIG = PROJECT_ROOT / "data" / "triage" / "second_reading.yml"
+
+
+def test_what_the_parser_understood_is_read_with_its_role(nlp) -> None:
+    own = second_reading.entity_tokens(entities_from_doc(nlp("there is pus on my cheek")))
+    denied = second_reading.entity_tokens(entities_from_doc(nlp("there is no pus on my cheek")))
+    what_if = second_reading.entity_tokens(entities_from_doc(nlp("what if there is pus?")))
+    assert "symptom_discharge_own" in own.split()
+    assert "symptom_discharge_negated" in denied.split() and "symptom_discharge_own" not in denied.split()
+    assert "symptom_discharge_hypothetical" in what_if.split()
+    assert second_reading.entity_tokens([]) == "_nothing"
+
+
+def _tiny_reader(nlp):
+    rows = [
+        ("there is pus coming out of the needle marks", "urgent"),
+        ("yellow stuff oozing and it's hot", "urgent"),
+        ("my vision went blurry after the injections", "emergency"),
+        ("I can't breathe and my lips are swelling", "emergency"),
+        ("a bit red today, as expected", "normal"),
+        ("hello, thanks for yesterday", "none"),
+        ("when can I wear make-up again?", "none"),
+        ("slightly tight and pink, nothing else", "normal"),
+    ]
+    examples = [second_reading.Labelled(t, e, tuple(entities_from_doc(nlp(t)))) for t, e in rows]
+    return second_reading.train(examples, c=10.0)
+
+
+def test_a_trained_reader_ranks_a_red_flag_above_a_greeting(nlp) -> None:
+    reader = _tiny_reader(nlp)
+    red_flag = reader.read(
+        "pus oozing from the needle marks", entities_from_doc(nlp("pus oozing from the needle marks"))
+    )
+    greeting = reader.read("hello and thanks", entities_from_doc(nlp("hello and thanks")))
+    assert 0.0 <= greeting.escalate < red_flag.escalate <= 1.0
+    assert 0.0 <= red_flag.emergency <= 1.0
+
+
+def test_training_needs_both_kinds_of_example() -> None:
+    with pytest.raises(ValueError, match="both kinds"):
+        second_reading.train([second_reading.Labelled("hello", "none"), second_reading.Labelled("hi", "normal")])
+
+
+def test_the_build_refuses_a_set_held_out_for_judging(tmp_path: Path) -> None:
+    config = tmp_path / "data" / "triage" / "second_reading.yml"
+    config.parent.mkdir(parents=True)
+    config.write_text("train_on: [data/triage_eval/blind_9.jsonl]\nheld_out: [data/triage_eval/blind_9.jsonl]\n")
+    with pytest.raises(ValueError, match="held out for judging"):
+        second_reading.training_sets(config)
+    config.write_text("train_on: [data/triage_eval/nowhere.jsonl]\n")
+    with pytest.raises(ValueError, match="not found"):
+        second_reading.training_sets(config)
+
+
+def test_the_clinics_config_learns_from_no_held_out_set() -> None:
+    paths = second_reading.training_sets(CONFIG)  # raises when a held-out set is listed
+    assert {p.name for p in paths} >= {"messages.jsonl", "blind_1.jsonl"}
+
+
+def test_a_missing_model_says_what_to_run(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="make train"):
+        second_reading.load(str(tmp_path / "absent.joblib"))
+
+
+# --- in triage -------------------------------------------------------------------------------------------------
+
+
+def _service(escalate: float, emergency: float = 0.0) -> ClinicService:
+    return ClinicService(load_criteria(), reader=lambda text, entities: SecondReading(escalate, emergency))
+
+
+def test_the_service_escalates_a_message_the_reading_is_sure_about() -> None:
+    outcome = _service(0.8).assess(None, "something feels really off with my face", [])
+    assert outcome.decision.level is Level.URGENT
+    assert "practitioner_by_second_reading" in outcome.decision.criteria
+    assert not _service(0.1).assess(None, "something feels really off with my face", []).decision.level.escalates
+
+
+def test_the_service_reads_an_emergency_as_one() -> None:
+    outcome = _service(0.9, 0.6).assess(None, "she is not herself at all", [])
+    assert outcome.decision.level is Level.EMERGENCY
+    assert outcome.decision.criteria[0] == "emergency_by_second_reading"
+
+
+def test_the_reading_of_a_message_outlives_the_answers_to_its_questions() -> None:
+    first = Report(second_reading=SecondReading(escalate=0.7, emergency=0.1))
+    kept = report_from_json(report_to_json(first))
+    assert kept == first
+    answer = Report(pain_score=3, second_reading=SecondReading(escalate=0.05, emergency=0.0))
+    assert merge(kept, answer).second_reading == SecondReading(escalate=0.7, emergency=0.1)
+
+
+def test_the_router_sends_a_message_read_as_a_report_to_triage(nlp) -> None:
+    router = SafetyRouter(SafetyRouter.get_default_config())
+    text = "she is not herself since this morning"
+    entities = entities_from_doc(nlp(text))
+    assert router.route(text, {"name": "greet", "confidence": 0.9}, entities) is None
+    router.reader = lambda text, entities: SecondReading(escalate=0.5)
+    assert router.route(text, {"name": "greet", "confidence": 0.9}, entities) == "report_symptom"
+    assert router.route(text, {"name": "stop", "confidence": 0.9}, entities) is None  # a command stays a command
+    router.reader = lambda text, entities: SecondReading(escalate=0.29)
+    assert router.route(text, {"name": "greet", "confidence": 0.9}, entities) is None
