@@ -23,6 +23,8 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
+from bot.nlp import vocabulary as v
+
 CATEGORIES = ("other_experiencer", "hypothetical", "historical")  # first wins when several apply
 RULES_FILE = Path(__file__).resolve().parents[2] / "data" / "lexicon" / "context.yml"
 
@@ -44,20 +46,28 @@ _ASKING_IN_GENERAL = re.compile(
 # that person are the patient's own report, not someone else's story.
 _PROXY = re.compile(r"\b(on behalf of|writing for|messaging for|texting for|writing about my|i'?m (his|her) carer)\b")
 # ...or tells of a relative's treatment with us just now ("my son had the scalp one ... today his scalp is oozing").
+_RELATIVE = r"(dad|mum|mom|mother|father|son|daughter|husband|wife|partner|grandma|granddad|nan)"
 _RELATIVE_TREATED = re.compile(
-    r"\b((he|she|they) had (the|his|her|their)|(dad|mum|mom|mother|father|son|daughter|"
-    r"husband|wife|partner|grandma|granddad|nan)\b[^.!?]{0,12}\bhad (the|his|her))\b"
+    r"\b((he|she|they) had (the|his|her|their|injections|microneedling|it done)|they did (the|his|her)|"
+    rf"{_RELATIVE}\b[^.!?]{{0,12}}\bhad (the|his|her))\b"
 )
 # ...and it is now: a time word of the last days, or it began "after her injection" / "after we got home".
 _JUST_NOW = re.compile(
-    r"\b(today|yesterday|this morning|last night|tonight|day \d+|\d+ days? ago|just now|this week|now|still|"
-    r"(mon|tues|wednes|thurs|fri|satur|sun)day)\b"
+    r"\b(today|yesterday|this morning|last night|tonight|day \d+|\d+ (days?|hours?|hrs?) ago|just now|this week|"
+    r"now|still|(mon|tues|wednes|thurs|fri|satur|sun)day)\b"
 )
 _SINCE_TREATMENT = re.compile(
-    r"\b(after|since|when) we (got|came) (home|back)\b|\b(dad|mum|mom|mother|father|son|daughter|husband|wife|"
-    r"partner|grandma|granddad|nan)\b[^.!?]{0,12}\b(after|since) (the|his|her|a|an|their)?\s*(\w+ )?"
-    r"(treatment|injection|injections|microneedling|procedure|session|appointment)\b"
+    rf"\b(after|since|when) we (got|came) (home|back)\b|\b{_RELATIVE}\b[^.!?]{{0,12}}\b(after|since) "
+    r"(the|his|her|a|an|their)?\s*(\w+ )?(treatment|injection|injections|microneedling|procedure|session|appointment)\b"
 )
+# ...or says how a close relative is right now ("my husband's scalp has a big lump"): a relative's present-tense
+# symptoms in this clinic's chat are the patient's own, told by the person beside them.
+_RELATIVE_NOW = re.compile(
+    rf"\b(my|our) {_RELATIVE}(s|'s)?\b[^.!?]{{0,50}}?\b(is|are|has|have|keeps|says|say|seems|looks|cant|can't|"
+    r"cannot|just)\b"
+)
+# Told as a story of someone else or of what one read, not as happening now.
+_STORY = re.compile(r"\b(read|heard|online|friend|cousin|colleague|someone|people|once)\b")
 _LONG_AGO = re.compile(r"\b(last (year|month)|(years?|months?) ago|a while back)\b")
 _FINE = re.compile(r"\b(fine|ok|okay|good|well|no problems?)\b")
 _OWN_NOW = re.compile(r"\b(i have|i've got|ive got|i got|my|mine|there is|there's|theres|i am|i'm|im)\b")
@@ -112,6 +122,7 @@ class ClinicalContext:
             and (
                 bool(_RELATIVE_TREATED.search(lowered) and _JUST_NOW.search(lowered))
                 or bool(_SINCE_TREATMENT.search(lowered))
+                or bool(_RELATIVE_NOW.search(lowered) and not asking_in_general and "?" not in lowered)
             )
         )
         answered_no = self._questions_answered_no(doc)
@@ -121,6 +132,8 @@ class ClinicalContext:
             if ent.sent.start in answered_no or self._checklist_no(doc, ent):
                 ent._.negex = True  # "Itchy? no. Pain? no.", "fever - no"
             ent._.context = self._context(doc, ent, triggers, ends, by_proxy)
+            if ent._.context == "other_experiencer" and self._emergency_happening_now(ent, lowered):
+                ent._.context = None
             if ent._.context is None and asking_in_general and self._general_question(ent.sent):
                 ent._.context = "hypothetical"
             if getattr(ent._, "negex", False) and self._denial_taken_back(doc, ent):
@@ -155,6 +168,19 @@ class ClinicalContext:
         if by_proxy:
             found.discard("other_experiencer")
         return next((c for c in CATEGORIES if c in found), None)
+
+    @staticmethod
+    def _emergency_happening_now(ent: Span, lowered: str) -> bool:
+        """Someone else's emergency told as happening ("my wife's speech is slurred") needs the same answer as the
+        patient's own: call now. Not when it is a story ("my cousin went blind, is that possible?") or long ago."""
+        symptom = (ent.ent_id_ or "").split("|")[0]
+        sentence = ent.sent.text.lower()
+        return (
+            symptom in v.EMERGENCY_SYMPTOMS
+            and "?" not in sentence
+            and not _LONG_AGO.search(lowered)
+            and not _STORY.search(sentence)
+        )
 
     @staticmethod
     def _checklist_no(doc: Doc, ent: Span) -> bool:

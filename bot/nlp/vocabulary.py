@@ -65,6 +65,21 @@ SYMPTOMS = frozenset(
     }
 )
 
+# Symptoms that are emergencies whoever tells of them: the router sends them to triage as emergencies, and the
+# context step keeps one told as happening to someone else ("my wife's speech is slurred") a current report.
+EMERGENCY_SYMPTOMS = frozenset(
+    {
+        "breathing_difficulty",
+        "airway_swelling",
+        "fainting",
+        "chest_pain",
+        "vision_change",
+        "speech_change",
+        "skin_discolouration",
+        "confusion",
+    }
+)
+
 # What a report-like message names when no symptom was recognised ("something is wrong with my eye"): these topics
 # are escalated as not understood rather than asked about (bot/triage/screen.py finds them).
 CONCERN_TOPICS = frozenset({"eyes", "breathing", "swallowing", "speech"})

@@ -27,18 +27,7 @@ from bot.nlp import vocabulary as v
 from bot.nlp.analyze import entities_from_doc
 
 SPACY_EXTRACTOR = "SpacyEntityExtractor"
-EMERGENCY_SYMPTOMS = frozenset(
-    {
-        "breathing_difficulty",
-        "airway_swelling",
-        "fainting",
-        "chest_pain",
-        "vision_change",
-        "speech_change",
-        "skin_discolouration",
-        "confusion",
-    }
-)
+EMERGENCY_SYMPTOMS = v.EMERGENCY_SYMPTOMS
 # Intents a symptom mention must not be left in: they lead to replies that ignore the symptom.
 ROUTED_FROM = frozenset(
     {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "out_of_scope", "nlu_fallback", "inform"}

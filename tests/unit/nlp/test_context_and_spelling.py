@@ -30,6 +30,9 @@ def roles(nlp, text):
         ("Is swelling after 3 days a concern? I don't have any, just asking for next time", "swelling", "hypothetical"),
         ("I scared myself reading about infections last night", "infection_concern", "hypothetical"),
         ("my mum had her scalp done last year and got chest pain after", "chest_pain", "other_experiencer"),
+        ("my cousin had exosomes and went blind in one eye, is that possible??", "vision_change", "other_experiencer"),
+        ("I read that a woman's skin went white after fillers", "skin_discolouration", "other_experiencer"),
+        ("my sister's face was swollen for a week after hers, is that normal?", "swelling", "other_experiencer"),
     ],
 )
 def test_symptoms_that_are_not_the_patients_own_current_problem(nlp, text, symptom, role):
@@ -59,6 +62,10 @@ def test_symptoms_that_are_not_the_patients_own_current_problem(nlp, text, sympt
         ("My mother (84) had the treatment Monday, it's Friday and her face is still very swollen", "swelling"),
         ("My daughter after scalp injection say her lips are swollen", "lip_swelling"),
         ("my mum passed out after we got home, she's come round now", "fainting"),
+        # a close relative's state now, or someone else's emergency happening now: the answer must be the same
+        ("my husband's scalp has a big swollen lump that is very painful", "swelling"),
+        ("My wife's speech is slurred, she had injections 2 hrs ago. what do we do", "speech_change"),
+        ("my mum's cheek went white then mottled and she says it's burning", "skin_discolouration"),
     ],
 )
 def test_the_patients_own_symptoms_stay_current(nlp, text, symptom):
