@@ -21,7 +21,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 # Rasa phones home by default; a clinic's machine should not.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help venv spacy second-reading train run test test-fast validate lint format eval bench clean db
+.PHONY: help venv spacy second-reading train run test test-fast validate lint format eval bench profile clean db
 
 help:
 	@echo "make run   - set everything up and chat with the assistant in this terminal"
@@ -113,6 +113,11 @@ eval: train
 # the two fresh trainings (2-4 min of the run).
 bench: train
 	@$(PY) -m devtools.bench.run --rasa-data $(RASA_DATA) $(BENCH_ARGS)
+
+# Where the CPU of a message goes, by stage, ours and stock: py-spy flame graphs and a table in
+# results/bench/profile/ (~2 min; needs PostgreSQL and Redis like make bench, and a quiet machine).
+profile: train
+	@$(PY) -m devtools.bench.profile $(PROFILE_ARGS)
 
 clean:
 	rm -rf build models results .pytest_cache
