@@ -49,8 +49,12 @@ EXPECTED_REACTIONS = frozenset(
         "hair_shedding",
     }
 )
-# Intents the second reading never re-routes: already triaged, or a command to the bot itself.
-_KEEP_WHATEVER_IT_READS = frozenset({"report_symptom", "emergency", "stop", "start_screening"})
+
+
+def _may_hide_a_report(intent: Optional[str]) -> bool:
+    """Intents a report in unforeseen words ends up in: a question, something off-topic, or nothing DIET knows.
+    Short replies (inform, affirm, thanks, ...) are answers in a conversation, not reports."""
+    return intent in ("out_of_scope", "nlu_fallback", None) or intent.startswith("ask_aftercare")
 _QUESTION = re.compile(
     r"\?|^\s*(how|what|when|whats|what's|can|could|should|shall|is|are|will|would|do|does|"
     r"why|which|may|any tips|tips)\b",
@@ -106,11 +110,11 @@ class SafetyRouter(GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         # second_reading: path of the built second reading (relative to where Rasa runs, like SpacyNLP's model);
         # a message it reads as needing a practitioner with at least `second_reading_route_at` goes to triage.
-        return {"question_confidence": 0.8, "second_reading": None, "second_reading_route_at": 0.3}
+        return {"question_confidence": 0.8, "second_reading": None, "second_reading_route_at": 0.5}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.question_confidence = float(config.get("question_confidence", 0.8))
-        self.route_at = float(config.get("second_reading_route_at", 0.3))
+        self.route_at = float(config.get("second_reading_route_at", 0.5))
         path = config.get("second_reading")
         self.reader = None
         if path:
@@ -158,7 +162,7 @@ class SafetyRouter(GraphComponent):
         name = intent.get("name")
         confidence = intent.get("confidence") or 0.0
         target = self._route_by_words(text, name, confidence, entities)
-        if target is None and name not in _KEEP_WHATEVER_IT_READS and self._reads_as_report(text, entities):
+        if target is None and _may_hide_a_report(name) and self._reads_as_report(text, entities):
             return "report_symptom"  # words no list knows, but the second reading says a practitioner should see it
         return target
 

@@ -180,7 +180,9 @@ class ClinicService:
             new = replace(new, stated_emergency=True)
         if pending is None and not leave_out:
             new = replace(new, unexplained_concern=unexplained_concern(text, entities, intent))
-        if self.reader is not None and text.strip():
+        # An answer to a clarifying question ("about the same", "38.9") says too little to read on its own; the
+        # report keeps the reading of the message it answers.
+        if self.reader is not None and text.strip() and not leave_out:
             new = replace(new, second_reading=self.reader(text, entities))
         answers = answers or {}
         report = with_answers(merge(pending, new), answers)

@@ -106,13 +106,23 @@ def test_the_reading_of_a_message_outlives_the_answers_to_its_questions() -> Non
     assert merge(kept, answer).second_reading == SecondReading(escalate=0.7, emergency=0.1)
 
 
-def test_the_router_sends_a_message_read_as_a_report_to_triage(nlp) -> None:
+def test_the_router_sends_a_question_or_off_topic_message_read_as_a_report_to_triage(nlp) -> None:
     router = SafetyRouter(SafetyRouter.get_default_config())
     text = "she is not herself since this morning"
     entities = entities_from_doc(nlp(text))
-    assert router.route(text, {"name": "greet", "confidence": 0.9}, entities) is None
+    assert router.route(text, {"name": "out_of_scope", "confidence": 0.9}, entities) is None  # no reader: as before
     router.reader = lambda text, entities: SecondReading(escalate=0.5)
-    assert router.route(text, {"name": "greet", "confidence": 0.9}, entities) == "report_symptom"
-    assert router.route(text, {"name": "stop", "confidence": 0.9}, entities) is None  # a command stays a command
-    router.reader = lambda text, entities: SecondReading(escalate=0.29)
-    assert router.route(text, {"name": "greet", "confidence": 0.9}, entities) is None
+    assert router.route(text, {"name": "out_of_scope", "confidence": 0.9}, entities) == "report_symptom"
+    assert router.route(text, {"name": "ask_aftercare", "confidence": 0.9}, entities) == "report_symptom"
+    assert router.route(text, {"name": "nlu_fallback", "confidence": 0.3}, entities) == "report_symptom"
+    # a short reply in a conversation, or a command, stays what it is
+    for intent in ("inform", "affirm", "thank", "greet", "stop"):
+        assert router.route(text, {"name": intent, "confidence": 0.9}, entities) is None, intent
+    router.reader = lambda text, entities: SecondReading(escalate=0.49)
+    assert router.route(text, {"name": "out_of_scope", "confidence": 0.9}, entities) is None
+
+
+def test_an_answer_to_a_clarifying_question_is_not_read_on_its_own() -> None:
+    service = _service(0.9)
+    assert service.assess(None, "about the same", [], leave_out="trend").report.second_reading is None
+    assert service.assess(None, "about the same", []).report.second_reading == SecondReading(0.9, 0.0)
