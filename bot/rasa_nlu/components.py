@@ -55,6 +55,8 @@ def _may_hide_a_report(intent: Optional[str]) -> bool:
     """Intents a report in unforeseen words ends up in: a question, something off-topic, or nothing DIET knows.
     Short replies (inform, affirm, thanks, ...) are answers in a conversation, not reports."""
     return intent in ("out_of_scope", "nlu_fallback", None) or intent.startswith("ask_aftercare")
+
+
 _QUESTION = re.compile(
     r"\?|^\s*(how|what|when|whats|what's|can|could|should|shall|is|are|will|would|do|does|"
     r"why|which|may|any tips|tips)\b",
