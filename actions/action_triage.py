@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import constants as c
 from actions.service import get_service
-from actions.triage_input import assess_latest, pending_json, routed_question_answer, words_so_far
+from actions.triage_input import assess_latest, only_changes, pending_json, routed_question_answer, words_so_far
 from bot.triage.advice import PRACTITIONER_ALERTED, response_name
 from bot.triage.model import Level
 
@@ -33,6 +33,9 @@ class ActionTriage(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
+        return only_changes(tracker, await self._triage(dispatcher, tracker))
+
+    async def _triage(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
         message = tracker.latest_message or {}
         from_form = tracker.get_slot(c.SLOT_PENDING_REPORT) is not None
         outcome = assess_latest(tracker)

@@ -77,3 +77,12 @@ def routed_question_answer(latest_message: Dict[str, Any]) -> Optional[str]:
         return None
     selected = ((latest_message.get("response_selector") or {}).get(c.INTENT_ASK_AFTERCARE) or {}).get("response")
     return (selected or {}).get("utter_action") or None
+
+
+def only_changes(tracker: Tracker, events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The events without the slot sets that set a slot to the value it already has.
+
+    Every event is stored, replayed on every later turn and sent to the action server with the tracker: six
+    "clear the form's slots" events on every triage made trackers grow three times faster than they need to
+    (make profile: tracker store, in-memory events and the action server's request parsing). Other events pass."""
+    return [e for e in events if e.get("event") != "slot" or tracker.get_slot(e.get("name")) != e.get("value")]

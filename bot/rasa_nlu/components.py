@@ -25,6 +25,9 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 import bot.nlp.pipeline  # noqa: F401  (registers negex + negation_scope before SpacyNLP loads the pipeline)
 from bot.nlp import vocabulary as v
 from bot.nlp.analyze import entities_from_doc
+from bot.rasa_nlu import speedups
+
+speedups.apply()  # Rasa imports this module when it loads the model: the cut applies in every Rasa process
 
 SPACY_EXTRACTOR = "SpacyEntityExtractor"
 EMERGENCY_SYMPTOMS = v.EMERGENCY_SYMPTOMS
