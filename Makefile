@@ -28,6 +28,7 @@ help:
 	@echo "make test  - set everything up and run every test"
 	@echo "make eval  - triage evaluation table and confusion matrix (results/)"
 	@echo "make bench - latency/throughput/alert benchmark against stock Rasa (results/bench/, ~10 min)"
+	@echo "make profile - where the CPU of a message goes, by stage, with flame graphs (results/bench/profile/)"
 
 # --- environment -------------------------------------------------------------------------------------------
 # .python-version says 3.10; pyenv's shim honours it. Rasa 3.6 does not run on 3.11+.

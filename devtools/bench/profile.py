@@ -61,21 +61,28 @@ STAGES: Tuple[Tuple[str, str], ...] = (
     ("graph / processor", r"rasa/engine/|rasa/core/processor\.py|rasa/core/agent\.py"),
     ("channel (REST, Sanic)", r"rasa/core/channels/|sanic/"),
     # action server
-    ("actions: database (SQLAlchemy, psycopg2)", r"bot/store/|sqlalchemy/|psycopg2"),
+    ("actions: database (bot.store, SQL)", r"bot/store/"),
     ("actions: triage core", r"bot/triage/"),
     ("actions: use cases, views", r"bot/usecases/|bot/views\.py|bot/escalation/"),
     ("actions: action bodies", r"/actions/"),
     ("actions: rasa_sdk (endpoint, tracker, events)", r"rasa_sdk/"),
 )
+# Libraries several stages call: a stack is theirs only when no stage above shows who called them (py-spy's
+# non-blocking samples are sometimes cut short).
+LIBRARY_STAGES: Tuple[Tuple[str, str], ...] = (
+    ("database (SQLAlchemy, psycopg2; caller not sampled)", r"sqlalchemy/|psycopg2"),
+)
 _COMPILED = [(stage, re.compile(pattern)) for stage, pattern in STAGES]
+_LIBRARIES = [(stage, re.compile(pattern)) for stage, pattern in LIBRARY_STAGES]
 
 
 def stage_of(frames: Sequence[str]) -> str:
-    """The stage of one stack (root first), by its innermost frame that matches one."""
-    for frame in reversed(frames):
-        for stage, pattern in _COMPILED:
-            if pattern.search(frame):
-                return stage
+    """The stage of one stack (root first): its innermost frame that matches a stage, else a library's."""
+    for compiled in (_COMPILED, _LIBRARIES):
+        for frame in reversed(frames):
+            for stage, pattern in compiled:
+                if pattern.search(frame):
+                    return stage
     return "other (interpreter, asyncio, libraries)"
 
 
