@@ -14,6 +14,7 @@ never import bot.telegram).
 
 from __future__ import annotations
 
+import logging
 from typing import Optional
 
 from bot.settings import Settings
@@ -28,9 +29,13 @@ def session_factory(settings: Settings):
     return db.make_session_factory(settings.database_url)
 
 
-def clinic_service(settings: Optional[Settings] = None, with_store: bool = True) -> ClinicService:
+def clinic_service(
+    settings: Optional[Settings] = None, with_store: bool = True, second_reading_required: bool = True
+) -> ClinicService:
     """The ClinicService for `settings` (the environment when None): the database migrated to the newest schema
-    (Alembic is the only way the schema is created) and a session factory over it; `with_store=False` for none."""
+    (Alembic is the only way the schema is created) and a session factory over it; `with_store=False` for none.
+    `second_reading_required=False` (the gateway, whose safety net must answer even so) starts without the learned
+    second reading when it is not built, with a warning, instead of not starting."""
     settings = settings or Settings.from_env()
     factory = None
     if with_store:
@@ -38,15 +43,22 @@ def clinic_service(settings: Optional[Settings] = None, with_store: bool = True)
 
         db.upgrade(settings.database_url)
         factory = session_factory(settings)
-    return ClinicService(load_criteria(settings.criteria_path), factory, settings, second_reader(settings))
+    reader = second_reader(settings, required=second_reading_required)
+    return ClinicService(load_criteria(settings.criteria_path), factory, settings, reader)
 
 
-def second_reader(settings: Settings):
-    """The learned second reading (built by `make train`); a missing model stops start-up with what to run,
-    since triage without it would be quietly less safe."""
+def second_reader(settings: Settings, required: bool = True):
+    """The learned second reading (built by `make train`). A missing model stops start-up with what to run, since
+    triage without it would be quietly less safe; or, when not `required`, is logged loudly and left out."""
     from bot.nlp import second_reading
 
-    return second_reading.load(str(settings.second_reading_path))
+    try:
+        return second_reading.load(str(settings.second_reading_path))
+    except FileNotFoundError as error:
+        if required:
+            raise
+        logging.getLogger(__name__).error("%s Triaging on the rules alone until it is built.", error)
+        return None
 
 
 def conversation_store(settings: Settings):

@@ -383,7 +383,8 @@ class SafetyNetTriage:
 
 
 def gateway_deps(settings: Settings, service: Optional[ClinicService] = None, run_notifier: bool = True) -> GatewayDeps:
-    service = service or clinic_service(settings)
+    # The gateway is the safety net when Rasa is down: it starts even without the learned second reading.
+    service = service or clinic_service(settings, second_reading_required=False)
     factory = service.session_factory
     nudge = Nudge()
 

@@ -67,8 +67,16 @@ _RELATIVE_NOW = re.compile(
     r"cannot|just)\b"
 )
 # Told as a story of someone else or of what one read, not as happening now.
-_STORY = re.compile(r"\b(read|heard|online|friend|cousin|colleague|someone|people|once)\b")
+_STORY = re.compile(r"\b(read|heard|online|friend|cousin|colleague|someone|people)\b")
 _LONG_AGO = re.compile(r"\b(last (year|month)|(years?|months?) ago|a while back)\b")
+
+
+def _long_ago(lowered: str) -> bool:
+    """Told of the past only: "last year" with no "today", "now" or "this morning" beside it ("my son had the
+    scalp one 2 months ago and today his scalp is oozing" is now)."""
+    return bool(_LONG_AGO.search(lowered)) and not _JUST_NOW.search(lowered)
+
+
 _FINE = re.compile(r"\b(fine|ok|okay|good|well|no problems?)\b")
 _OWN_NOW = re.compile(r"\b(i have|i've got|ive got|i got|my|mine|there is|there's|theres|i am|i'm|im)\b")
 
@@ -118,11 +126,11 @@ class ClinicalContext:
             for s in doc.sents
         )
         by_proxy = bool(_PROXY.search(lowered)) or (
-            not _LONG_AGO.search(lowered)
+            not _long_ago(lowered)
             and (
                 bool(_RELATIVE_TREATED.search(lowered) and _JUST_NOW.search(lowered))
                 or bool(_SINCE_TREATMENT.search(lowered))
-                or bool(_RELATIVE_NOW.search(lowered) and not asking_in_general and "?" not in lowered)
+                or bool(_RELATIVE_NOW.search(lowered) and not asking_in_general)
             )
         )
         answered_no = self._questions_answered_no(doc)
@@ -132,7 +140,11 @@ class ClinicalContext:
             if ent.sent.start in answered_no or self._checklist_no(doc, ent):
                 ent._.negex = True  # "Itchy? no. Pain? no.", "fever - no"
             ent._.context = self._context(doc, ent, triggers, ends, by_proxy)
-            if ent._.context == "other_experiencer" and self._emergency_happening_now(ent, lowered):
+            if (
+                ent._.context == "other_experiencer"
+                and not asking_in_general
+                and self._emergency_happening_now(ent, lowered)
+            ):
                 ent._.context = None
             if ent._.context is None and asking_in_general and self._general_question(ent.sent):
                 ent._.context = "hypothetical"
@@ -171,16 +183,12 @@ class ClinicalContext:
 
     @staticmethod
     def _emergency_happening_now(ent: Span, lowered: str) -> bool:
-        """Someone else's emergency told as happening ("my wife's speech is slurred") needs the same answer as the
-        patient's own: call now. Not when it is a story ("my cousin went blind, is that possible?") or long ago."""
+        """Someone else's emergency told as happening ("my wife's speech is slurred, what do I do?") needs the same
+        answer as the patient's own: call now. Not a story ("my cousin went blind, is that possible?"), not long ago,
+        not a question in general (checked by the caller)."""
         symptom = (ent.ent_id_ or "").split("|")[0]
         sentence = ent.sent.text.lower()
-        return (
-            symptom in v.EMERGENCY_SYMPTOMS
-            and "?" not in sentence
-            and not _LONG_AGO.search(lowered)
-            and not _STORY.search(sentence)
-        )
+        return symptom in v.EMERGENCY_SYMPTOMS and not _long_ago(lowered) and not _STORY.search(sentence)
 
     @staticmethod
     def _checklist_no(doc: Doc, ent: Span) -> bool:

@@ -10,6 +10,7 @@ SafetyRouter      The red-flag screen must run on every message whatever DIET th
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any, Dict, List, Optional, Text
 
@@ -29,6 +30,7 @@ from bot.rasa_nlu import speedups
 
 speedups.apply()  # Rasa imports this module when it loads the model: the cut applies in every Rasa process
 
+logger = logging.getLogger(__name__)
 SPACY_EXTRACTOR = "SpacyEntityExtractor"
 EMERGENCY_SYMPTOMS = v.EMERGENCY_SYMPTOMS
 # Intents a symptom mention must not be left in: they lead to replies that ignore the symptom.
@@ -172,7 +174,13 @@ class SafetyRouter(GraphComponent):
         return target
 
     def _reads_as_report(self, text: str, entities: List[Dict[str, Any]]) -> bool:
-        return self.reader is not None and bool(text.strip()) and self.reader(text, entities).escalate >= self.route_at
+        if self.reader is None or not text.strip():
+            return False
+        try:
+            return self.reader(text, entities).escalate >= self.route_at
+        except Exception as error:  # the words still go where DIET and the word lists send them
+            logger.error("second reading failed in the router: %s", type(error).__name__)
+            return False
 
     def _route_by_words(
         self, text: str, name: Optional[str], confidence: float, entities: List[Dict[str, Any]]

@@ -8,6 +8,7 @@ one validator built once gives the same verdict, and the same error, in about 6 
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from typing import Any, Dict, Text
 
@@ -45,7 +46,13 @@ def apply() -> None:
     global _APPLIED
     if _APPLIED:
         return
+    import rasa
     from rasa.core.actions.action import RemoteAction
+
+    if not rasa.__version__.startswith("3.6."):
+        # Written against Rasa 3.6's RemoteAction; another version may check differently: leave it alone.
+        logging.getLogger(__name__).warning("Rasa %s: the action-response speed-up is not applied", rasa.__version__)
+        return
 
     RemoteAction._validate_action_result = _validate_action_result
     _APPLIED = True

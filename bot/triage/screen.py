@@ -113,8 +113,9 @@ _PATTERNS: Dict[str, Tuple[str, ...]] = {
         r"\bweep(ing|s|y)?\b",
     ),
     "confusion": (
-        r"\b(feel|feels|feeling|is|seems|very|and|gets|getting)\s+confused\b(?!\s+(about|by|with|as to|on|re|why))",
-        r"\bconfused and\b",
+        # "I feel confused and dizzy", not "I feel confused about the leaflet" or "confused and worried about it"
+        r"\b(feel|feels|feeling|is|seems|gets|getting)\s+(so\s+|really\s+|very\s+)?confused\b"
+        r"(?!\s+(about|by|with|as to|on|re|why|what|which|how|whether|if|and worried))",
         r"\b(disorient\w*|delirious)\b",
         r"\b(very|really|so)\s+(drowsy|sleepy)\b",
         r"\b(barely|hardly|cant|cannot)\s+stay\s+awake\b",

@@ -180,10 +180,10 @@ class ClinicService:
             new = replace(new, stated_emergency=True)
         if pending is None and not leave_out:
             new = replace(new, unexplained_concern=unexplained_concern(text, entities, intent))
-        # An answer to a clarifying question ("about the same", "38.9") says too little to read on its own; the
-        # report keeps the reading of the message it answers.
-        if self.reader is not None and text.strip() and not leave_out:
-            new = replace(new, second_reading=self.reader(text, entities))
+        # Only a new report is read: an answer to a clarifying question ("about the same", "38.9") says too little
+        # to read on its own, and the report keeps the reading of the message it answers.
+        if pending is None and not leave_out:
+            new = replace(new, second_reading=self._second_reading(text, entities))
         answers = answers or {}
         report = with_answers(merge(pending, new), answers)
         decision = triage(report, context, self.criteria)
@@ -192,6 +192,16 @@ class ClinicService:
         if not decision.level.escalates:
             to_ask = tuple(m for m in decision.missing if m not in answers)
         return Outcome(patient_id, treatment_id, text, report, decision, to_ask)
+
+    def _second_reading(self, text: str, entities: Sequence[Mapping[str, Any]]) -> Optional[SecondReading]:
+        """The learned reading, or None; a reader that fails leaves the rules to decide (it only ever adds)."""
+        if self.reader is None or not text.strip():
+            return None
+        try:
+            return self.reader(text, entities)
+        except Exception as error:  # a broken model file must not cost the patient the rules' answer
+            logger.error("second reading failed, triaging on the rules alone: %s", type(error).__name__)
+            return None
 
     # --- recording ----------------------------------------------------------------------------------------------
     def record(self, outcome: Outcome, source: str = "rasa") -> Recorded:

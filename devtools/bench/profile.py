@@ -41,7 +41,7 @@ PY_SPY = BIN / "py-spy"
 # (stage, pattern over one frame "function (file:line)"). A stack's stage is that of its innermost matching frame.
 STAGES: Tuple[Tuple[str, str], ...] = (
     # Rasa: NLU components
-    ("nlu: second reading", r"bot/nlp/second_reading\.py"),
+    ("second reading (learned model)", r"bot/nlp/second_reading\.py"),
     ("nlu: spaCy pipeline (ours: spelling, ruler, negation, context)", r"(bot/nlp/|spacy/|thinc/|symspellpy|negspacy)"),
     ("nlu: ClinicalEntities + SafetyRouter", r"bot/rasa_nlu/components\.py|bot/triage/screen\.py"),
     ("nlu: TopicSelector", r"bot/rasa_nlu/topics\.py"),
@@ -64,7 +64,7 @@ STAGES: Tuple[Tuple[str, str], ...] = (
     ("actions: database (bot.store, SQL)", r"bot/store/"),
     ("actions: triage core", r"bot/triage/"),
     ("actions: use cases, views", r"bot/usecases/|bot/views\.py|bot/escalation/"),
-    ("actions: action bodies", r"/actions/"),
+    ("actions: action bodies", r"\(actions/"),
     ("actions: rasa_sdk (endpoint, tracker, events)", r"rasa_sdk/"),
 )
 # Libraries several stages call: a stack is theirs only when no stage above shows who called them (py-spy's
@@ -141,6 +141,8 @@ async def phase(
     result: Dict = {"messages": level["messages"], "messages_per_s": level["messages_per_s"], "processes": {}}
     for proc, recorder in recorders.items():
         samples = await asyncio.to_thread(recorder.wait)
+        if not samples:
+            print(f"!! py-spy recorded no samples of {proc} (see {recorder.raw.with_suffix('.raw.log')})", flush=True)
         cpu_ms = 1000.0 * (cpu_seconds(pids[proc]) - before[proc]) / max(1, level["messages"])
         result["processes"][proc] = {
             "cpu_ms_per_message": round(cpu_ms, 2),

@@ -66,6 +66,9 @@ def test_symptoms_that_are_not_the_patients_own_current_problem(nlp, text, sympt
         ("my husband's scalp has a big swollen lump that is very painful", "swelling"),
         ("My wife's speech is slurred, she had injections 2 hrs ago. what do we do", "speech_change"),
         ("my mum's cheek went white then mottled and she says it's burning", "skin_discolouration"),
+        ("My wife's lips are blue and she can't breathe, what do I do?", "breathing_difficulty"),
+        ("My son had the scalp one 2 months ago and today his scalp is oozing", "discharge"),
+        ("my mum had her fillers last month, now she can't see properly", "vision_change"),
     ],
 )
 def test_the_patients_own_symptoms_stay_current(nlp, text, symptom):

@@ -126,3 +126,44 @@ def test_an_answer_to_a_clarifying_question_is_not_read_on_its_own() -> None:
     service = _service(0.9)
     assert service.assess(None, "about the same", [], leave_out="trend").report.second_reading is None
     assert service.assess(None, "about the same", []).report.second_reading == SecondReading(0.9, 0.0)
+
+
+def test_no_confusion_is_found_in_everyday_confusion(nlp) -> None:
+    for text in (
+        "I feel confused about the aftercare",
+        "my mum is confused about which cream to use",
+        "confused and worried about the redness",
+        "I ran out of it yesterday",
+    ):
+        found = {e["value"] for e in entities_from_doc(nlp(text)) if e["entity"] == "symptom"}
+        assert "confusion" not in found, text
+    found = {e["value"] for e in entities_from_doc(nlp("he seems confused and very sleepy"))}
+    assert "confusion" in found
+
+
+def test_a_message_inside_an_open_triage_is_not_read_again() -> None:
+    pending = Report(second_reading=SecondReading(escalate=0.1, emergency=0.0))
+    outcome = _service(0.9).assess(None, "7", [], pending=pending)
+    assert outcome.report.second_reading == SecondReading(escalate=0.1, emergency=0.0)
+
+
+def test_a_failing_reader_leaves_the_rules_to_answer() -> None:
+    def broken(text, entities):
+        raise ValueError("model file damaged")
+
+    service = ClinicService(load_criteria(), reader=broken)
+    outcome = service.assess(None, "there is pus coming out", [{"entity": "symptom", "value": "discharge"}])
+    assert outcome.report.second_reading is None
+    assert outcome.decision.level is Level.URGENT
+
+
+def test_the_gateway_starts_without_a_built_model_and_the_action_server_does_not(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from bot.bootstrap import second_reader
+    from bot.settings import Settings
+
+    settings = replace(Settings.from_env(), second_reading_path=tmp_path / "absent.joblib")
+    assert second_reader(settings, required=False) is None
+    with pytest.raises(FileNotFoundError, match="make train"):
+        second_reader(settings)

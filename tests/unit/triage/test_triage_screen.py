@@ -89,6 +89,11 @@ def test_hits(text: str, expected: tuple) -> None:
         "my vision of the results is great",
         "I'm confused about the aftercare sheet",  # confused by instructions is no confusion
         "a bit confused by the leaflet, can I wash my face?",
+        "I feel confused about the aftercare",
+        "my mum is confused about which cream to use",
+        "I'm very confused, what does the leaflet mean",
+        "confused and worried about the redness",
+        "I ran out of it yesterday",
     ],
 )
 def test_quiet_on_ordinary_messages(text: str) -> None:
