@@ -19,7 +19,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import constants as c
 from actions.service import get_service
-from actions.triage_input import assess_latest, only_changes, pending_json, routed_question_answer, words_so_far
+from actions.triage_input import (
+    assess_latest,
+    one_call,
+    only_changes,
+    pending_json,
+    routed_question_answer,
+    words_so_far,
+)
 from bot.triage.advice import PRACTITIONER_ALERTED, response_name
 from bot.triage.model import Level
 
@@ -33,7 +40,8 @@ class ActionTriage(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        return only_changes(tracker, await self._triage(dispatcher, tracker))
+        with one_call():
+            return only_changes(tracker, await self._triage(dispatcher, tracker))
 
     async def _triage(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
         message = tracker.latest_message or {}

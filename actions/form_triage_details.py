@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions import constants as c
-from actions.triage_input import assess_latest, pending_json
+from actions.triage_input import assess_latest, one_call, pending_json
 from bot.triage.conversation import SKIPPED, parse_detail, report_from_json
 
 
@@ -28,6 +28,12 @@ class ValidateTriageDetailsForm(FormValidationAction):
         return c.ACTION_VALIDATE_TRIAGE_DETAILS
 
     async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        with one_call():
+            return await self._validate(dispatcher, tracker, domain)
+
+    async def _validate(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         requested = tracker.get_slot(c.SLOT_REQUESTED)

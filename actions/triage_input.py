@@ -4,7 +4,10 @@ validation action so that both ask the core the same question."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+import json
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Dict, Iterator, List, Optional
 
 from rasa_sdk import Tracker
 
@@ -17,6 +20,22 @@ from bot.usecases.triage import Outcome, intent_confidence, intent_name
 # Key of the pending report's JSON that keeps the patient's words of this triage, so the practitioner's record
 # reads "it's a bit sore / now there's pus coming out", not only the last answer.
 SAID = "said"
+
+# The assessments made during the current action call (None outside one). A form's validation asks the core the
+# same question up to four times per message (run, required_slots, the slot's validation, the pending report),
+# each reading the patient's record from the database: make profile counted them. Within one call the record
+# cannot change (only action_triage records, after its one assessment), so the same question gets the same answer.
+_THIS_CALL: ContextVar[Optional[Dict[str, Outcome]]] = ContextVar("assessments_this_call", default=None)
+
+
+@contextmanager
+def one_call() -> Iterator[None]:
+    """Around an action's run: each distinct assessment is made once (the context is the request's own task)."""
+    token = _THIS_CALL.set({})
+    try:
+        yield
+    finally:
+        _THIS_CALL.reset(token)
 
 
 def detail_answers(tracker: Tracker, leave_out: Optional[str] = None) -> Dict[str, Any]:
@@ -41,17 +60,25 @@ def assess_latest(tracker: Tracker, leave_out: Optional[str] = None) -> Outcome:
         method=tracker.get_slot(c.SLOT_TREATMENT_METHOD),
         area=tracker.get_slot(c.SLOT_TREATMENT_AREA),
     )
-    return get_service().assess(
-        tracker.sender_id,
-        message.get("text") or "",
-        message.get("entities") or [],
-        intent_confidence(message),
-        pending=report_from_json(tracker.get_slot(c.SLOT_PENDING_REPORT)),
+    question = dict(
+        sender_id=tracker.sender_id,
+        text=message.get("text") or "",
+        entities=message.get("entities") or [],
+        intent_confidence=intent_confidence(message),
+        pending=tracker.get_slot(c.SLOT_PENDING_REPORT),
         answers=detail_answers(tracker, leave_out),
         leave_out=leave_out,
         fallback_context=fallback,
         intent=intent_name(message),
     )
+    remembered = _THIS_CALL.get()
+    key = json.dumps(question, sort_keys=True, default=repr)
+    if remembered is not None and key in remembered:
+        return remembered[key]
+    outcome = get_service().assess(**{**question, "pending": report_from_json(question["pending"])})
+    if remembered is not None:
+        remembered[key] = outcome
+    return outcome
 
 
 def words_so_far(tracker: Tracker) -> List[str]:

@@ -270,3 +270,28 @@ async def test_what_an_answer_adds_besides_its_value_is_kept_for_the_decision(cl
     # the trend answer also says the needle marks are weeping: urgent, whatever the thermometer says
     said = await chat.say("same, and the needle marks are weeping now", intent="inform")
     assert said[0] == "utter_advice_practitioner_alerted"
+
+
+# --- cost -------------------------------------------------------------------------------------------------------
+
+
+async def test_each_distinct_question_reaches_the_core_once_per_action_call(clinic, conversation, monkeypatch):
+    """The validation action asks the same question from run(), required_slots(), the slot's validation and the
+    pending report: each reads the patient's record. Within one call it is asked once; across calls, afresh."""
+    asked = []
+    assess = clinic["service"].assess
+
+    def counting(*args, **kwargs):
+        asked.append((kwargs.get("leave_out"), tuple(sorted((kwargs.get("answers") or {}).items()))))
+        return assess(*args, **kwargs)
+
+    monkeypatch.setattr(clinic["service"], "assess", counting)
+    chat = conversation(clinic["sender"])
+    assert await chat.say("it's a bit sore") == ["utter_ask_detail_pain_score"]
+    asked.clear()
+    await chat.say("about 3", intent="inform")
+    assert asked and len(asked) == len(set(asked)), asked  # no question asked twice in one call...
+    first_answer_questions = list(asked)
+    asked.clear()
+    await chat.say("about the same", intent="inform")
+    assert set(asked) - set(first_answer_questions)  # ...and the next message is assessed afresh

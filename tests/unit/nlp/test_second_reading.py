@@ -167,3 +167,33 @@ def test_the_gateway_starts_without_a_built_model_and_the_action_server_does_not
     assert second_reader(settings, required=False) is None
     with pytest.raises(FileNotFoundError, match="make train"):
         second_reader(settings)
+
+
+def test_the_fast_reading_gives_the_pipelines_own_probabilities(nlp, tmp_path: Path) -> None:
+    reader = _tiny_reader(nlp)
+    second_reading.save(reader, tmp_path / "model.joblib")
+    loaded = second_reading.load(str(tmp_path / "model.joblib"))
+    texts = [
+        "pus pus pus oozing, it's HOT and spreading!!",
+        "no pus, just a bit red",
+        "what if my vision goes blurry?",
+        "",
+        "ñandú café 🙂",
+        "swelling " * 300,
+    ]
+    for text in texts:
+        entities = entities_from_doc(nlp(text))
+        fast = loaded.read(text, entities)
+        escalate, emergency = loaded.read_with_scikit_learn(text, entities)
+        assert fast == SecondReading(escalate=round(escalate, 4), emergency=round(emergency, 4)), text
+        linear_escalate, _ = loaded.linear()
+        assert abs(linear_escalate.probability(text, second_reading.entity_tokens(entities)) - escalate) < 1e-9
+
+
+def test_the_fast_reading_is_never_pickled_with_the_model(nlp, tmp_path: Path) -> None:
+    reader = _tiny_reader(nlp)
+    reader.read("a bit red")  # builds the fast reading
+    second_reading.save(reader, tmp_path / "model.joblib")
+    import joblib
+
+    assert joblib.load(tmp_path / "model.joblib").__dict__["_linear"] is None
