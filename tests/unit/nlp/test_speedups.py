@@ -39,3 +39,59 @@ def test_what_rasa_refuses_is_refused_with_the_same_error(result) -> None:
         RemoteAction._validate_action_result(RemoteAction("action_x", None), result)
     assert ours.value.message.startswith(theirs.value.message)
     assert "Failed to validate Action server response" in ours.value.message
+
+
+# --- finding an event's class by its name --------------------------------------------------------------------------
+
+
+def _rasas_own_resolve(type_name, default=None):
+    """Rasa 3.6's Event.resolve_by_type, as written there: the walk over every subclass, each time."""
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    for cls in all_subclasses(Event):
+        if cls.type_name == type_name:
+            return cls
+    if type_name == "topic":
+        return None
+    if default is not None:
+        return default
+    raise ValueError(f"Unknown event name '{type_name}'.")
+
+
+def test_rasa_uses_the_table_of_event_classes() -> None:
+    from rasa.shared.core.events import Event
+
+    assert Event.resolve_by_type is speedups._resolve_event_type
+
+
+def test_every_event_name_finds_the_same_class_as_rasas_walk() -> None:
+    from rasa.shared.core.events import Event, UserUttered
+    from rasa.shared.utils.common import all_subclasses
+
+    names = {cls.type_name for cls in all_subclasses(Event)}
+    assert {"user", "slot", "action", "bot", "active_loop", "session_started"} <= names
+    for name in names:
+        assert Event.resolve_by_type(name) is _rasas_own_resolve(name), name
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("no_such_event", default=UserUttered) is UserUttered
+    with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
+        Event.resolve_by_type("no_such_event")
+
+
+def test_a_tracker_reads_back_the_same_events() -> None:
+    from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered, deserialise_events
+
+    written = [UserUttered("hi", {"name": "greet"}), SlotSet("pending_report", {"a": 1}), ActionExecuted("action_x")]
+    assert deserialise_events([e.as_dict() for e in written]) == written
+
+
+def test_a_class_defined_later_is_found() -> None:
+    from rasa.shared.core.events import Event, SessionStarted
+
+    Event.resolve_by_type("slot")  # the table is built
+
+    class LateEvent(SessionStarted):  # defined after the table, as a plugin might
+        type_name = "late_event_for_the_test"
+
+    assert Event.resolve_by_type("late_event_for_the_test") is LateEvent
