@@ -4,14 +4,14 @@
 
 The same set-up as `make bench` (production profile: PostgreSQL tracker store, Redis lock store; a fresh clinic
 database), one kind of conversation at a time (questions, reports with their clarifying answers, red flags; and
-stock Rasa's `rasa init` conversations). During each phase py-spy samples every
-server process, pausing it for each sample (Python frames; native time counts for the Python frame that called
-it), and writes a flame graph (SVG) and the raw stacks. Not --nonblocking: reading a running process's stacks
-lost the frames above Sanic's event loop on most of the action server's samples, which then read as "channel"
-(63 % of them in one profile; a --native run of the same load put 99 % under the request handler). Each stack is put in one stage: the innermost frame
-that belongs to a known stage (a DIET call that ends in TensorFlow is DIET's; a SQL query under the tracker store
-is the tracker store's). CPU ms per message of a stage = the process's CPU ms per message (from /proc) x the
-stage's share of that process's samples.
+stock Rasa's `rasa init` conversations). During each phase py-spy samples every server process, pausing it for
+each sample (Python frames; native time counts for the Python frame that called it), and writes a flame graph
+(SVG) and the raw stacks. Not --nonblocking: reading a running process's stacks lost the frames above Sanic's
+event loop on most of the action server's samples, which then read as "channel" (63 % of them in one profile;
+a --native run of the same load put 99 % under the request handler). Each stack is put in one stage: the
+innermost frame that belongs to a known stage (a DIET call that ends in TensorFlow is DIET's; a SQL query under
+the tracker store is the tracker store's). CPU ms per message of a stage = the process's CPU ms per message
+(from /proc) x the stage's share of that process's samples.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from bot.run.processes import Processes, action_server_args, free_port, rasa_server_args
-from bot.settings import PROJECT_ROOT
-from devtools.bench import report, scripts
+from bot.settings import DEFAULT_CHECKIN_SCHEDULE_HOURS, PROJECT_ROOT, ConfigError, Settings
+from devtools.bench import capacity, report, scripts
 from devtools.bench.load import Ledger, Patients, RestLoad, best, first_answer
 from devtools.bench.setup import (
     PRODUCTION_ENDPOINTS,
@@ -231,6 +231,7 @@ class Bench:
         result["training"] = self._training(stock_project_dir)
         result["processes"] = self.procs
         result["summary"] = self._summary(result)
+        result["capacity"] = self._capacity(result)
         result["verdicts"] = report.verdicts(result)
         result["notes"] = self.notes
         return result
@@ -342,6 +343,21 @@ class Bench:
 
     # --- summary ----------------------------------------------------------------------------------------------------
     @staticmethod
+    def _capacity(result: Dict) -> Optional[Dict]:
+        """Cores per 1,000 active patients at this run's CPU per message (devtools.bench.capacity)."""
+        try:
+            schedule = Settings.from_env().checkin_schedule_hours  # the clinic's own schedule when it set one
+        except ConfigError:
+            schedule = DEFAULT_CHECKIN_SCHEDULE_HOURS
+        turns = [len(script.turns) for script in scripts.OURS]
+        return capacity.plan(
+            _server_cpu_ms(best(result["ours"]["throughput_1_worker"])),
+            (result["ours"].get("telegram") or {}).get("gateway_cpu_ms_per_message"),
+            schedule,
+            sum(turns) / len(turns),
+        )
+
+    @staticmethod
     def _summary(result: Dict) -> Dict:
         ours, stock = result["ours"], result.get("stock") or {}
         rest_p95 = ours["rest_latency"]["p95_ms"]
@@ -370,6 +386,8 @@ class Bench:
             "events_wrong": events["lost"] + events["extra"] + events["reordered"],
             # Less sensitive to other work on the machine than messages/s: CPU each message costs the server side.
             "cpu_ms_per_message_ours_stock": ratio(_server_cpu_ms(best_one), _server_cpu_ms(best_stock)),
+            "rasa_worker_memory_ours_stock": ratio(_rss(result, "ours: rasa worker 1"), _rss(result, "stock: rasa")),
+            "two_workers_one_ceiling": _two_worker_ceiling(best_one),
         }
 
 
@@ -379,6 +397,17 @@ def _server_cpu_ms(level: Optional[Dict]) -> Optional[float]:
         return None
     values = [ms for name, ms in level["cpu"]["cpu_ms_per_message"].items() if name != "load client"]
     return None if None in values else sum(values)
+
+
+def _rss(result: Dict, label: str) -> Optional[float]:
+    return ((result.get("processes") or {}).get(label, {}).get("memory") or {}).get("rss_mib")
+
+
+def _two_worker_ceiling(one_worker: Optional[Dict]) -> Optional[float]:
+    """The most two workers/one can reach on this machine: the one-worker run kept it `busy` % busy (every process,
+    the database and the load client included), so all of it busy gives at most 100 / busy times the messages."""
+    busy = ((one_worker or {}).get("cpu") or {}).get("machine_busy_pct")
+    return round(100 / busy, 2) if busy else None
 
 
 def _interrupt(signum, frame) -> None:

@@ -19,7 +19,7 @@ from bot.run.processes import Processes
 from devtools.bench.load import Ledger
 from devtools.bench.scripts import Script
 from devtools.bench.stats import latency_summary
-from devtools.processes import memory
+from devtools.processes import cpu_seconds, memory
 from devtools.telegram_standin import ApiCall, BotApiStandIn
 
 TOKEN = "123456:BENCH-standin"
@@ -139,6 +139,7 @@ class TelegramBench:
         Before each conversation the same script also goes over REST (`over_rest`, returning its latencies), so
         the two paths are compared in the same minutes of a machine whose background load may drift."""
         await asyncio.sleep(RATE_LIMIT_REFILL_S)  # linking sent two messages per chat: let the buckets refill
+        gateway_cpu = cpu_seconds(self.processes[GATEWAY].pid)
         turns: List[_Turn] = []
         rest: List[float] = []
         errors = 0
@@ -162,7 +163,10 @@ class TelegramBench:
             if previous is not None:
                 await asyncio.sleep(max(0.0, 1.5 - think))  # let the tail of the last reply arrive
                 self._close_turn(previous, None)
+        gateway_cpu = cpu_seconds(self.processes[GATEWAY].pid) - gateway_cpu
         return {
+            # Its polling between messages included: an upper bound of what each message costs it.
+            "gateway_cpu_ms_per_message": round(gateway_cpu * 1000 / len(turns), 1) if turns else None,
             "rest_same_minutes": latency_summary(rest),
             "first_message": latency_summary([t.first.at - t.injected for t in turns]),
             # The gateway's own share before Rasa: update delivered, patient looked up, "typing…" sent.

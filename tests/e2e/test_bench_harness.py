@@ -103,3 +103,16 @@ def test_memory_start_up_and_machine_are_reported(result):
     assert "Reply latency" in printed and "Throughput" in printed
     if data["stock"] is None:
         assert "stock Rasa SKIPPED" in printed  # said clearly when the stock model is not cached
+
+
+def test_cores_per_thousand_patients_are_printed_from_the_measured_cpu(result):
+    data, printed = result
+    plan = data["capacity"]
+    one_worker = max(data["ours"]["throughput_1_worker"], key=lambda level: level["messages_per_s"])
+    server_ms = sum(ms for name, ms in one_worker["cpu"]["cpu_ms_per_message"].items() if name != "load client")
+    assert plan["server_cpu_ms"] == round(server_ms, 1)
+    assert plan["gateway_cpu_ms"] == data["ours"]["telegram"]["gateway_cpu_ms_per_message"] > 0
+    assert plan["first_week"]["cores_per_1000"] > plan["programme"]["cores_per_1000"] > 0
+    assert "cores per 1,000 patients" in printed
+    keys = {v["key"] for v in data["verdicts"]}
+    assert {"cpu_ms_per_message_ours_stock", "rasa_worker_memory_ours_stock"} <= keys
