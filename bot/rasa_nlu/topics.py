@@ -36,6 +36,8 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, PREDICTED_CON
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlp.linear_text import fast_or_none
+
 logger = logging.getLogger(__name__)
 MODEL_FILE = "topic_selector.joblib"
 
@@ -102,6 +104,9 @@ class TopicSelector(GraphComponent):
         self._model_storage = model_storage
         self._resource = resource
         self.classifier = classifier
+        # The same classifier read with dictionaries (bot.nlp.linear_text): ~0.5 ms a message instead of ~5 ms;
+        # a classifier of another shape is read by scikit-learn as before.
+        self.fast = fast_or_none(classifier) if classifier is not None else None
         self.responses = responses or {}
 
     @classmethod
@@ -132,6 +137,7 @@ class TopicSelector(GraphComponent):
         }
         self.classifier = build_classifier(float(self.config["C"]), int(self.config["random_seed"]), groups)
         self.classifier.fit([text for text, _ in examples], [key for _, key in examples])
+        self.fast = fast_or_none(self.classifier)
         self.responses = {
             name: list(items)
             for name, items in training_data.responses.items()
@@ -173,8 +179,12 @@ class TopicSelector(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         if self.classifier is None:
             return messages
-        texts = [message.get(TEXT) or "" for message in messages]
-        for message, probabilities in zip(messages, self.classifier.predict_proba(texts)):
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if self.fast is not None:
+                probabilities = self.fast.probabilities(text)
+            else:
+                probabilities = self.classifier.predict_proba([text])[0]
             ranked = sorted(zip(self.classifier.classes_, probabilities), key=lambda pair: -pair[1])
             key, confidence = ranked[0]
             utter_action = f"{UTTER_PREFIX}{key}"

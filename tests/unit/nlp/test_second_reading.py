@@ -187,7 +187,8 @@ def test_the_fast_reading_gives_the_pipelines_own_probabilities(nlp, tmp_path: P
         escalate, emergency = loaded.read_with_scikit_learn(text, entities)
         assert fast == SecondReading(escalate=round(escalate, 4), emergency=round(emergency, 4)), text
         linear_escalate, _ = loaded.linear()
-        assert abs(linear_escalate.probability(text, second_reading.entity_tokens(entities)) - escalate) < 1e-9
+        row = (text, second_reading.entity_tokens(entities))
+        assert abs(linear_escalate.probability_of(row, True) - escalate) < 1e-9
 
 
 def test_the_fast_reading_is_never_pickled_with_the_model(nlp, tmp_path: Path) -> None:
