@@ -113,11 +113,16 @@ class Criteria:
         """Symptoms that escalate on their own (an urgent/emergency criterion with no conditions: pus, fever,
         hives...): with these, an unsure parse fails closed. Redness or pain escalate only with a time, a score or
         a modifier, which the parse did give; an unsure intent does not change those."""
-        symptoms: set = set()
-        for criterion in self.items:
-            if criterion.level.escalates and criterion.findings and criterion.conditions == Conditions():
-                symptoms |= set(v.SYMPTOMS) if criterion.findings == ANY else set(criterion.findings)
-        return frozenset(symptoms)
+        # Asked for every what-if the engine tries (a dozen per message): worked out once, the criteria are frozen.
+        known = self.__dict__.get("_red_flag_symptoms")
+        if known is None:
+            symptoms: set = set()
+            for criterion in self.items:
+                if criterion.level.escalates and criterion.findings and criterion.conditions == Conditions():
+                    symptoms |= set(v.SYMPTOMS) if criterion.findings == ANY else set(criterion.findings)
+            known = frozenset(symptoms)
+            object.__setattr__(self, "_red_flag_symptoms", known)
+        return known
 
     def hour_boundaries(self) -> Tuple[float, ...]:
         values = {c.conditions.hours_min for c in self.items} | {c.conditions.hours_max for c in self.items}
