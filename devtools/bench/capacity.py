@@ -11,7 +11,7 @@ written down here, with the figure it gives, so a clinic can redo the sum with i
 
 Two populations: patients anywhere in the programme (first check-in to the last), and the heavier first week.
 The CPU is the assistant's own processes: Rasa worker and action server (from the sustained REST run) and the
-Telegram gateway (from the Telegram run, its polling between messages included, so an upper bound). PostgreSQL
+Telegram gateway (from the Telegram run, less what it spends polling when idle, measured just before). PostgreSQL
 and Redis come on top (the bench's "rest of the machine").
 """
 

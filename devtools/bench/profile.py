@@ -19,12 +19,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
-import secrets
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -32,8 +31,15 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from bot.run.processes import BIN, Processes, action_server_args, free_port, rasa_server_args
 from bot.settings import PROJECT_ROOT
 from devtools.bench import scripts
-from devtools.bench.load import Ledger, Patients, RestLoad
-from devtools.bench.setup import PRODUCTION_ENDPOINTS, Databases, register_clinic, stock_endpoints, stock_model
+from devtools.bench.load import Ledger, Patients, RestLoad, first_answer
+from devtools.bench.setup import (
+    PRODUCTION_ENDPOINTS,
+    Databases,
+    register_clinic,
+    server_env,
+    stock_endpoints,
+    stock_model,
+)
 from devtools.bench.setup import stock_project as stock_project_dir
 from devtools.processes import cpu_seconds
 
@@ -156,16 +162,7 @@ async def phase(
 
 async def run(args, work: Path, processes: Processes, databases: Databases) -> Dict:
     out: Path = args.out
-    base_env = {
-        **os.environ,
-        "RASA_TELEMETRY_ENABLED": "false",
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-        "DATABASE_URL": databases.clinic_url,
-        "LOG_LEVEL": "WARNING",
-        "AFTERCARE_DATA_DIR": str(work / "var"),
-        "ACTION_SERVER_TOKEN": secrets.token_urlsafe(24),
-    }
+    base_env = server_env(databases, work)
     databases.create()
     clinic = register_clinic(databases.clinic_url, 64, 0)
     ports = {"actions": free_port(), "rasa": free_port(), "stock": free_port()}
@@ -175,7 +172,7 @@ async def run(args, work: Path, processes: Processes, databases: Databases) -> D
     results: Dict = {"ours": {}, "stock": None}
     rest = RestLoad([f"http://127.0.0.1:{ports['rasa']}"], Ledger())
     try:
-        await _wait_ready(rest, "rasa", processes)
+        await _wait_ready(rest.urls[0], "rasa", processes)
         patients = Patients(clinic.rest_senders)
         await rest.conversations(scripts.take(scripts.OURS, 6), patients)  # warm-up
         pids = {"rasa": processes["rasa"].pid, "actions": processes["actions"].pid}
@@ -196,7 +193,7 @@ async def run(args, work: Path, processes: Processes, databases: Databases) -> D
         )
         rest = RestLoad([f"http://127.0.0.1:{ports['stock']}"], Ledger())
         try:
-            await _wait_ready(rest, "stock", processes)
+            await _wait_ready(rest.urls[0], "stock", processes)
             senders = Patients([f"stock-{n}" for n in range(64)])
             await rest.conversations(scripts.take(scripts.STOCK, 6), senders)
             results["stock"] = await phase(
@@ -216,19 +213,10 @@ async def run(args, work: Path, processes: Processes, databases: Databases) -> D
     return results
 
 
-async def _wait_ready(rest: RestLoad, name: str, processes: Processes) -> None:
-    for _ in range(600):
-        processes.check_alive(name)
-        try:
-            response = await rest.client.post(
-                f"{rest.urls[0]}/webhooks/rest/webhook", json={"sender": f"probe-{name}", "message": "hello"}
-            )
-            if response.status_code == 200:
-                return
-        except Exception:  # not listening yet
-            pass
-        await asyncio.sleep(0.5)
-    raise RuntimeError(f"{name} did not answer within 5 minutes")
+async def _wait_ready(url: str, name: str, processes: Processes) -> None:
+    await first_answer(
+        url, f"probe-{name}", "hello", time.perf_counter(), 300, alive=lambda: processes.check_alive(name)
+    )
 
 
 def _rasa_version() -> str:

@@ -14,7 +14,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import secrets
 import signal
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from devtools.bench.setup import (
     init_stock,
     machine,
     register_clinic,
+    server_env,
     stock_endpoints,
     stock_model,
     stock_project,
@@ -96,19 +96,7 @@ class Bench:
         self.stock_mode = stock
         self.notes: List[str] = []
         self.procs: Dict[str, Dict] = {}
-        self.base_env = {
-            **os.environ,
-            "RASA_TELEMETRY_ENABLED": "false",
-            "TF_CPP_MIN_LOG_LEVEL": "3",
-            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-            "DATABASE_URL": databases.clinic_url,
-            "CLINIC_PHONE": "+44 20 7946 0000",
-            "EMERGENCY_NUMBER": "999",
-            "LOG_LEVEL": "WARNING",
-            "AFTERCARE_DATA_DIR": str(work / "var"),
-            # our action server's shared secret, sent by Rasa (endpoints.production.yml)
-            "ACTION_SERVER_TOKEN": secrets.token_urlsafe(24),
-        }
+        self.base_env = server_env(databases, work)
         self.ports = {"actions": free_port(), "rasa-1": free_port(), "rasa-2": free_port(), "stock": free_port()}
 
     def url(self, name: str) -> str:

@@ -217,3 +217,20 @@ def _read(path: str) -> str:
         return Path(path).read_text()
     except OSError:
         return ""
+
+
+def server_env(databases: "Databases", work: Path) -> Dict[str, str]:
+    """The environment every server process of a benchmark run gets (make bench and make profile alike)."""
+    return {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "DATABASE_URL": databases.clinic_url,
+        "CLINIC_PHONE": "+44 20 7946 0000",
+        "EMERGENCY_NUMBER": "999",
+        "LOG_LEVEL": "WARNING",
+        "AFTERCARE_DATA_DIR": str(work / "var"),
+        # our action server's shared secret, sent by Rasa (endpoints.production.yml)
+        "ACTION_SERVER_TOKEN": secrets.token_urlsafe(24),
+    }
