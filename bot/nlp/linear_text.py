@@ -37,8 +37,11 @@ class LinearTextModel:
         self.classes = list(regression.classes_)
         self.coef = np.asarray(regression.coef_, dtype=float)
         self.intercept = np.asarray(regression.intercept_, dtype=float)
-        if len(self.classes) > 2 and getattr(regression, "multi_class", "auto") not in ("auto", "multinomial"):
-            raise UnknownShape("a one-vs-rest logistic regression")
+        # predict_proba is the logistic of the one decision for two classes ("auto"), a softmax over all of them for
+        # more ("auto" with lbfgs and the other multinomial solvers); any other reading is left to scikit-learn.
+        multi_class, solver = getattr(regression, "multi_class", "auto"), getattr(regression, "solver", "lbfgs")
+        if multi_class != "auto" or (len(self.classes) > 2 and solver == "liblinear"):
+            raise UnknownShape(f"a logistic regression read as {multi_class!r} with {solver!r}")
         self.blocks: List[Tuple[List[Any], Any, bool, Dict[str, Tuple[int, float]]]] = []
         offset = 0
         for _, part in union.transformer_list:

@@ -51,3 +51,7 @@ def test_a_shape_it_does_not_know_is_left_to_scikit_learn():
     with pytest.raises((UnknownShape, AttributeError)):
         LinearTextModel(counts)
     assert fast_or_none(counts) is None
+    one_vs_rest = build_classifier(10.0, 42, GROUPS)
+    one_vs_rest.steps[-1][1].set_params(multi_class="ovr")
+    one_vs_rest.fit([q for q, _ in QUESTIONS], [t for _, t in QUESTIONS])
+    assert fast_or_none(one_vs_rest) is None  # its probabilities are not a softmax
