@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
@@ -36,6 +37,7 @@ from bot.nlp import vocabulary as v
 from bot.nlp.linear_text import LinearTextModel
 from bot.triage.model import SecondReading
 
+logger = logging.getLogger(__name__)
 ESCALATE = ("urgent", "emergency")
 _ENTITY_LABELS_AS_TOKENS = (v.SYMPTOM, v.SEVERITY, v.TREND)
 _ENTITY_LABELS_PRESENT = (v.PAIN_SCORE, v.TEMPERATURE, v.TIME, "body_area")
@@ -124,6 +126,18 @@ class SecondReader:
         return {**self.__dict__, "_linear": None}
 
     __call__ = read
+
+
+def read_or_none(reader: Optional[Callable[..., SecondReading]], text: str, entities: Iterable[Mapping[str, Any]]):
+    """The reading of `text`, or None when there is no reader, no words, or the reader fails: it only ever adds to
+    what the rules decide, so a broken model file must never cost the patient the rules' answer."""
+    if reader is None or not (text or "").strip():
+        return None
+    try:
+        return reader(text, entities)
+    except Exception as error:
+        logger.error("second reading failed, the rules decide alone: %s", type(error).__name__)
+        return None
 
 
 @dataclass(frozen=True)

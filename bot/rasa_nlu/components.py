@@ -10,7 +10,6 @@ SafetyRouter      The red-flag screen must run on every message whatever DIET th
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any, Dict, List, Optional, Text
 
@@ -26,11 +25,11 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 import bot.nlp.pipeline  # noqa: F401  (registers negex + negation_scope before SpacyNLP loads the pipeline)
 from bot.nlp import vocabulary as v
 from bot.nlp.analyze import entities_from_doc
+from bot.nlp.second_reading import read_or_none
 from bot.rasa_nlu import speedups
 
 speedups.apply()  # Rasa imports this module when it loads the model: the cut applies in every Rasa process
 
-logger = logging.getLogger(__name__)
 SPACY_EXTRACTOR = "SpacyEntityExtractor"
 EMERGENCY_SYMPTOMS = v.EMERGENCY_SYMPTOMS
 # Intents a symptom mention must not be left in: they lead to replies that ignore the symptom.
@@ -174,13 +173,8 @@ class SafetyRouter(GraphComponent):
         return target
 
     def _reads_as_report(self, text: str, entities: List[Dict[str, Any]]) -> bool:
-        if self.reader is None or not text.strip():
-            return False
-        try:
-            return self.reader(text, entities).escalate >= self.route_at
-        except Exception as error:  # the words still go where DIET and the word lists send them
-            logger.error("second reading failed in the router: %s", type(error).__name__)
-            return False
+        reading = read_or_none(self.reader, text, entities)  # none: the words go where DIET and the lists send them
+        return reading is not None and reading.escalate >= self.route_at
 
     def _route_by_words(
         self, text: str, name: Optional[str], confidence: float, entities: List[Dict[str, Any]]

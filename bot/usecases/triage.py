@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 from bot.escalation.policy import EscalationPolicy
+from bot.nlp.second_reading import read_or_none
 from bot.screening import items as screening_items
 from bot.settings import Settings
 from bot.store.uow import UnitOfWork
@@ -183,7 +184,7 @@ class ClinicService:
         # Only a new report is read: an answer to a clarifying question ("about the same", "38.9") says too little
         # to read on its own, and the report keeps the reading of the message it answers.
         if pending is None and not leave_out:
-            new = replace(new, second_reading=self._second_reading(text, entities))
+            new = replace(new, second_reading=read_or_none(self.reader, text, entities))
         answers = answers or {}
         report = with_answers(merge(pending, new), answers)
         decision = triage(report, context, self.criteria)
@@ -192,16 +193,6 @@ class ClinicService:
         if not decision.level.escalates:
             to_ask = tuple(m for m in decision.missing if m not in answers)
         return Outcome(patient_id, treatment_id, text, report, decision, to_ask)
-
-    def _second_reading(self, text: str, entities: Sequence[Mapping[str, Any]]) -> Optional[SecondReading]:
-        """The learned reading, or None; a reader that fails leaves the rules to decide (it only ever adds)."""
-        if self.reader is None or not text.strip():
-            return None
-        try:
-            return self.reader(text, entities)
-        except Exception as error:  # a broken model file must not cost the patient the rules' answer
-            logger.error("second reading failed, triaging on the rules alone: %s", type(error).__name__)
-            return None
 
     # --- recording ----------------------------------------------------------------------------------------------
     def record(self, outcome: Outcome, source: str = "rasa") -> Recorded:
