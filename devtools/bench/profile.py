@@ -61,7 +61,7 @@ STAGES: Tuple[Tuple[str, str], ...] = (
     ("nlu: SpacyNLP / SpacyEntityExtractor", r"rasa/nlu/utils/spacy_utils\.py|spacy_entity_extractor\.py"),
     ("nlu: fallback, synonyms, other", r"rasa/nlu/"),
     ("policies (rules, memoization, ensemble)", r"rasa/core/policies/"),
-    ("tracker store (load/save)", r"rasa/core/tracker_store\.py"),
+    ("tracker store (load/save)", r"rasa/core/tracker_store\.py|bot/rasa_nlu/tracker_store\.py"),
     ("lock store", r"rasa/core/lock_store\.py|rasa/core/lock\.py"),
     ("action call (to the action server)", r"rasa/core/actions/action\.py|rasa/utils/endpoints\.py"),
     ("responses / NLG", r"rasa/core/nlg/"),
