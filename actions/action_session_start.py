@@ -13,7 +13,8 @@ from actions import constants as c
 from actions.service import get_service
 from bot.responses import clinic_slots
 
-_NOT_CARRIED_OVER = frozenset({c.SLOT_PENDING_REPORT, c.SLOT_REQUESTED, *c.DETAIL_SLOTS.values()})
+_CLINIC_DETAILS = (c.SLOT_CLINIC_PHONE, c.SLOT_EMERGENCY_NUMBER, c.SLOT_CALLBACK_MINUTES, c.SLOT_CLINIC_HOURS)
+_NOT_CARRIED_OVER = frozenset({c.SLOT_PENDING_REPORT, c.SLOT_REQUESTED, *c.DETAIL_SLOTS.values(), *_CLINIC_DETAILS})
 
 
 class ActionSessionStart(Action):
@@ -26,19 +27,19 @@ class ActionSessionStart(Action):
         settings = get_service().settings
         events: List[Dict[Text, Any]] = [SessionStarted()]
         # Carry slots over (domain: carry_over_slots_to_new_session) so the disclaimer is said once, not daily; but
-        # not a half-answered triage: the questions were about how things were then, and the form has ended.
+        # not a half-answered triage: the questions were about how things were then, and the form has ended. A
+        # slot still at its initial value needs no event (the new session starts from it): every event is stored
+        # and read back on every later message of the session.
+        initial = {name: spec.get("initial_value") for name, spec in (domain.get("slots") or {}).items()}
         events += [
             SlotSet(key, value)
             for key, value in tracker.current_slot_values().items()
-            if value is not None and key not in _NOT_CARRIED_OVER
+            if value is not None and key not in _NOT_CARRIED_OVER and value != initial.get(key)
         ]
         # The clinic's details the responses' {placeholders} use (bot.responses renders the same values when Rasa
         # is down), set afresh each session so a changed setting reaches returning patients too.
         details = clinic_slots(settings)
-        events += [
-            SlotSet(slot, details[slot])
-            for slot in (c.SLOT_CLINIC_PHONE, c.SLOT_EMERGENCY_NUMBER, c.SLOT_CALLBACK_MINUTES, c.SLOT_CLINIC_HOURS)
-        ]
+        events += [SlotSet(slot, details[slot]) for slot in _CLINIC_DETAILS]
         metadata = tracker.get_slot(c.SLOT_SESSION_METADATA) or {}
         if metadata.get("disclaimer_shown"):  # the Telegram gateway said it when the chat was linked
             events.append(SlotSet(c.SLOT_DISCLAIMER_SHOWN, True))

@@ -72,3 +72,20 @@ def test_every_placeholder_of_the_responses_is_a_domain_slot_that_does_not_steer
         slot = DOMAIN["slots"][name]
         assert slot["type"] == "text" and slot["influence_conversation"] is False, name
         assert slot.get("initial_value"), f"{name}: an initial value, in case a session did not set it"
+
+
+async def test_carries_over_only_what_a_new_session_would_not_have(clinic):
+    """Slots still at their initial value and the clinic's details (set afresh) are not carried over: each event
+    is stored and read back with every later message of the session."""
+    from tests.unit.actions.conftest import DOMAIN
+
+    slots = {name: spec.get("initial_value") for name, spec in DOMAIN["slots"].items()}
+    slots.update(hours_since_treatment=24.0, clinic_phone="an old number")
+    dispatcher = CollectingDispatcher()
+    events = await ActionSessionStart().run(dispatcher, tracker(slots), DOMAIN)
+    set_slots = [event["name"] for event in events if event["event"] == "slot"]
+    assert sorted(set_slots) == sorted(
+        ["hours_since_treatment", "clinic_phone", "emergency_number", "callback_minutes", "clinic_hours"]
+        + ["disclaimer_shown"]  # said now, first contact
+    )
+    assert slot_events(events)["clinic_phone"] == "0123 456"  # the setting, not the old session's value
