@@ -14,13 +14,14 @@ from dataclasses import replace
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.events import ActionExecuted, ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import constants as c
 from actions.service import get_service
 from actions.triage_input import (
     assess_latest,
+    detail_slots_to_fill,
     one_call,
     only_changes,
     pending_json,
@@ -65,10 +66,17 @@ class ActionTriage(Action):
             return events + ([] if answer else self._nothing_to_triage(dispatcher, message))
 
         if not from_form and not outcome.final:
-            # The form asks for outcome.to_ask (its validation action asks the core again after each answer).
+            # Open the details form and ask its first question here, with the events the form's first run would
+            # log: that run only asked the validation action which question comes first, which is this same core
+            # answer (detail_slots_to_fill), at the price of a second call to the action server on the turn. The
+            # form reads the answer, and asks the rest, from the patient's next message on.
+            first = next(s for s in detail_slots_to_fill(tracker, outcome) if tracker.get_slot(s) is None)
+            dispatcher.utter_message(response=c.UTTER_ASK_DETAIL[first])
             return events + [
                 SlotSet(c.SLOT_PENDING_REPORT, pending_json(tracker, outcome.report)),
                 ActiveLoop(c.FORM_TRIAGE_DETAILS),
+                ActionExecuted(c.FORM_TRIAGE_DETAILS),
+                SlotSet(c.SLOT_REQUESTED, first),
             ]
 
         advice = list(decision.advice)

@@ -44,6 +44,8 @@ UTTER_NOT_RECOGNISED = "utter_not_recognised"
 UTTER_RECORD_FAILED = "utter_record_failed"
 UTTER_NOBODY_TO_ALERT = "utter_nobody_to_alert"
 
+# The details form's questions (Rasa's naming: utter_ask_<slot>); action_triage asks the first one itself.
+UTTER_ASK_DETAIL = {slot: f"utter_ask_{slot}" for slot in DETAIL_SLOTS.values()}
 # Said when an answer cannot be used, before the form asks the question (utter_ask_detail_<detail>) again.
 UTTER_INVALID_DETAIL = {detail: f"utter_invalid_detail_{detail}" for detail in DETAILS}
 

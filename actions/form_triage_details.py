@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions import constants as c
-from actions.triage_input import assess_latest, one_call, pending_json
+from actions.triage_input import assess_latest, detail_slots_to_fill, one_call, pending_json
 from bot.triage.conversation import SKIPPED, parse_detail, report_from_json
 
 
@@ -51,9 +51,7 @@ class ValidateTriageDetailsForm(FormValidationAction):
     async def required_slots(
         self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Text]:
-        answered = [slot for slot in c.DETAIL_SLOTS.values() if tracker.get_slot(slot) is not None]
-        still_open = [c.DETAIL_SLOTS[d] for d in assess_latest(tracker).to_ask if c.DETAIL_SLOTS[d] not in answered]
-        return answered + still_open
+        return detail_slots_to_fill(tracker, assess_latest(tracker))
 
     @staticmethod
     def _answer(detail: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:

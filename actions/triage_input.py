@@ -81,6 +81,13 @@ def assess_latest(tracker: Tracker, leave_out: Optional[str] = None) -> Outcome:
     return outcome
 
 
+def detail_slots_to_fill(tracker: Tracker, outcome: Outcome) -> List[str]:
+    """The details form's required slots: those answered so far, then those the core still asks for, in order."""
+    answered = [slot for slot in c.DETAIL_SLOTS.values() if tracker.get_slot(slot) is not None]
+    still_open = [c.DETAIL_SLOTS[d] for d in outcome.to_ask if c.DETAIL_SLOTS[d] not in answered]
+    return answered + still_open
+
+
 def words_so_far(tracker: Tracker) -> List[str]:
     """The patient's messages of this triage, the latest included (a button's payload is left out)."""
     said = list((tracker.get_slot(c.SLOT_PENDING_REPORT) or {}).get(SAID, []))

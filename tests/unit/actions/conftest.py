@@ -78,9 +78,10 @@ FORM = "triage_details_form"
 
 class Conversation:
     """Plays Rasa's part around the actions, as the domain and data/rules describe it: a message goes to
-    action_triage; when that opens the details form, the form's validation action runs (after Rasa's from_text
-    extraction has put the patient's words into the requested slot), the form asks `utter_ask_<slot>`, and when
-    the form ends (or the patient says stop) action_triage answers. The e2e tests run the real thing."""
+    action_triage; when that opens the details form and asks its first question, the patient's answers go to the
+    form: its validation action runs (after Rasa's from_text extraction has put the patient's words into the
+    requested slot), the form asks `utter_ask_<slot>`, and when the form ends (or the patient says stop)
+    action_triage answers. The e2e tests run the real thing."""
 
     def __init__(self, make_tracker, sender: str = "default"):
         self.make, self.sender = make_tracker, sender
@@ -96,7 +97,9 @@ class Conversation:
             events = await self._run(ActionTriage(), said, text, intent, confidence)
             if any(e.get("event") == "active_loop" and e.get("name") == FORM for e in events):
                 self.form_active = True
-                await self._form(said, text, intent, confidence, extracted=None)
+                if not any(e.get("event") == "action" and e.get("name") == FORM for e in events):
+                    # Rasa runs the form next unless the action logged the form's run itself (then it listens).
+                    await self._form(said, text, intent, confidence, extracted=None)
             return said
         if intent == "stop":  # the form rejects (no mapping for stop), the unhappy-path rule takes over
             self.form_active = False

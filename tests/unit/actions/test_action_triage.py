@@ -5,10 +5,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
 from actions.action_triage import ActionTriage
+from actions.constants import DETAIL_SLOTS
+from actions.form_triage_details import ValidateTriageDetailsForm
 from actions.triage_input import intent_confidence
 from bot.store.models import AlertDelivery, Escalation, SymptomReport
 from bot.store.uow import UnitOfWork
-from tests.unit.actions.conftest import responses, slot_events
+from tests.unit.actions.conftest import DOMAIN, FORM, responses, slot_events
 
 
 async def run(tracker):
@@ -60,9 +62,38 @@ async def test_emergency_tells_to_call_emergency_services_first(clinic, make_tra
 
 async def test_a_report_needing_details_opens_the_form_and_keeps_the_findings(clinic, make_tracker):
     dispatcher, events = await run(make_tracker("my face is quite swollen"))  # not a linked patient
-    assert responses(dispatcher) == []  # the form asks the questions
-    assert {"event": "active_loop", "name": "triage_details_form", "timestamp": None} in events
+    assert responses(dispatcher) == ["utter_ask_detail_hours_since_treatment"]  # the form's first question only
+    kinds = [(e["event"], e.get("name")) for e in events]
+    # The form's first run, logged by the action (Rasa then listens): active, run, asking for the first detail.
+    assert kinds[-3:] == [("active_loop", FORM), ("action", FORM), ("slot", "requested_slot")]
+    assert slot_events(events)["requested_slot"] == "detail_hours_since_treatment"
     assert slot_events(events)["pending_report"]["findings"][0]["symptom"] == "swelling"
+
+
+@pytest.mark.parametrize(
+    "message, linked",
+    [
+        ("my face is quite swollen", False),
+        ("my face is quite swollen", True),
+        ("it's a bit sore", True),
+        ("my cheeks feel hot", True),
+        ("a bit red and itchy", False),
+        ("my skin is flaking a little", True),
+    ],
+)
+async def test_the_first_question_is_the_one_the_forms_validation_would_ask(clinic, make_tracker, message, linked):
+    """action_triage asks the first question in place of the form's first run, which asked the validation action
+    which slot comes first: the same question, for each kind of detail, with and without a treatment record."""
+    sender = clinic["sender"] if linked else "default"
+    _, events = await run(make_tracker(message, sender=sender))
+    slots = slot_events(events)
+    assert slots["requested_slot"] in DETAIL_SLOTS.values()
+    del slots["requested_slot"]
+    after = make_tracker(message, sender=sender, slots=slots, active_loop=FORM)
+    required = await ValidateTriageDetailsForm().required_slots(
+        list(DETAIL_SLOTS.values()), CollectingDispatcher(), after, DOMAIN
+    )
+    assert slot_events(events)["requested_slot"] == next(s for s in required if after.get_slot(s) is None)
 
 
 async def test_coming_back_from_the_form_decides_with_the_answers_and_clears_them(clinic, make_tracker):
