@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Dict, Iterator, List, Optional
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from rasa_sdk import Tracker
 
@@ -15,23 +16,35 @@ from actions import constants as c
 from actions.service import get_service
 from bot.triage.conversation import parse_detail, report_from_json, report_to_json
 from bot.triage.model import PatientContext, Report
-from bot.usecases.triage import Outcome, intent_confidence, intent_name
+from bot.usecases.triage import Outcome, intent_confidence, intent_name, patient_id_from_sender
 
 # Key of the pending report's JSON that keeps the patient's words of this triage, so the practitioner's record
 # reads "it's a bit sore / now there's pus coming out", not only the last answer.
 SAID = "said"
 
-# The assessments made during the current action call (None outside one). A form's validation asks the core the
-# same question up to four times per message (run, required_slots, the slot's validation, the pending report),
-# each reading the patient's record from the database: make profile counted them. Within one call the record
-# cannot change (only action_triage records, after its one assessment), so the same question gets the same answer.
-_THIS_CALL: ContextVar[Optional[Dict[str, Outcome]]] = ContextVar("assessments_this_call", default=None)
+
+@dataclass
+class _Call:
+    """What the current action call has asked already. A form's validation asks the core the same question up to
+    four times per message (run, required_slots, the slot's validation, the pending report), and two or three
+    different ones (the answer left out, then in), each reading the patient's record from the database: make
+    profile counted them. Within one call the record cannot change (only action_triage records, after its one
+    assessment), so the same question gets the same answer, and the record is read once."""
+
+    assessments: Dict[str, Outcome] = field(default_factory=dict)
+    records: Dict[Tuple[Optional[str], PatientContext], Tuple[Optional[int], PatientContext]] = field(
+        default_factory=dict
+    )
+
+
+_THIS_CALL: ContextVar[Optional[_Call]] = ContextVar("asked_this_call", default=None)
 
 
 @contextmanager
 def one_call() -> Iterator[None]:
-    """Around an action's run: each distinct assessment is made once (the context is the request's own task)."""
-    token = _THIS_CALL.set({})
+    """Around an action's run: each distinct assessment is made, and the patient's record read, once (the context
+    is the request's own task)."""
+    token = _THIS_CALL.set(_Call())
     try:
         yield
     finally:
@@ -71,14 +84,29 @@ def assess_latest(tracker: Tracker, leave_out: Optional[str] = None) -> Outcome:
         fallback_context=fallback,
         intent=intent_name(message),
     )
-    remembered = _THIS_CALL.get()
+    call = _THIS_CALL.get()
     key = json.dumps(question, sort_keys=True, default=repr)
-    if remembered is not None and key in remembered:
-        return remembered[key]
-    outcome = get_service().assess(**{**question, "pending": report_from_json(question["pending"])})
-    if remembered is not None:
-        remembered[key] = outcome
+    if call is not None and key in call.assessments:
+        return call.assessments[key]
+    service = get_service()
+    record = _patient_record(call, service, tracker.sender_id, fallback)
+    outcome = service.assess(**{**question, "pending": report_from_json(question["pending"])}, known_record=record)
+    if call is not None:
+        call.assessments[key] = outcome
     return outcome
+
+
+def _patient_record(
+    call: Optional[_Call], service: Any, sender_id: Optional[str], fallback: PatientContext
+) -> Tuple[Optional[int], PatientContext]:
+    """(treatment_id, context) of the patient, read from the database once per action call."""
+    key = (sender_id, fallback)
+    if call is not None and key in call.records:
+        return call.records[key]
+    record = service.context_for(patient_id_from_sender(sender_id), fallback)
+    if call is not None:
+        call.records[key] = record
+    return record
 
 
 def detail_slots_to_fill(tracker: Tracker, outcome: Outcome) -> List[str]:

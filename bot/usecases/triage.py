@@ -161,12 +161,16 @@ class ClinicService:
         leave_out: Optional[str] = None,
         fallback_context: PatientContext = PatientContext(),
         intent: Optional[str] = None,
+        known_record: Optional[Tuple[Optional[int], PatientContext]] = None,
     ) -> Outcome:
         """Triage the message `text` (with its NLU entities) on top of the `pending` report and the `answers` to
         clarifying questions (detail -> parsed value or SKIPPED). `leave_out` ignores what this message says about
-        one detail: "does this message say more than its answer to the question?"."""
+        one detail: "does this message say more than its answer to the question?". `known_record` is what
+        `context_for` gave for this sender earlier in the same request (else it is read)."""
         patient_id = patient_id_from_sender(sender_id)
-        treatment_id, context = self.context_for(patient_id, fallback_context)
+        if known_record is None:
+            known_record = self.context_for(patient_id, fallback_context)
+        treatment_id, context = known_record
         new = report_from_entities(text, list(entities), intent_confidence=intent_confidence)
         if leave_out:
             new = without_detail(new, leave_out)

@@ -295,3 +295,33 @@ async def test_each_distinct_question_reaches_the_core_once_per_action_call(clin
     asked.clear()
     await chat.say("about the same", intent="inform")
     assert set(asked) - set(first_answer_questions)  # ...and the next message is assessed afresh
+
+
+async def test_the_patients_record_is_read_once_per_action_call(clinic, conversation, monkeypatch):
+    """The validation action asks the core two or three different questions about one answer (the answer left
+    out, then in); the patient's record (treatment, earlier reports) is read from the database once for all."""
+    asked, reads = [], []
+    assess, context_for = clinic["service"].assess, clinic["service"].context_for
+
+    def counting_assess(*args, **kwargs):
+        asked.append((kwargs.get("leave_out"), tuple(sorted((kwargs.get("answers") or {}).items()))))
+        return assess(*args, **kwargs)
+
+    def counting_reads(*args, **kwargs):
+        reads.append(args)
+        return context_for(*args, **kwargs)
+
+    monkeypatch.setattr(clinic["service"], "assess", counting_assess)
+    monkeypatch.setattr(clinic["service"], "context_for", counting_reads)
+    chat = conversation(clinic["sender"])
+    assert await chat.say("it's a bit sore") == ["utter_ask_detail_pain_score"]
+    assert len(reads) == 1
+    asked.clear()
+    reads.clear()
+    assert await chat.say("about 3", intent="inform") == ["utter_ask_detail_trend"]  # one validation call
+    assert len(set(asked)) >= 2 and len(reads) == 1
+    asked.clear()
+    reads.clear()
+    said = await chat.say("about the same", intent="inform")  # the validation call, then action_triage's
+    assert said and "utter_ask_detail_trend" not in said
+    assert len(reads) == 2
