@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.run.processes import RASA_READY_PATH, Processes, action_server_args, free_port, rasa_server_args
 from bot.run.profiles import pinned_log_level
@@ -45,11 +46,11 @@ class Servers:
         }  # as make run pins it
         self.processes = Processes(tmp, env)
         endpoints = tmp / "endpoints.yml"
-        # In-memory tracker store: each test run starts with fresh conversations.
-        endpoints.write_text(
-            f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
-            "  token: ${ACTION_SERVER_TOKEN}\n"
-        )
+        # The shipped action endpoint on this test's port (token, selective domain); an in-memory tracker store:
+        # each test run starts with fresh conversations.
+        shipped = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))["action_endpoint"]
+        action_endpoint = {**shipped, "url": f"http://127.0.0.1:{self.action_port}/webhook"}
+        endpoints.write_text(yaml.safe_dump({"action_endpoint": action_endpoint}), encoding="utf-8")
         self.endpoints = endpoints
 
     @property
