@@ -65,12 +65,14 @@ class ActionTriage(Action):
                 return events
             return events + ([] if answer else self._nothing_to_triage(dispatcher, message))
 
-        if not from_form and not outcome.final:
-            # Open the details form and ask its first question here, with the events the form's first run would
-            # log: that run only asked the validation action which question comes first, which is this same core
-            # answer (detail_slots_to_fill), at the price of a second call to the action server on the turn. The
-            # form reads the answer, and asks the rest, from the patient's next message on.
-            first = next(s for s in detail_slots_to_fill(tracker, outcome) if tracker.get_slot(s) is None)
+        # Open the details form and ask its first question here, with the events the form's first run would log
+        # (Rasa puts the question's bot message before them): that run only asked the validation action which
+        # question comes first, which is this same core answer (detail_slots_to_fill), at the price of a second
+        # call to the action server on the turn. The form reads the answer, and asks the rest, from the patient's
+        # next message on. Nothing left unanswered to ask: the advice now, as the form would have ended at once.
+        unanswered = [s for s in detail_slots_to_fill(tracker, outcome) if tracker.get_slot(s) is None]
+        if not from_form and not outcome.final and unanswered:
+            first = unanswered[0]
             dispatcher.utter_message(response=c.UTTER_ASK_DETAIL[first])
             return events + [
                 SlotSet(c.SLOT_PENDING_REPORT, pending_json(tracker, outcome.report)),

@@ -28,6 +28,15 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 class CoreSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore with Core queries in place of ORM objects (same table, rows and order)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().__init__(*args, **kwargs)
+        except (AttributeError, ImportError) as error:
+            # Rasa builds a custom store type inside `except (AttributeError, ImportError)` and, on either, goes on
+            # with an in-memory store and a warning: each worker would then keep its own conversations and forget
+            # them on a restart. `type: SQL` stops at start for the same fault; so does this.
+            raise RuntimeError(f"the SQL tracker store could not be set up: {error!r}") from error
+
     async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
         events_table = self.SQLEvent.__table__
         query = self._of(sender_id, fetch_events_from_all_sessions, sa.select(events_table.c.data))

@@ -132,7 +132,8 @@ def test_a_conversation_it_never_saw_is_none(stores) -> None:
 @pytest.mark.parametrize("endpoints", ["endpoints.yml", "endpoints.production.yml"])
 def test_the_endpoints_files_build_it(endpoints: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Rasa falls back to an in-memory store, with only a warning, when it cannot import a custom type: a
-    restart would then forget every half-answered question. Both files must build this class."""
+    restart would then forget every half-answered question. Both files name this class; the embedded profile's
+    (SQLite) is built here, the production one needs its PostgreSQL settings (make bench builds it)."""
     for variable in ("ACTION_SERVER_TOKEN", "ACTION_ENDPOINT_URL", "RASA_LOCK_REDIS_HOST", "RASA_LOCK_REDIS_PORT"):
         monkeypatch.setenv(variable, "unused here")
     for variable in ("HOST", "PORT", "USER", "PASSWORD", "DB", "LOGIN_DB"):
@@ -145,3 +146,20 @@ def test_the_endpoints_files_build_it(endpoints: str, tmp_path: Path, monkeypatc
         store = create_tracker_store(config, DOMAIN)
         assert isinstance(store, CoreSQLTrackerStore)
         store.engine.dispose()
+
+
+def test_a_store_that_cannot_be_set_up_stops_rasa_instead_of_forgetting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rasa swallows AttributeError and ImportError from a custom store's constructor (in-memory fallback);
+    `type: SQL` would stop at start for the same fault (a missing database driver), and so must this class."""
+
+    def missing_driver(*args, **kwargs):
+        raise ImportError("no module named psycopg2")
+
+    monkeypatch.setattr(SQLTrackerStore, "__init__", missing_driver)
+    monkeypatch.setenv("RASA_TRACKER_DB", str(tmp_path / "tracker.db"))
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "unused here")
+    config = read_endpoint_config(str(PROJECT_ROOT / "endpoints.yml"), "tracker_store")
+    with pytest.raises(RuntimeError, match="could not be set up"):
+        create_tracker_store(config, DOMAIN)

@@ -254,3 +254,14 @@ async def test_with_nobody_to_alert_the_patient_is_not_told_a_practitioner_was_a
     assert said[0] == "utter_nobody_to_alert"
     assert "utter_advice_practitioner_alerted" not in said
     assert count(clinic["factory"], Escalation) == 1 and count(clinic["factory"], AlertDelivery) == 0
+
+
+async def test_nothing_unanswered_to_ask_gives_the_advice_instead_of_failing(clinic, make_tracker):
+    """A stale detail slot holding words the core cannot use (left from an earlier triage) is not an answer, so
+    the core still wants that detail, but the form would find nothing unfilled to ask and end at once: the
+    patient gets the advice for what is known, not an error."""
+    stale = {slot: "whenever" for slot in DETAIL_SLOTS.values()}
+    dispatcher, events = await run(make_tracker("my face is quite swollen", slots=stale))
+    assert responses(dispatcher) and not any(r.startswith("utter_ask_detail") for r in responses(dispatcher))
+    assert not any(e["event"] == "active_loop" for e in events)
+    assert slot_events(events)["triage_level"]
