@@ -70,8 +70,11 @@ class ActionTriage(Action):
         # question comes first, which is this same core answer (detail_slots_to_fill), at the price of a second
         # call to the action server on the turn. The form reads the answer, and asks the rest, from the patient's
         # next message on. Nothing left unanswered to ask: the advice now, as the form would have ended at once.
-        unanswered = [s for s in detail_slots_to_fill(tracker, outcome) if tracker.get_slot(s) is None]
-        if not from_form and not outcome.final and unanswered:
+        opens_form = not from_form and not outcome.final
+        unanswered = (
+            [s for s in detail_slots_to_fill(tracker, outcome) if tracker.get_slot(s) is None] if opens_form else []
+        )
+        if unanswered:
             first = unanswered[0]
             dispatcher.utter_message(response=c.UTTER_ASK_DETAIL[first])
             return events + [

@@ -275,17 +275,23 @@ async def test_what_an_answer_adds_besides_its_value_is_kept_for_the_decision(cl
 # --- cost -------------------------------------------------------------------------------------------------------
 
 
-async def test_each_distinct_question_reaches_the_core_once_per_action_call(clinic, conversation, monkeypatch):
-    """The validation action asks the same question from run(), required_slots(), the slot's validation and the
-    pending report: each reads the patient's record. Within one call it is asked once; across calls, afresh."""
+def _questions_to_the_core(service, monkeypatch) -> list:
+    """Every assessment the service is asked for from now on, as (detail left out, answers)."""
     asked = []
-    assess = clinic["service"].assess
+    assess = service.assess
 
     def counting(*args, **kwargs):
         asked.append((kwargs.get("leave_out"), tuple(sorted((kwargs.get("answers") or {}).items()))))
         return assess(*args, **kwargs)
 
-    monkeypatch.setattr(clinic["service"], "assess", counting)
+    monkeypatch.setattr(service, "assess", counting)
+    return asked
+
+
+async def test_each_distinct_question_reaches_the_core_once_per_action_call(clinic, conversation, monkeypatch):
+    """The validation action asks the same question from run(), required_slots(), the slot's validation and the
+    pending report: each reads the patient's record. Within one call it is asked once; across calls, afresh."""
+    asked = _questions_to_the_core(clinic["service"], monkeypatch)
     chat = conversation(clinic["sender"])
     assert await chat.say("it's a bit sore") == ["utter_ask_detail_pain_score"]
     asked.clear()
@@ -300,18 +306,13 @@ async def test_each_distinct_question_reaches_the_core_once_per_action_call(clin
 async def test_the_patients_record_is_read_once_per_action_call(clinic, conversation, monkeypatch):
     """The validation action asks the core two or three different questions about one answer (the answer left
     out, then in); the patient's record (treatment, earlier reports) is read from the database once for all."""
-    asked, reads = [], []
-    assess, context_for = clinic["service"].assess, clinic["service"].context_for
-
-    def counting_assess(*args, **kwargs):
-        asked.append((kwargs.get("leave_out"), tuple(sorted((kwargs.get("answers") or {}).items()))))
-        return assess(*args, **kwargs)
+    asked, reads = _questions_to_the_core(clinic["service"], monkeypatch), []
+    context_for = clinic["service"].context_for
 
     def counting_reads(*args, **kwargs):
         reads.append(args)
         return context_for(*args, **kwargs)
 
-    monkeypatch.setattr(clinic["service"], "assess", counting_assess)
     monkeypatch.setattr(clinic["service"], "context_for", counting_reads)
     chat = conversation(clinic["sender"])
     assert await chat.say("it's a bit sore") == ["utter_ask_detail_pain_score"]
