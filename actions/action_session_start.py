@@ -29,12 +29,12 @@ class ActionSessionStart(Action):
         # Carry slots over (domain: carry_over_slots_to_new_session) so the disclaimer is said once, not daily; but
         # not a half-answered triage: the questions were about how things were then, and the form has ended. A
         # slot still at its initial value needs no event (the new session starts from it): every event is stored
-        # and read back on every later message of the session.
-        initial = {name: spec.get("initial_value") for name, spec in (domain.get("slots") or {}).items()}
+        # and read back on every later message of the session. The initial values come from the constants, not
+        # the domain: Rasa does not send this action the domain (~33 KB of JSON on every new session).
         events += [
             SlotSet(key, value)
             for key, value in tracker.current_slot_values().items()
-            if value is not None and key not in _NOT_CARRIED_OVER and value != initial.get(key)
+            if value is not None and key not in _NOT_CARRIED_OVER and value != c.SLOT_INITIAL_VALUES.get(key)
         ]
         # The clinic's details the responses' {placeholders} use (bot.responses renders the same values when Rasa
         # is down), set afresh each session so a changed setting reaches returning patients too.

@@ -31,7 +31,16 @@ SLOT_CALLBACK_MINUTES = "callback_minutes"  # settings.patient_callback_minutes,
 SLOT_CLINIC_HOURS = "clinic_hours"
 SLOT_SESSION_METADATA = "session_started_metadata"  # Rasa's own: metadata of the message that started the session
 SLOT_REQUESTED = "requested_slot"  # Rasa's own: the slot a form is asking for
-# The triage details form's slots, one per clarifying question (bot.triage.conversation.DETAILS), in asking order.
+# The slots' initial values in domain.yml (a new session starts from them); the others start at None.
+SLOT_INITIAL_VALUES = {
+    SLOT_DISCLAIMER_SHOWN: False,
+    SLOT_CLINIC_PHONE: "the clinic",
+    SLOT_EMERGENCY_NUMBER: "your local emergency number",
+    SLOT_CALLBACK_MINUTES: "30",
+    SLOT_CLINIC_HOURS: "the clinic's opening hours",
+}
+# The triage details form's slots, one per clarifying question (bot.triage.conversation.DETAILS), in asking order
+# (domain.yml: forms: triage_details_form: required_slots).
 DETAIL_SLOTS = {detail: f"detail_{detail}" for detail in DETAILS}
 SLOT_DETAILS = {slot: detail for detail, slot in DETAIL_SLOTS.items()}
 

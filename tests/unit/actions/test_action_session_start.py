@@ -3,8 +3,9 @@
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import constants as c
 from actions.action_session_start import ActionSessionStart
-from tests.unit.actions.conftest import responses, slot_events
+from tests.unit.actions.conftest import DOMAIN, NoDomain, responses, slot_events
 
 
 def tracker(slots):
@@ -22,7 +23,7 @@ def tracker(slots):
 
 async def run(slots):
     dispatcher = CollectingDispatcher()
-    events = await ActionSessionStart().run(dispatcher, tracker(slots), {})
+    events = await ActionSessionStart().run(dispatcher, tracker(slots), NoDomain())  # Rasa sends it none
     return responses(dispatcher), events
 
 
@@ -66,7 +67,6 @@ async def test_a_half_answered_triage_is_not_carried_into_a_new_session(clinic):
 
 def test_every_placeholder_of_the_responses_is_a_domain_slot_that_does_not_steer_the_conversation():
     from bot.responses import CLINIC_PLACEHOLDERS
-    from tests.unit.actions.conftest import DOMAIN
 
     for name in CLINIC_PLACEHOLDERS:
         slot = DOMAIN["slots"][name]
@@ -77,15 +77,19 @@ def test_every_placeholder_of_the_responses_is_a_domain_slot_that_does_not_steer
 async def test_carries_over_only_what_a_new_session_would_not_have(clinic):
     """Slots still at their initial value and the clinic's details (set afresh) are not carried over: each event
     is stored and read back with every later message of the session."""
-    from tests.unit.actions.conftest import DOMAIN
-
     slots = {name: spec.get("initial_value") for name, spec in DOMAIN["slots"].items()}
     slots.update(hours_since_treatment=24.0, clinic_phone="an old number")
     dispatcher = CollectingDispatcher()
-    events = await ActionSessionStart().run(dispatcher, tracker(slots), DOMAIN)
+    events = await ActionSessionStart().run(dispatcher, tracker(slots), NoDomain())
     set_slots = [event["name"] for event in events if event["event"] == "slot"]
     assert sorted(set_slots) == sorted(
         ["hours_since_treatment", "clinic_phone", "emergency_number", "callback_minutes", "clinic_hours"]
         + ["disclaimer_shown"]  # said now, first contact
     )
     assert slot_events(events)["clinic_phone"] == "0123 456"  # the setting, not the old session's value
+
+
+def test_the_initial_values_the_action_knows_are_the_domains():
+    """action_session_start is not sent the domain: its copy of the slots' initial values must be domain.yml's."""
+    in_domain = {name: spec["initial_value"] for name, spec in DOMAIN["slots"].items() if "initial_value" in spec}
+    assert c.SLOT_INITIAL_VALUES == in_domain

@@ -2,7 +2,6 @@
 that reads it without saying so in domain.yml would get an empty one at run time."""
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -11,18 +10,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.action_screening import ActionSubmitScreening
 from actions.action_triage import ActionTriage
-from tests.unit.actions.conftest import FORM, responses, slot_events
+from actions.form_triage_details import ValidateTriageDetailsForm
+from tests.unit.actions.conftest import FORM, NoDomain, responses, slot_events
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-class NoDomain(dict):
-    """What such an action gets: reading it in any way fails this test instead of quietly finding nothing."""
-
-    def _read(self, *args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("read the domain without send_domain")
-
-    __getitem__ = __contains__ = __iter__ = __len__ = __bool__ = get = keys = items = values = _read
 
 
 @pytest.mark.parametrize("endpoints", ["endpoints.yml", "endpoints.production.yml"])
@@ -37,12 +28,37 @@ def test_the_actions_that_read_the_domain_get_it_and_only_those() -> None:
     names = [next(iter(entry)) if isinstance(entry, dict) else entry for entry in listed]
     needs = {name: domain.does_custom_action_explicitly_need_domain(name) for name in names}
     assert needs == {
-        "action_session_start": True,  # the slots' initial values
+        "action_session_start": False,
         "validate_screening_form": True,  # rasa_sdk's FormValidationAction reads the form's slots
-        "validate_triage_details_form": True,
+        "validate_triage_details_form": False,  # ...which this one takes from the constants
         "action_triage": False,
         "action_submit_screening": False,
     }
+
+
+@pytest.mark.parametrize(
+    "text, said, requested",
+    [
+        ("about 3", [], "detail_trend"),  # read, and the next question
+        ("lots", ["utter_invalid_detail_pain_score"], "detail_pain_score"),  # asked again
+        ("now there is pus coming out", ["utter_advice_practitioner_alerted"], None),  # the form ends, triaged
+    ],
+)
+async def test_the_details_form_runs_without_the_domain(clinic, make_tracker, text, said, requested) -> None:
+    pending = {"findings": [{"symptom": "pain", "text": "it's a bit sore"}]}
+    tracker = make_tracker(
+        text,
+        intent="inform",
+        sender=clinic["sender"],
+        active_loop=FORM,
+        slots={"pending_report": pending, "requested_slot": "detail_pain_score", "detail_pain_score": text},
+        events=[{"event": "slot", "name": "detail_pain_score", "value": text}],
+    )
+    dispatcher = CollectingDispatcher()
+    events = await ValidateTriageDetailsForm().run(dispatcher, tracker, NoDomain())
+    assert responses(dispatcher)[: len(said)] == said and (said or not responses(dispatcher))
+    asked = [e["value"] for e in events if e.get("event") == "slot" and e["name"] == "requested_slot"]
+    assert asked[-1] == requested
 
 
 async def test_triage_runs_without_the_domain(clinic, make_tracker) -> None:
