@@ -21,6 +21,64 @@ INVALID = [
 ]
 
 
+def _real_answers():
+    """What our actions answer (as the action server sends it): a triage that opens the form, one that ends it."""
+    from rasa_sdk.events import ActionExecuted, ActiveLoop, SessionStarted, SlotSet
+
+    return [
+        {
+            "events": [
+                SlotSet("pending_report", {"findings": [{"symptom": "pain"}], "said": ["sore"]}),
+                ActiveLoop("triage_details_form"),
+                ActionExecuted("triage_details_form"),
+                SlotSet("requested_slot", "detail_pain_score"),
+            ],
+            "responses": [{"response": "utter_ask_detail_pain_score", "text": None, "buttons": [], "custom": {}}],
+        },
+        {"events": [SessionStarted(), SlotSet("disclaimer_shown", True), ActionExecuted("action_listen")]},
+        {
+            "events": [SlotSet("requested_slot", None), ActiveLoop(None), ActionExecuted("action_triage")],
+            "responses": [{"response": "utter_advice_practitioner_alerted", "attachment": None}],
+        },
+    ]
+
+
+MORE_INVALID = [
+    {"events": [{"event": "slot", "name": 3, "value": 1}]},  # a name that is no string
+    {"events": [{"event": "action", "name": "x", "timestamp": "yesterday"}]},  # the common part fails
+    {"events": [{"name": "x"}]},  # no event name
+    {"events": [["not", "an", "event"]]},
+    {"events": [], "responses": ["not an object"]},
+    {"responses": {"text": "not a list"}},
+    ["not", "an", "object"],
+]
+
+
+@pytest.mark.parametrize("result", VALID + INVALID + MORE_INVALID + _real_answers())
+def test_the_shorter_path_accepts_only_what_rasas_check_accepts(result) -> None:
+    try:
+        jsonschema.validate(result, SPEC)
+        rasa_accepts = True
+    except jsonschema.ValidationError:
+        rasa_accepts = False
+    assert speedups._passes_for_certain(result) is rasa_accepts
+
+
+def test_every_kind_of_event_has_its_own_branch() -> None:
+    from rasa.shared.utils.schemas.events import EVENT_SCHEMA
+
+    assert len(speedups._event_validators()) == len(EVENT_SCHEMA["oneOf"])
+
+
+@pytest.mark.parametrize("result", MORE_INVALID)
+def test_more_of_what_rasa_refuses_is_refused_with_the_same_error(result) -> None:
+    with pytest.raises(jsonschema.ValidationError) as theirs:
+        jsonschema.validate(result, SPEC)
+    with pytest.raises(jsonschema.ValidationError) as ours:
+        RemoteAction._validate_action_result(RemoteAction("action_x", None), result)
+    assert ours.value.message.startswith(theirs.value.message)
+
+
 def test_rasa_uses_the_cached_check() -> None:
     assert RemoteAction._validate_action_result is speedups._validate_action_result
 
