@@ -56,6 +56,15 @@ class ValidateTriageDetailsForm(FormValidationAction):
             return await _end_with_triage(dispatcher, tracker, events)
         return events
 
+    async def next_requested_slot(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        """Always says what comes next (None: the form ends here). rasa_sdk's says nothing when the required slots
+        happen to be all of the form's, in its order (all four details answered), and Rasa then ends the form
+        itself, after this call: action_triage would need a call of its own."""
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        return SlotSet(c.SLOT_REQUESTED, next((slot for slot in required if tracker.slots.get(slot) is None), None))
+
     def domain_slots(self, domain: Dict[Text, Any]) -> List[Text]:
         """All the form may ask (domain.yml's required_slots for it), from the constants: Rasa does not send this
         action the domain (~33 KB of JSON on every answer), and rasa_sdk reads the form's slots only from here."""

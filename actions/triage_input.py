@@ -28,8 +28,9 @@ class _Call:
     """What the current action call has asked already. A form's validation asks the core the same question up to
     four times per message (run, required_slots, the slot's validation, the pending report), and two or three
     different ones (the answer left out, then in), each reading the patient's record from the database: make
-    profile counted them. Within one call the record cannot change (only action_triage records, after its one
-    assessment), so the same question gets the same answer, and the record is read once."""
+    profile counted them. Within one call the record cannot change (the triage records last, after its
+    assessment, whether action_triage or the form's validation runs it), so the same question gets the same
+    answer, and the record is read once."""
 
     assessments: Dict[str, Outcome] = field(default_factory=dict)
     records: Dict[Tuple[Optional[str], PatientContext], Tuple[Optional[int], PatientContext]] = field(

@@ -130,6 +130,10 @@ class Conversation:
             self.slots[extracted] = text
             candidates = [{"event": "slot", "name": extracted, "value": text}]
         events = await self._run(ValidateTriageDetailsForm(), said, text, intent, confidence, candidates)
+        if not any(e.get("event") == "slot" and e.get("name") == "requested_slot" for e in events):
+            # Rasa's form then picks the next question itself: the first empty slot of the form's required_slots.
+            required = DOMAIN["forms"][FORM]["required_slots"]
+            self.slots["requested_slot"] = next((s for s in required if self.slots.get(s) is None), None)
         requested = self.slots.get("requested_slot")
         if requested:
             said.append(f"utter_ask_{requested}")

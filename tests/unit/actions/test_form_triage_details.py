@@ -212,6 +212,22 @@ async def test_happy_path_asks_each_detail_then_gives_the_advice_once(clinic, co
     assert chat.slots["triage_level"] == "normal" and chat.slots["pending_report"] is None
     assert all(chat.slots[f"detail_{d}"] is None for d in ("hours_since_treatment", "pain_score", "trend"))
     assert chat.slots["hours_since_treatment"] == 24.0  # remembered for this unlinked sender
+    assert ActionExecuted("action_triage") in chat.events  # answered in the validation's own call
+
+
+async def test_the_last_of_all_four_answers_is_answered_in_the_same_call(clinic, conversation):
+    """With every detail answered the required slots are all of the form's, in order: rasa_sdk would then leave
+    the next question to Rasa, which ends the form after the call and calls action_triage separately."""
+    chat = conversation()
+    asked = [await chat.say("my cheeks feel hot and it is sore")]
+    for answer in ("2 days ago", "2", "getting better"):
+        asked.append(await chat.say(answer, intent="inform"))
+    assert asked == [[f"utter_ask_detail_{d}"] for d in ("hours_since_treatment", "pain_score", "trend", "temperature")]
+    events_before = len(chat.events)
+    said = await chat.say("36.8", intent="inform")
+    assert said and all(name.startswith("utter_advice_") for name in said)
+    assert ActionExecuted("action_triage") in chat.events[events_before:]
+    assert not chat.form_active and chat.slots["pending_report"] is None
 
 
 async def test_an_answer_that_escalates_ends_the_form_with_the_urgent_advice(clinic, conversation):
