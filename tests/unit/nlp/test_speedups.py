@@ -70,15 +70,6 @@ def test_every_kind_of_event_has_its_own_branch() -> None:
     assert len(speedups._event_validators()) == len(EVENT_SCHEMA["oneOf"])
 
 
-@pytest.mark.parametrize("result", MORE_INVALID)
-def test_more_of_what_rasa_refuses_is_refused_with_the_same_error(result) -> None:
-    with pytest.raises(jsonschema.ValidationError) as theirs:
-        jsonschema.validate(result, SPEC)
-    with pytest.raises(jsonschema.ValidationError) as ours:
-        RemoteAction._validate_action_result(RemoteAction("action_x", None), result)
-    assert ours.value.message.startswith(theirs.value.message)
-
-
 def test_rasa_uses_the_cached_check() -> None:
     assert RemoteAction._validate_action_result is speedups._validate_action_result
 
@@ -89,7 +80,7 @@ def test_what_rasa_accepts_is_accepted(result) -> None:
     assert RemoteAction._validate_action_result(RemoteAction("action_x", None), result) is True
 
 
-@pytest.mark.parametrize("result", INVALID)
+@pytest.mark.parametrize("result", INVALID + MORE_INVALID)
 def test_what_rasa_refuses_is_refused_with_the_same_error(result) -> None:
     with pytest.raises(jsonschema.ValidationError) as theirs:
         jsonschema.validate(result, SPEC)
