@@ -163,3 +163,16 @@ def test_a_store_that_cannot_be_set_up_stops_rasa_instead_of_forgetting(
     config = read_endpoint_config(str(PROJECT_ROOT / "endpoints.yml"), "tracker_store")
     with pytest.raises(RuntimeError, match="could not be set up"):
         create_tracker_store(config, DOMAIN)
+
+
+def test_a_missing_postgresql_schema_stops_it_at_start_as_rasa_does(
+    postgresql_session_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rasa's store checks the schema named by POSTGRESQL_SCHEMA whenever it opens a session and exits when it is
+    missing; ours reads and writes without one, so it checks when it is built (a worker never starts on it)."""
+    url = make_url(postgresql_session_url)
+    monkeypatch.setenv("POSTGRESQL_SCHEMA", "no_such_schema")
+    with pytest.raises(SystemExit):
+        CoreSQLTrackerStore(
+            DOMAIN, dialect="postgresql", host=url.host, port=url.port, db=url.database, username=url.username
+        )
