@@ -21,7 +21,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from bot.store import errors
 from bot.store.models import (
@@ -159,8 +159,10 @@ def add_treatment(
     return treatment
 
 
-def get_treatment(uow: UnitOfWork, treatment_id: int) -> Treatment:
-    treatment = uow.session.get(Treatment, treatment_id)
+def get_treatment(uow: UnitOfWork, treatment_id: int, with_practitioner: bool = False) -> Treatment:
+    """`with_practitioner` loads the treating practitioner in the same query (else on first use, a query more)."""
+    options = [joinedload(Treatment.practitioner)] if with_practitioner else []
+    treatment = uow.session.get(Treatment, treatment_id, options=options)
     if treatment is None:
         raise errors.UnknownTreatment(f"No treatment with id {treatment_id}.")
     return treatment
@@ -471,6 +473,36 @@ def queue_screening_delivery(
     if inserted:
         audit(uow, "screening", screening_id, "queued_screening", "system:screening", {"recipient": recipient}, now)
     return inserted
+
+
+def add_delivery(
+    uow: UnitOfWork,
+    escalation_id: int,
+    recipient: str,
+    chat_id: int,
+    kind: str,
+    round_: int,
+    now: dt.datetime,
+    practitioner_id: Optional[int] = None,
+    actor: str = "system:escalation",
+) -> AlertDelivery:
+    """queue_delivery for an escalation opened in this same transaction, which can have no row to collide with: a
+    plain insert, written with the transaction's other rows, and the row itself returned."""
+    delivery = AlertDelivery(
+        escalation_id=escalation_id,
+        practitioner_id=practitioner_id,
+        recipient=recipient,
+        chat_id=chat_id,
+        kind=kind,
+        round=round_,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    uow.session.add(delivery)
+    audit(uow, "escalation", escalation_id, f"queued_{kind}", actor, {"recipient": recipient, "round": round_}, now)
+    return delivery
 
 
 def _insert_ignoring_duplicates(session: Session, values: Dict[str, Any], subject: str = "escalation_id") -> Any:

@@ -70,11 +70,15 @@ def open_for_report(
     if not recipients:
         # Nobody can be reached by Telegram: the escalation stays open and visible in `aftercare escalations`.
         log.error("escalation %s has no reachable practitioner (add one with a chat id)", escalation.id)
-    for person in recipients:
-        repository.queue_delivery(
+    # The escalation is new in this transaction: its first alerts cannot collide with earlier rows, so they are
+    # plain inserts written at commit with the rest (no deduplicating insert each, no reading them back).
+    deliveries = [
+        repository.add_delivery(
             uow, escalation.id, f"practitioner:{person.id}", person.chat_id, INITIAL, 0, now, practitioner_id=person.id
         )
-    return escalation, repository.deliveries_for(uow, escalation_id=escalation.id)
+        for person in recipients
+    ]
+    return escalation, deliveries
 
 
 def _acknowledge(

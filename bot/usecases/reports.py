@@ -41,8 +41,13 @@ def _record_report(
     and queue the first alerts, in this same transaction."""
     now = now or utcnow()
     checks.choice(source, REPORT_SOURCES, "source")
-    repository.get_patient(uow, patient_id)
-    treatment = repository.get_treatment(uow, treatment_id) if treatment_id is not None else None
+    # The treating practitioner comes with the treatment (an escalation alerts them); a treatment of this patient
+    # also proves the patient is there (its foreign key), so only a report without one looks the patient up.
+    treatment = None
+    if treatment_id is not None:
+        treatment = repository.get_treatment(uow, treatment_id, with_practitioner=True)
+    if treatment is None or treatment.patient_id != patient_id:
+        repository.get_patient(uow, patient_id)
     report = repository.add_report(
         uow, patient_id, treatment_id, text, decision.findings, decision.level.value, decision.criteria, source, now
     )
