@@ -1,4 +1,4 @@
-"""Two cuts in Rasa's own work per message, applied when Rasa loads our components (bot.rasa_nlu.components).
+"""Three cuts in Rasa's own work per message, applied when Rasa loads our components (bot.rasa_nlu.components).
 
 1. Rasa 3.6 checks every answer of the action server with `jsonschema.validate(result, schema)`. That call first
 checks the schema itself against JSON Schema's meta-schema and builds a new validator, every time: 56 ms of CPU
@@ -14,13 +14,19 @@ finds its class with `Event.resolve_by_type`, which walks the whole Event class 
 per class, for each event: 4-11 % of the worker's CPU per message (`make profile`), more the longer the
 conversation. The same first match, looked up in a table built from the same walk, is kept until a name is not
 found (then the walk is made again, so a class defined later is still found).
+
+3. Rasa runs its NLU graph and its policies' graph (twice or three times a message) with dask's synchronous
+scheduler, which on every run prunes the schema, builds a dask task graph and orders it before calling the same
+nodes one after the other. The same nodes, each called once with the same arguments after those it needs, in an
+order worked out once per set of targets: parsing a message 9.6-10.7 -> 8.0-8.9 ms of CPU, a policy prediction
+0.87-0.94 -> 0.54-0.60 ms (in-process A/B on our model, same parse results). Training graphs keep dask.
 """
 
 from __future__ import annotations
 
 import logging
 from functools import lru_cache
-from typing import Any, Dict, Optional, Text, Type
+from typing import Any, Dict, List, Optional, Text, Tuple, Type
 
 _APPLIED = False
 
@@ -115,9 +121,70 @@ def _resolve_event_type(type_name: Text, default: Optional[Type[Any]] = None) ->
     raise ValueError(f"Unknown event name '{type_name}'.")
 
 
+_ORIGINAL_GRAPH_RUN: Any = None
+
+
+def _graph_plan(runner: Any, targets: Tuple[Text, ...]) -> Optional[List[Tuple[Text, Tuple[Text, ...]]]]:
+    """(node, the names it needs) for every node the targets depend on, each after the nodes it needs: the tasks
+    dask runs for DaskGraphRunner.run, worked out once per runner and set of targets. None for a training graph,
+    which keeps dask (its caching and fingerprinting nodes are not worth the risk; it runs once)."""
+    plans = runner.__dict__.setdefault("_aftercare_plans", {})
+    if targets in plans:
+        return plans[targets]
+    nodes = runner._graph_schema.minimal_graph_schema(list(targets)).nodes
+    plan: Optional[List[Tuple[Text, Tuple[Text, ...]]]] = []
+    if any(node.fn == "train" for node in runner._graph_schema.nodes.values()):
+        plan = None
+    else:
+        placed: set = set()
+
+        def place(name: Text) -> None:
+            if name in placed or name not in nodes:
+                return
+            placed.add(name)
+            needs = tuple(nodes[name].needs.values())
+            for need in needs:
+                place(need)
+            plan.append((name, needs))
+
+        for target in targets:
+            place(target)
+    plans[targets] = plan
+    return plan
+
+
+def _run_graph(self: Any, inputs: Optional[Dict[Text, Any]] = None, targets: Optional[List[Text]] = None) -> Any:
+    """DaskGraphRunner.run without dask's scheduler: the same nodes, called with the same arguments (each node's
+    output as `(node name, value)`, an input as `(input name, value)`, a name nothing provides as the bare name),
+    each once, after the nodes it needs. Dask's synchronous scheduler does the same work one task at a time, plus
+    building and ordering its task graph on every call (twice a message: NLU, then the policies)."""
+    from rasa.engine.exceptions import GraphRunError
+
+    run_targets = tuple(targets if targets else self._graph_schema.target_names)
+    plan = _graph_plan(self, run_targets)
+    if plan is None:
+        return _ORIGINAL_GRAPH_RUN(self, inputs, targets)
+    values: Dict[Text, Any] = {}
+    graph_keys = {name for name, _ in plan}
+    for name, value in (inputs or {}).items():
+        if isinstance(value, str) and (value in graph_keys or value in values):
+            raise GraphRunError(
+                f"Input value '{value}' clashes with a node name. Make sure that none of the input names passed to "
+                f"the `run` method are the same as node names in the graph schema."
+            )
+        values[name] = (name, value)
+    try:
+        for name, needs in plan:
+            if name not in values:  # an input of the same name replaces the node, as in dask's graph
+                values[name] = self._instantiated_nodes[name](*(values.get(need, need) for need in needs))
+    except RuntimeError as error:
+        raise GraphRunError("Error running runner.") from error
+    return dict(values[target] for target in run_targets)
+
+
 def apply() -> None:
     """Idempotent: Rasa may load the components more than once. Only on Rasa 3.6, the code they replace."""
-    global _APPLIED
+    global _APPLIED, _ORIGINAL_GRAPH_RUN
     if _APPLIED:
         return
     import rasa
@@ -127,8 +194,11 @@ def apply() -> None:
         # Written against Rasa 3.6's RemoteAction; another version may check differently: leave it alone.
         logging.getLogger(__name__).warning("Rasa %s: the speed-ups are not applied", rasa.__version__)
         return
+    from rasa.engine.runner.dask import DaskGraphRunner
     from rasa.shared.core.events import Event
 
+    _ORIGINAL_GRAPH_RUN = DaskGraphRunner.run
+    DaskGraphRunner.run = _run_graph
     RemoteAction._validate_action_result = _validate_action_result
     Event.resolve_by_type = staticmethod(_resolve_event_type)
     _APPLIED = True
