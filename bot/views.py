@@ -33,31 +33,32 @@ from bot.triage.model import EarlierReport, Level, PatientContext
 
 
 # For the triage core ------------------------------------------------------------------------------------------------
-def earlier_reports(uow: UnitOfWork, treatment: Treatment) -> Tuple[EarlierReport, ...]:
-    """Symptoms reported before for this treatment, one entry per (non-negated) finding, oldest first."""
-    result: List[EarlierReport] = []
-    for report in repository.reports_for_treatment(uow, treatment.id):
-        hours = (report.received_at - treatment.performed_at).total_seconds() / 3600
-        for finding in report.findings or ():
-            if not finding.get("negated"):
-                result.append(EarlierReport(finding["symptom"], round(hours, 2), Level(report.level)))
-    return tuple(result)
-
-
 def patient_context(
     uow: UnitOfWork, patient_id: int, now: Optional[dt.datetime] = None
 ) -> Tuple[Optional[int], PatientContext]:
     """(latest treatment id, what the triage core should know about it); (None, PatientContext()) if none."""
-    treatment = repository.latest_treatment(uow, patient_id)
-    if treatment is None:
+    found = repository.latest_treatment_with_reports(uow, patient_id)
+    if found is None:
         return None, PatientContext()
+    treatment, reports = found
     now = now or utcnow()
     return treatment.id, PatientContext(
         hours_since_treatment=(now - treatment.performed_at).total_seconds() / 3600,
         area=treatment.area,
         method=treatment.method,
-        earlier=earlier_reports(uow, treatment),
+        earlier=earlier_reports(treatment, reports),
     )
+
+
+def earlier_reports(treatment: Treatment, reports: Sequence[repository.ReportSummary]) -> Tuple[EarlierReport, ...]:
+    """Symptoms reported before for this treatment, one entry per (non-negated) finding, oldest first."""
+    result: List[EarlierReport] = []
+    for report in reports:
+        hours = (report.received_at - treatment.performed_at).total_seconds() / 3600
+        for finding in report.findings or ():
+            if not finding.get("negated"):
+                result.append(EarlierReport(finding["symptom"], round(hours, 2), Level(report.level)))
+    return tuple(result)
 
 
 # For staff ----------------------------------------------------------------------------------------------------------

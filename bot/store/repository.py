@@ -178,6 +178,38 @@ def latest_treatment(uow: UnitOfWork, patient_id: int) -> Optional[Treatment]:
     return uow.session.execute(query).scalar_one_or_none()
 
 
+@dataclasses.dataclass(frozen=True)
+class ReportSummary:
+    """What the triage core reads of an earlier report."""
+
+    received_at: dt.datetime
+    findings: List[Dict[str, Any]]
+    level: str
+
+
+def latest_treatment_with_reports(uow: UnitOfWork, patient_id: int) -> Optional[Tuple[Treatment, List[ReportSummary]]]:
+    """The patient's latest treatment (as latest_treatment) with its reports, oldest first, in one query: read on
+    every message a patient's triage looks at."""
+    latest = (
+        select(Treatment.id)
+        .where(Treatment.patient_id == patient_id)
+        .order_by(Treatment.performed_at.desc(), Treatment.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        select(Treatment, SymptomReport.received_at, SymptomReport.findings, SymptomReport.level)
+        .outerjoin(SymptomReport, SymptomReport.treatment_id == Treatment.id)
+        .where(Treatment.id == latest)
+        .order_by(SymptomReport.received_at, SymptomReport.id)
+    )
+    rows = uow.session.execute(query).all()
+    if not rows:
+        return None
+    reports = [ReportSummary(row[1], row[2], row[3]) for row in rows if row[1] is not None]
+    return rows[0][0], reports
+
+
 # Link codes and chat links --------------------------------------------------------------------------------------
 def add_link_code(uow: UnitOfWork, code: str, patient_id: int, now: dt.datetime, expires_at: dt.datetime) -> LinkCode:
     link_code = LinkCode(code=code, patient_id=patient_id, created_at=now, expires_at=expires_at)

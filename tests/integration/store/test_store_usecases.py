@@ -230,13 +230,49 @@ def test_earlier_reports_and_patient_context(session_factory, clinic):
         now=T0 + dt.timedelta(hours=30),
     )
     with UnitOfWork(session_factory) as uow:
-        earlier = views.earlier_reports(uow, repository.get_treatment(uow, clinic.treatment_id))
+        treatment, summaries = repository.latest_treatment_with_reports(uow, clinic.patient_id)
+        assert treatment.id == clinic.treatment_id
+        earlier = views.earlier_reports(treatment, summaries)
     assert [(e.symptom, e.hours_since_treatment, e.level) for e in earlier] == [("swelling", 30.0, Level.MONITOR)]
     _, context = records.patient_context(
         UnitOfWork(session_factory), clinic.patient_id, now=T0 + dt.timedelta(hours=48)
     )
     assert (context.hours_since_treatment, context.area, context.method) == (48.0, "face", "microneedling")
     assert context.earlier == earlier
+
+
+def test_the_context_reads_the_latest_treatment_and_only_its_reports_oldest_first(session_factory, clinic):
+    def report(symptom: str, hours: float, treatment_id: int) -> None:
+        reports.record_report(
+            UnitOfWork(session_factory),
+            clinic.patient_id,
+            treatment_id,
+            symptom,
+            Decision(level=Level.MONITOR, criteria=("x",), findings=(Finding(symptom),)),
+            "rasa",
+            now=T0 + dt.timedelta(hours=hours),
+        )
+
+    report("redness", 5, clinic.treatment_id)  # about the first treatment only
+    later = enrolment.add_treatment(
+        UnitOfWork(session_factory),
+        clinic.patient_id,
+        T0 + dt.timedelta(hours=100),
+        "face",
+        "microneedling",
+        clinic.treating_id,
+    )
+    _, context = records.patient_context(
+        UnitOfWork(session_factory), clinic.patient_id, now=T0 + dt.timedelta(hours=101)
+    )
+    assert (context.hours_since_treatment, context.earlier) == (1.0, ())  # a treatment with no report yet
+    report("bruising", 100.5, later.id)
+    report("swelling", 100.25, later.id)  # received earlier, recorded later
+    treatment_id, context = records.patient_context(
+        UnitOfWork(session_factory), clinic.patient_id, now=T0 + dt.timedelta(hours=101)
+    )
+    assert treatment_id == later.id
+    assert [(e.symptom, e.hours_since_treatment) for e in context.earlier] == [("swelling", 0.25), ("bruising", 0.5)]
 
 
 # Acknowledge / resolve ------------------------------------------------------------------------------------------------
