@@ -7,10 +7,14 @@ and write pair is also a race between workers: two workers taking a ticket at on
 ticket is lost, which is what the lock is there to prevent. Here taking a ticket and giving it back are one Lua
 script each, run atomically by Redis: two round trips, and no interleaving (0.3 ms and 0.2 ms of CPU here).
 
-Everything else is Rasa's: the key (prefix + conversation id), the JSON of a TicketLock (Rasa's own workers and
-tools read it and it reads theirs), tickets in order with a lifetime, expired tickets dropped, and, when it is not
-this message's turn, Rasa's own waiting loop. endpoints.production.yml names it as
-`type: bot.rasa_nlu.lock_store.AtomicRedisLockStore`; it takes the settings `type: redis` takes.
+Everything else is Rasa's: the key (prefix + conversation id), the JSON of a TicketLock (the same fields and
+values, written by Redis's cjson: no spaces, another key order, `expires` to 0.1 ms; Rasa's own workers and tools
+read it and it reads theirs), tickets in order with a lifetime, expired tickets dropped, and, when it is not this
+message's turn, Rasa's own waiting loop. Workers still on `type: redis` share the lock, but their separate read
+and write can still lose a ticket: the race is gone once every worker uses this class.
+
+endpoints.production.yml names it as `type: bot.rasa_nlu.lock_store.AtomicRedisLockStore`; it takes the settings
+`type: redis` takes.
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ end
 local function save(key, conversation_id, tickets)
   local texts = {}
   for i, ticket in ipairs(tickets) do texts[i] = cjson.encode(ticket) end
-  redis.call("SET", key, cjson.encode({conversation_id = conversation_id, tickets = texts}))
+  local encoded = "[]"  -- cjson writes an empty table as {}; Rasa writes an empty list
+  if #texts > 0 then encoded = cjson.encode(texts) end
+  redis.call("SET", key, '{"conversation_id":' .. cjson.encode(conversation_id) .. ',"tickets":' .. encoded .. "}")
 end
 """
 
@@ -56,15 +62,18 @@ return {number, tickets[1]["number"]}
 """
 )
 
-# KEYS[1] lock key; ARGV: conversation id, now, the ticket to give back. Deletes the lock when no ticket is left.
+# KEYS[1] lock key; ARGV: conversation id, now, the ticket to give back, "1" to delete the lock when no ticket is
+# left (Rasa's cleanup) or "0" to keep it (Rasa's finish_serving). Does nothing when there is no lock.
 _FINISH = (
     _LIVE_TICKETS
     + """
+local raw = redis.call("GET", KEYS[1])
+if not raw then return 0 end
 local kept = {}
-for _, ticket in ipairs(live_tickets(redis.call("GET", KEYS[1]), tonumber(ARGV[2]))) do
+for _, ticket in ipairs(live_tickets(raw, tonumber(ARGV[2]))) do
   if ticket["number"] ~= tonumber(ARGV[3]) then table.insert(kept, ticket) end
 end
-if #kept == 0 then
+if #kept == 0 and ARGV[4] == "1" then
   redis.call("DEL", KEYS[1])
 else
   save(KEYS[1], ARGV[1], kept)
@@ -119,7 +128,8 @@ class AtomicRedisLockStore(RedisLockStore):
         ticket, serving = self._take_ticket(conversation_id, lock_lifetime)
         try:
             if serving == ticket:
-                # Its turn already (the usual case: one message at a time per patient): no read to find out.
+                # Its turn already (the usual case: one message at a time per patient): no read to find out. What
+                # is yielded is a placeholder (Rasa's callers only use `async with`), not the lock as stored.
                 yield TicketLock(conversation_id)
             else:
                 yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
@@ -127,11 +137,11 @@ class AtomicRedisLockStore(RedisLockStore):
             self.cleanup(conversation_id, ticket)
 
     def finish_serving(self, conversation_id: Text, ticket_number: int) -> None:
-        self._finish(keys=[self._key(conversation_id)], args=[conversation_id, repr(time.time()), ticket_number])
+        self._finish(keys=[self._key(conversation_id)], args=[conversation_id, repr(time.time()), ticket_number, "0"])
 
     def cleanup(self, conversation_id: Text, ticket_number: int) -> None:
         # Rasa: give the ticket back, then delete the lock if nobody waits; here both in one step.
-        self.finish_serving(conversation_id, ticket_number)
+        self._finish(keys=[self._key(conversation_id)], args=[conversation_id, repr(time.time()), ticket_number, "1"])
 
     def update_lock(self, conversation_id: Text) -> None:
         self._prune(keys=[self._key(conversation_id)], args=[conversation_id, repr(time.time())])

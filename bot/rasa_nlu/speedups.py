@@ -19,7 +19,7 @@ found (then the walk is made again, so a class defined later is still found).
 scheduler, which on every run prunes the schema, builds a dask task graph and orders it before calling the same
 nodes one after the other. The same nodes, each called once with the same arguments after those it needs, in an
 order worked out once per set of targets: parsing a message 9.6-10.7 -> 8.0-8.9 ms of CPU, a policy prediction
-0.87-0.94 -> 0.54-0.60 ms (in-process A/B on our model, same parse results). Training graphs keep dask.
+0.87-0.94 -> 0.54-0.60 ms (in-process A/B on our model, same parse results). Training keeps dask.
 """
 
 from __future__ import annotations
@@ -124,46 +124,49 @@ def _resolve_event_type(type_name: Text, default: Optional[Type[Any]] = None) ->
 _ORIGINAL_GRAPH_RUN: Any = None
 
 
-def _graph_plan(runner: Any, targets: Tuple[Text, ...]) -> Optional[List[Tuple[Text, Tuple[Text, ...]]]]:
+# Every run of a training graph (the fingerprint run and the training run) is given the training data importer.
+TRAINING_INPUT = "__importer__"  # rasa.engine.constants.PLACEHOLDER_IMPORTER
+
+
+def _graph_plan(runner: Any, targets: Tuple[Text, ...]) -> List[Tuple[Text, Tuple[Text, ...]]]:
     """(node, the names it needs) for every node the targets depend on, each after the nodes it needs: the tasks
-    dask runs for DaskGraphRunner.run, worked out once per runner and set of targets. None for a training graph,
-    which keeps dask (its caching and fingerprinting nodes are not worth the risk; it runs once)."""
+    dask runs for DaskGraphRunner.run, worked out once per runner and set of targets."""
     plans = runner.__dict__.setdefault("_aftercare_plans", {})
     if targets in plans:
         return plans[targets]
     nodes = runner._graph_schema.minimal_graph_schema(list(targets)).nodes
-    plan: Optional[List[Tuple[Text, Tuple[Text, ...]]]] = []
-    if any(node.fn == "train" for node in runner._graph_schema.nodes.values()):
-        plan = None
-    else:
-        placed: set = set()
+    plan: List[Tuple[Text, Tuple[Text, ...]]] = []
+    placed: set = set()
 
-        def place(name: Text) -> None:
-            if name in placed or name not in nodes:
-                return
-            placed.add(name)
-            needs = tuple(nodes[name].needs.values())
-            for need in needs:
-                place(need)
-            plan.append((name, needs))
+    def place(name: Text) -> None:
+        if name in placed or name not in nodes:
+            return
+        placed.add(name)
+        needs = tuple(nodes[name].needs.values())
+        for need in needs:
+            place(need)
+        plan.append((name, needs))
 
-        for target in targets:
-            place(target)
+    for target in targets:
+        place(target)
     plans[targets] = plan
     return plan
 
 
 def _run_graph(self: Any, inputs: Optional[Dict[Text, Any]] = None, targets: Optional[List[Text]] = None) -> Any:
-    """DaskGraphRunner.run without dask's scheduler: the same nodes, called with the same arguments (each node's
-    output as `(node name, value)`, an input as `(input name, value)`, a name nothing provides as the bare name),
-    each once, after the nodes it needs. Dask's synchronous scheduler does the same work one task at a time, plus
-    building and ordering its task graph on every call (twice a message: NLU, then the policies)."""
+    """DaskGraphRunner.run without dask's scheduler, for the graphs that answer messages: the same nodes, called with
+    the same arguments (each node's output as `(node name, value)`, an input as `(input name, value)`, a name nothing
+    provides as the bare name), each once, after the nodes it needs. Dask's synchronous scheduler calls the same
+    nodes one at a time too, plus building and ordering its task graph on every call (twice a message: NLU, then
+    the policies). Nodes that need nothing of each other may run in another order than dask's: in Rasa's predict
+    graphs they do not touch each other's inputs (the NLU graph is a chain; the policies only read the tracker).
+    Training keeps dask: it runs once, through caching and fingerprinting nodes not worth the risk."""
     from rasa.engine.exceptions import GraphRunError
 
+    if TRAINING_INPUT in (inputs or {}):
+        return _ORIGINAL_GRAPH_RUN(self, inputs, targets)
     run_targets = tuple(targets if targets else self._graph_schema.target_names)
     plan = _graph_plan(self, run_targets)
-    if plan is None:
-        return _ORIGINAL_GRAPH_RUN(self, inputs, targets)
     values: Dict[Text, Any] = {}
     graph_keys = {name for name, _ in plan}
     for name, value in (inputs or {}).items():

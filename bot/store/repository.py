@@ -195,6 +195,7 @@ def latest_treatment_with_reports(uow: UnitOfWork, patient_id: int) -> Optional[
         .where(Treatment.patient_id == patient_id)
         .order_by(Treatment.performed_at.desc(), Treatment.id.desc())
         .limit(1)
+        .correlate(None)  # its own FROM, never the outer query's treatments (which would match every treatment)
         .scalar_subquery()
     )
     query = (
@@ -327,16 +328,6 @@ def add_report(
 
 def get_report(uow: UnitOfWork, report_id: int) -> SymptomReport:
     return uow.session.get(SymptomReport, report_id)
-
-
-def reports_for_treatment(uow: UnitOfWork, treatment_id: int) -> List[SymptomReport]:
-    """Oldest first."""
-    query = (
-        select(SymptomReport)
-        .where(SymptomReport.treatment_id == treatment_id)
-        .order_by(SymptomReport.received_at, SymptomReport.id)
-    )
-    return list(uow.session.execute(query).scalars())
 
 
 def recent_reports(uow: UnitOfWork, patient_id: int, limit: int) -> List[SymptomReport]:

@@ -71,12 +71,14 @@ def open_for_report(
         # Nobody can be reached by Telegram: the escalation stays open and visible in `aftercare escalations`.
         log.error("escalation %s has no reachable practitioner (add one with a chat id)", escalation.id)
     # The escalation is new in this transaction: its first alerts cannot collide with earlier rows, so they are
-    # plain inserts written at commit with the rest (no deduplicating insert each, no reading them back).
+    # plain inserts written at commit with the rest (no deduplicating insert each, no reading them back). One per
+    # practitioner: a recipient listed twice would break the outbox's unique key and roll back the report itself.
+    unique = {person.id: person for person in recipients}.values()
     deliveries = [
         repository.add_delivery(
             uow, escalation.id, f"practitioner:{person.id}", person.chat_id, INITIAL, 0, now, practitioner_id=person.id
         )
-        for person in recipients
+        for person in unique
     ]
     return escalation, deliveries
 

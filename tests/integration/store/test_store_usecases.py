@@ -207,13 +207,40 @@ def test_report_and_outbox_are_one_transaction(session_factory, clinic):
             recorded = reports._record_report(
                 uow, clinic.patient_id, clinic.treatment_id, "pus", decision(Level.URGENT, "discharge"), "rasa", now=NOW
             )
-            assert recorded.deliveries  # written inside the transaction...
+            uow.flush()  # written inside the transaction...
+            queued = uow.session.execute(
+                select(func.count())
+                .select_from(AlertDelivery)
+                .where(AlertDelivery.escalation_id == recorded.escalation.id)
+            ).scalar_one()
+            assert queued == len(recorded.deliveries) > 0
             raise RuntimeError("crash before commit")
     # ...and gone with it.
     assert _count(session_factory, SymptomReport) == 0
     assert _count(session_factory, Escalation) == 0
     assert _count(session_factory, AlertDelivery) == 0
     assert _count(session_factory, AuditEvent, AuditEvent.entity == "escalation") == 0
+
+
+@pytest.mark.parametrize(
+    "patient, treatment, error",
+    [
+        ("unknown", None, errors.UnknownPatient),
+        ("unknown", "theirs", errors.UnknownPatient),  # another patient's treatment proves nothing about this one
+        ("known", "unknown", errors.UnknownTreatment),
+    ],
+)
+def test_a_report_for_someone_or_something_not_on_record_is_refused_and_nothing_stored(
+    session_factory, clinic, patient, treatment, error
+):
+    patient_id = clinic.patient_id if patient == "known" else clinic.patient_id + 1000
+    treatment_id = {None: None, "theirs": clinic.treatment_id, "unknown": clinic.treatment_id + 1000}[treatment]
+    with pytest.raises(error):
+        reports.record_report(
+            UnitOfWork(session_factory), patient_id, treatment_id, "pus", decision(Level.URGENT, "discharge"), "rasa"
+        )
+    assert _count(session_factory, SymptomReport) == 0
+    assert _count(session_factory, AlertDelivery) == 0
 
 
 def test_earlier_reports_and_patient_context(session_factory, clinic):

@@ -121,11 +121,16 @@ def test_a_node_that_fails_fails_the_run_with_the_same_error(tmp_path) -> None:
         assert "joined" not in {add for add, _ in CALLS}  # nothing after it ran
 
 
-def test_a_training_graph_keeps_dask(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("fn", ["train", "process"], ids=["a training run", "a fingerprint run (no train node)"])
+def test_training_keeps_dask(tmp_path, monkeypatch: pytest.MonkeyPatch, fn: str) -> None:
+    """Both runs of `rasa train` are given the training data importer; a predict graph never is."""
     used: List[str] = []
     original = speedups._ORIGINAL_GRAPH_RUN
     monkeypatch.setattr(speedups, "_ORIGINAL_GRAPH_RUN", lambda *args: used.append("dask") or original(*args))
-    schema = {**SCHEMA, "left": _node("left", fn="train", messages="tokens")}
-    result = speedups._run_graph(_runner(tmp_path, schema), {"__message__": ["hi"], "__tracker__": ["t"]}, ["policy"])
+    schema = {**SCHEMA, "tokens": _node("tokens", fn=fn, messages="__importer__")}
+    inputs = {"__importer__": ["data"], "__tracker__": ["t"]}
+    result = speedups._run_graph(_runner(tmp_path, schema), inputs, ["policy"])
     assert used == ["dask"]
     assert result["policy"][-1] == "policy"
+    speedups._run_graph(_runner(tmp_path, SCHEMA), {"__message__": ["hi"], "__tracker__": ["t"]}, ["policy"])
+    assert used == ["dask"]  # a predict graph's run does not
