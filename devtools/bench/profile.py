@@ -62,7 +62,7 @@ STAGES: Tuple[Tuple[str, str], ...] = (
     ("nlu: fallback, synonyms, other", r"rasa/nlu/"),
     ("policies (rules, memoization, ensemble)", r"rasa/core/policies/"),
     ("tracker store (load/save)", r"rasa/core/tracker_store\.py|bot/rasa_nlu/tracker_store\.py"),
-    ("lock store", r"rasa/core/lock_store\.py|rasa/core/lock\.py"),
+    ("lock store", r"rasa/core/lock_store\.py|rasa/core/lock\.py|bot/rasa_nlu/lock_store\.py"),
     ("action call (to the action server)", r"rasa/core/actions/action\.py|rasa/utils/endpoints\.py"),
     ("responses / NLG", r"rasa/core/nlg/"),
     ("tracker and events (in memory)", r"rasa/shared/core/(trackers|events|domain|conversation)\.py"),
