@@ -442,6 +442,30 @@ def patient_escalations_not_in(uow: UnitOfWork, patient_id: int, state: str) -> 
     return list(uow.session.execute(query).scalars())
 
 
+def _pending_delivery(
+    escalation_id: int,
+    recipient: str,
+    chat_id: int,
+    kind: str,
+    round_: int,
+    now: dt.datetime,
+    practitioner_id: Optional[int],
+) -> Dict[str, Any]:
+    """The columns of a new outbox row about an escalation, due now."""
+    return dict(
+        escalation_id=escalation_id,
+        practitioner_id=practitioner_id,
+        recipient=recipient,
+        chat_id=chat_id,
+        kind=kind,
+        round=round_,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
 def queue_delivery(
     uow: UnitOfWork,
     escalation_id: int,
@@ -457,18 +481,7 @@ def queue_delivery(
 
     INSERT ... ON CONFLICT DO NOTHING makes this safe when two processes schedule the same reminder at once.
     """
-    values = dict(
-        escalation_id=escalation_id,
-        practitioner_id=practitioner_id,
-        recipient=recipient,
-        chat_id=chat_id,
-        kind=kind,
-        round=round_,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
+    values = _pending_delivery(escalation_id, recipient, chat_id, kind, round_, now, practitioner_id)
     inserted = (uow.session.execute(_insert_ignoring_duplicates(uow.session, values)).rowcount or 0) > 0
     if inserted:
         audit(uow, "escalation", escalation_id, f"queued_{kind}", actor, {"recipient": recipient, "round": round_}, now)
@@ -511,18 +524,7 @@ def add_delivery(
 ) -> AlertDelivery:
     """queue_delivery for an escalation opened in this same transaction, which can have no row to collide with: a
     plain insert, written with the transaction's other rows, and the row itself returned."""
-    delivery = AlertDelivery(
-        escalation_id=escalation_id,
-        practitioner_id=practitioner_id,
-        recipient=recipient,
-        chat_id=chat_id,
-        kind=kind,
-        round=round_,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
+    delivery = AlertDelivery(**_pending_delivery(escalation_id, recipient, chat_id, kind, round_, now, practitioner_id))
     uow.session.add(delivery)
     audit(uow, "escalation", escalation_id, f"queued_{kind}", actor, {"recipient": recipient, "round": round_}, now)
     return delivery
